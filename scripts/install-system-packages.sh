@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that tests, benchmarks and examples use. The packages'
+# own services are stopped again: tests start their own instances on loopback ports.
+set -euo pipefail
+packages=(
+  nginx-light haproxy redis-server redis-tools postgresql postgresql-contrib
+  dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts some of these at install time; the tests want their ports free.
+for service in nginx haproxy redis-server postgresql; do
+  service "$service" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,70 @@
+/** The whole configuration file: listeners, pools, admin and process settings. */
+import { z } from "zod";
+import { bindAddress } from "./common.js";
+import { listenerSchema } from "./listener.js";
+import { poolSchema } from "./pool.js";
+
+export * from "./common.js";
+export * from "./health.js";
+export * from "./listener.js";
+export * from "./pool.js";
+
+export const adminSchema = z.strictObject({
+  /** The admin API listens here; loopback by default. */
+  bind: bindAddress.default({ host: "127.0.0.1", port: 9090 }),
+  /** When set, every admin request needs `Authorization: Bearer <token>`. */
+  token: z.string().min(1).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    listeners: z.array(listenerSchema).min(1, "at least one listener is needed"),
+    pools: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, "pool names use letters, digits, _ . -"),
+      poolSchema,
+    ),
+    admin: adminSchema.optional(),
+    /** Worker processes for the data planes (1 = this process only). */
+    workers: z.number().int().min(1).max(256).default(1),
+    log: z
+      .strictObject({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
+      })
+      .default({ level: "info" }),
+  })
+  .superRefine((config, ctx) => {
+    // Every pool a listener or route names must exist.
+    const known = Object.keys(config.pools);
+    const check = (name: string | undefined, path: (string | number)[]) => {
+      if (name !== undefined && !(name in config.pools)) {
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `unknown pool "${name}"; defined pools: ${known.join(", ") || "(none)"}`,
+        });
+      }
+    };
+    const names = new Set<string>();
+    config.listeners.forEach((listener, i) => {
+      if (names.has(listener.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", i, "name"],
+          message: `duplicate listener name "${listener.name}"`,
+        });
+      }
+      names.add(listener.name);
+      if (listener.protocol === "http") {
+        check(listener.default_pool, ["listeners", i, "default_pool"]);
+        listener.routes.forEach((route, j) =>
+          check(route.pool, ["listeners", i, "routes", j, "pool"]),
+        );
+      } else {
+        check(listener.pool, ["listeners", i, "pool"]);
+      }
+    });
+  });
+
+/** A validated configuration, defaults filled in. */
+export type Config = z.infer<typeof configSchema>;
+export type AdminConfig = z.infer<typeof adminSchema>;

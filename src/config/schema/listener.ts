@@ -1,0 +1,169 @@
+/** The `listeners` section: one entry per data plane listener (http, tcp, udp). */
+import { z } from "zod";
+import { bindAddress, cidr, duration } from "./common.js";
+
+/** What a request must look like for a route to take it; every given field must match. */
+export const routeMatchSchema = z.strictObject({
+  /** Exact host ("api.example.com") or wildcard ("*.example.com"); port ignored. */
+  host: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Path prefix. */
+  path_prefix: z.string().startsWith("/").optional(),
+  /** Exact path. */
+  path: z.string().startsWith("/").optional(),
+  /** Header name to exact value, or to a list of accepted values. */
+  headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  methods: z.array(z.string().toUpperCase()).optional(),
+});
+
+export const routeSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    match: routeMatchSchema.default({}),
+    /** The pool that serves matching requests. */
+    pool: z.string().min(1).optional(),
+    /** Answer with a redirect to the chosen backend's `redirect_url` instead of proxying. */
+    redirect: z
+      .strictObject({
+        status: z
+          .union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)])
+          .default(302),
+      })
+      .optional(),
+    /** A fixed answer, for example a maintenance page. */
+    respond: z
+      .strictObject({ status: z.number().int().min(100).max(599), body: z.string().default("") })
+      .optional(),
+  })
+  .refine((route) => route.pool !== undefined || route.respond !== undefined, {
+    message: "a route needs `pool` (or `respond` for a fixed answer)",
+  });
+
+export const forwardedSchema = z.strictObject({
+  /** Set X-Forwarded-For, -Proto, -Host and X-Real-IP. */
+  enabled: z.boolean().default(true),
+  /** Inbound X-Forwarded-* are kept only from these addresses; otherwise they are replaced. */
+  trusted_proxies: z.array(cidr).default([]),
+});
+
+export const retrySchema = z.strictObject({
+  /** Further tries after the first (HAProxy `retries`). */
+  attempts: z.number().int().min(0).max(10).default(2),
+  /** Upstream statuses that are retried. */
+  on_status: z.array(z.number().int().min(500).max(599)).default([502, 503, 504]),
+  /** Retry non-idempotent methods too, when no body byte has been sent yet. */
+  non_idempotent: z.boolean().default(false),
+  /** Retries may add at most this percentage of requests over 10 s (Envoy retry budget). */
+  budget_percent: z.number().min(0).max(100).default(20),
+  /** A small floor of retries always allowed per second, for quiet pools. */
+  min_retries_per_second: z.number().min(0).default(3),
+});
+
+export const httpTimeoutsSchema = z.strictObject({
+  connect: duration.default(5000),
+  /** The client must send the full request head within this (slowloris guard) → 408. */
+  request_header: duration.default(10_000),
+  /** The backend must send response headers within this → 504. */
+  response: duration.default(60_000),
+  /** A client keep-alive connection idle this long is closed. */
+  idle: duration.default(60_000),
+  /** Idle upstream keep-alive sockets are closed after this (keep below the backend's). */
+  upstream_idle: duration.default(4000),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Allow only these client addresses (empty = all). */
+  allow: z.array(cidr).default([]),
+  /** Refuse these client addresses. */
+  deny: z.array(cidr).default([]),
+  /** Requests per second per client address (token bucket), 0 = off. */
+  rate_per_second: z.number().min(0).default(0),
+  burst: z.number().int().min(0).default(0),
+  /** Concurrent connections per client address, 0 = off. */
+  connections_per_client: z.number().int().min(0).default(0),
+  /** Concurrent connections on the listener, 0 = off. */
+  max_connections: z.number().int().min(0).default(0),
+});
+
+export const tlsSchema = z.strictObject({
+  cert: z.string(),
+  key: z.string(),
+});
+
+const listenerBase = {
+  name: z.string().min(1),
+  bind: bindAddress,
+  limits: limitsSchema.optional(),
+};
+
+export const httpListenerSchema = z.strictObject({
+  ...listenerBase,
+  protocol: z.literal("http"),
+  tls: tlsSchema.optional(),
+  routes: z.array(routeSchema).default([]),
+  /** The pool for requests that no route matches; without it they get 404. */
+  default_pool: z.string().optional(),
+  forwarded: forwardedSchema.default({ enabled: true, trusted_proxies: [] }),
+  retries: retrySchema.default({
+    attempts: 2,
+    on_status: [502, 503, 504],
+    non_idempotent: false,
+    budget_percent: 20,
+    min_retries_per_second: 3,
+  }),
+  timeouts: httpTimeoutsSchema.default({
+    connect: 5000,
+    request_header: 10_000,
+    response: 60_000,
+    idle: 60_000,
+    upstream_idle: 4000,
+  }),
+  /** Upstream keep-alive sockets kept per backend. */
+  upstream_keepalive: z.number().int().min(0).default(64),
+  /** Largest request head accepted, in bytes. */
+  max_header_size: z.number().int().min(1024).default(16_384),
+  websocket: z.boolean().default(true),
+  access_log: z.boolean().default(true),
+});
+
+export const proxyProtocolSchema = z.strictObject({
+  /** Send a PROXY header of this version to backends. */
+  send: z.union([z.literal(1), z.literal(2)]).optional(),
+  /** Accept a PROXY header from these front balancers (required from them). */
+  accept_from: z.array(cidr).default([]),
+});
+
+export const tcpListenerSchema = z.strictObject({
+  ...listenerBase,
+  protocol: z.literal("tcp"),
+  pool: z.string().min(1),
+  timeouts: z
+    .strictObject({ connect: duration.default(5000), idle: duration.default(300_000) })
+    .default({ connect: 5000, idle: 300_000 }),
+  /** Connect attempts on other backends after a failed connect. */
+  retries: z.number().int().min(0).max(10).default(2),
+  proxy_protocol: proxyProtocolSchema.optional(),
+});
+
+export const udpListenerSchema = z.strictObject({
+  ...listenerBase,
+  protocol: z.literal("udp"),
+  pool: z.string().min(1),
+  /** `session`: one backend per client address and port; `datagram`: pick per datagram. */
+  mode: z.enum(["session", "datagram"]).default("session"),
+  session_timeout: duration.default(30_000),
+  /** Most sessions kept; the least recently used is evicted beyond it. */
+  max_sessions: z.number().int().min(1).default(65_536),
+});
+
+export const listenerSchema = z.discriminatedUnion("protocol", [
+  httpListenerSchema,
+  tcpListenerSchema,
+  udpListenerSchema,
+]);
+
+export type RouteConfig = z.infer<typeof routeSchema>;
+export type HttpListenerConfig = z.infer<typeof httpListenerSchema>;
+export type TcpListenerConfig = z.infer<typeof tcpListenerSchema>;
+export type UdpListenerConfig = z.infer<typeof udpListenerSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;

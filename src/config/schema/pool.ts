@@ -1,0 +1,87 @@
+/** The `pools` section: backends, the algorithm and how a pool behaves. */
+import { z } from "zod";
+import { algorithmNames } from "../../balancer/types.js";
+import { duration, hostPort } from "./common.js";
+import { healthCheckSchema, passiveSchema } from "./health.js";
+
+export const backendSchema = z.strictObject({
+  /** "host:port" of the backend. */
+  address: hostPort,
+  /** A stable name for the admin API and sticky cookies; defaults to the address. */
+  name: z.string().min(1).optional(),
+  weight: z.number().int().min(0).max(65535).default(1),
+  /** Used only when every primary backend is down (HAProxy `backup`). */
+  backup: z.boolean().default(false),
+  /** Most connections at once; at the limit the backend is skipped (IPVS -x, nginx max_conns). */
+  max_connections: z.number().int().min(0).default(0),
+  /** Overload clears below this (IPVS -y); 3/4 of max_connections when unset. */
+  min_connections: z.number().int().min(0).default(0),
+  /** Public URL used by HTTP-redirect routes (`Location` points here). */
+  redirect_url: z.string().url().optional(),
+});
+
+/** Where the hashing key of the hash algorithms comes from. */
+export const hashKeySchema = z.union([
+  z.enum(["client_ip", "client_ip_port", "url", "path", "host"]),
+  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ cookie: z.string().min(1) }),
+  z.strictObject({ query: z.string().min(1) }),
+]);
+
+export const stickySchema = z.strictObject({
+  /** Insert a cookie naming the backend (opaque to the client), as HAProxy `cookie insert`. */
+  cookie: z.string().min(1).default("BALLAST"),
+  /** Cookie lifetime; unset means a session cookie. */
+  max_age: duration.optional(),
+  http_only: z.boolean().default(true),
+  secure: z.boolean().default(false),
+});
+
+export const poolSchema = z.strictObject({
+  algorithm: z.enum(algorithmNames).default("wrr"),
+  /** The key for `chash`, `maglev`, `bounded`, `sh`, `dh`, `lblc`, `lblcr`. */
+  hash_key: hashKeySchema.default("client_ip"),
+  /** Algorithm tuning: vnodes, hash, table_size, load_factor, expiration, ... */
+  options: z
+    .strictObject({
+      vnodes: z.number().int().min(1).max(10_000).optional(),
+      hash: z.enum(["fnv1a", "murmur3", "md5", "xxhash32"]).optional(),
+      table_size: z.number().int().min(7).optional(),
+      load_factor: z.number().min(1).optional(),
+      expiration: duration.optional(),
+      hash_port: z.boolean().optional(),
+      fallback: z.boolean().optional(),
+      decay: duration.optional(),
+      default_latency: duration.optional(),
+    })
+    .default({}),
+  backends: z.array(backendSchema).default([]),
+  health_check: healthCheckSchema.optional(),
+  passive: passiveSchema.optional(),
+  /** Ramp a recovered backend's weight up over this time (HAProxy `slowstart`). */
+  slow_start: duration.default(0),
+  /** Below this percentage of healthy primaries, spread over all of them (Envoy panic). */
+  panic_threshold: z.number().min(0).max(100).default(0),
+  sticky: stickySchema.optional(),
+  /** LVS persistence (`ipvsadm -p`): same client, same backend, for this long after its last connection. */
+  persistence: duration.optional(),
+  /** Answer when nothing is up: a sorry server's "host:port". */
+  sorry_server: hostPort.optional(),
+  /** Adjust weights from measured latency, damped and bounded. */
+  dynamic_weights: z
+    .strictObject({
+      interval: duration.default(5000),
+      /** Lowest factor of the configured weight. */
+      floor: z.number().min(0).max(1).default(0.25),
+      /** Highest factor of the configured weight. */
+      ceiling: z.number().min(1).default(2),
+      /** Largest change of the factor per interval. */
+      max_step: z.number().min(0).max(1).default(0.1),
+    })
+    .optional(),
+});
+
+export type BackendConfig = z.infer<typeof backendSchema>;
+export type HashKeyConfig = z.infer<typeof hashKeySchema>;
+export type StickyConfig = z.infer<typeof stickySchema>;
+export type PoolConfig = z.infer<typeof poolSchema>;

@@ -1,0 +1,40 @@
+/** The contract every data plane's listener implements, and what the runtime hands it. */
+import type { ListenerConfig } from "../config/schema/index.js";
+import type { Logger } from "../log.js";
+import type { Pool } from "../pool/pool.js";
+
+/** Pools by name, looked up per connection or request so a reload can swap them. */
+export interface PoolLookup {
+  get(name: string): Pool | undefined;
+}
+
+/** What a listener gets from the runtime. */
+export interface ListenerContext {
+  pools: PoolLookup;
+  logger: Logger;
+}
+
+/** A live listener of one data plane (http, tcp, udp). */
+export interface Listener {
+  readonly name: string;
+  readonly protocol: ListenerConfig["protocol"];
+  /** Binds and starts accepting. Rejects with a clear error when the address is taken. */
+  start(): Promise<void>;
+  /**
+   * Applies a changed config of the same listener (routes, timeouts, limits) in place,
+   * keeping open connections. A changed `bind` or `protocol` is a remove and an add instead.
+   */
+  update(config: ListenerConfig): void;
+  /**
+   * Stops accepting. Graceful: in-flight work finishes (idle keep-alive connections close)
+   * until `timeoutMs`, after which what remains is closed.
+   */
+  stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
+  /** The bound address (the real port when the config said 0). */
+  address(): { host: string; port: number };
+  /** Counters for the admin API and metrics. */
+  stats(): Record<string, number>;
+}
+
+/** Makes a listener of one protocol. */
+export type ListenerFactory = (config: ListenerConfig, context: ListenerContext) => Listener;

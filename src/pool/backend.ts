@@ -1,0 +1,147 @@
+/** One backend's live state: what the algorithms read and the data planes update. */
+import type { Backend } from "../balancer/types.js";
+
+/** Health as the checkers and the passive detector see it. */
+export type Health = "up" | "down";
+
+/** How a backend is described when it joins a pool. */
+export interface BackendSpec {
+  /** Stable identity; defaults to "host:port". */
+  id?: string;
+  host: string;
+  port: number;
+  /** Configured weight; 0 quiesces the backend. Defaults to 1. */
+  weight?: number;
+  /** Used only when every primary backend is unavailable. */
+  backup?: boolean;
+  /** Public URL for HTTP-redirect mode (`Location` points here). */
+  redirectUrl?: string;
+  /** IPVS upper connection threshold (-x): at or above it the backend is overloaded. */
+  maxConnections?: number;
+  /** IPVS lower threshold (-y): overload clears below it (3/4 of the upper one if unset). */
+  minConnections?: number;
+  /** Where the backend came from: the config file, the admin API or a heartbeat lease. */
+  source?: "config" | "api" | "registry";
+}
+
+/** Counters that only grow; the admin API and metrics read them. */
+export interface BackendCounters {
+  picks: number;
+  requests: number;
+  failures: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A backend inside a pool. Fields are public for speed; change them through the pool. */
+export class BackendState implements Backend {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly backup: boolean;
+  readonly redirectUrl: string | undefined;
+  readonly source: "config" | "api" | "registry";
+  configuredWeight: number;
+  weight: number;
+  active = 0;
+  inactive = 0;
+  available = true;
+  latencyMs = 0;
+  latencyAt = 0;
+  /** Multiplier from dynamic weights (1 = as configured); slow start applies on top. */
+  weightFactor = 1;
+
+  health: Health = "up";
+  enabled = true;
+  draining = false;
+  overloaded = false;
+  /** Passive detection: not picked before this time (ms on the pool clock). */
+  suspendedUntil = 0;
+  /** When the backend last came up, for slow start (ms on the pool clock). */
+  upSince = 0;
+  maxConnections: number;
+  minConnections: number;
+  readonly counters: BackendCounters = {
+    picks: 0,
+    requests: 0,
+    failures: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+
+  constructor(spec: BackendSpec) {
+    this.host = spec.host;
+    this.port = spec.port;
+    this.id = spec.id ?? formatHostPort(spec.host, spec.port);
+    this.configuredWeight = spec.weight ?? 1;
+    this.weight = this.configuredWeight;
+    this.backup = spec.backup ?? false;
+    this.redirectUrl = spec.redirectUrl;
+    this.source = spec.source ?? "config";
+    this.maxConnections = spec.maxConnections ?? 0;
+    this.minConnections = spec.minConnections ?? 0;
+  }
+
+  /** Every connection the backend holds, opening, open or closing. */
+  get connections(): number {
+    return this.active + this.inactive;
+  }
+
+  /**
+   * Recomputes `overloaded` from the IPVS thresholds: set at `connections >= max`, cleared
+   * below `min` (or below 3/4 of `max` when no lower threshold is set). Returns true when
+   * the flag changed.
+   */
+  refreshOverload(): boolean {
+    if (this.maxConnections <= 0) {
+      if (!this.overloaded) return false;
+      this.overloaded = false;
+      return true;
+    }
+    const total = this.active + this.inactive;
+    const lower = this.minConnections > 0 ? this.minConnections : (this.maxConnections * 3) >> 2;
+    const next = this.overloaded ? total >= lower : total >= this.maxConnections;
+    if (next === this.overloaded) return false;
+    this.overloaded = next;
+    return true;
+  }
+
+  /** Recomputes `available` from health, admin state, drain, overload and suspension. */
+  refreshAvailable(now: number): boolean {
+    const next =
+      this.health === "up" &&
+      this.enabled &&
+      !this.draining &&
+      !this.overloaded &&
+      this.suspendedUntil <= now;
+    const changed = next !== this.available;
+    this.available = next;
+    return changed;
+  }
+
+  /** A snapshot for the admin API, `ballast ctl` and the dashboard. */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      address: formatHostPort(this.host, this.port),
+      weight: this.configuredWeight,
+      effectiveWeight: this.weight,
+      backup: this.backup,
+      active: this.active,
+      inactive: this.inactive,
+      health: this.health,
+      enabled: this.enabled,
+      draining: this.draining,
+      overloaded: this.overloaded,
+      available: this.available,
+      latencyMs: Math.round(this.latencyMs * 100) / 100,
+      source: this.source,
+      ...this.counters,
+    };
+  }
+}
+
+/** "host:port", with brackets around IPv6 hosts. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,3 @@
+export * from "./backend.js";
+export * from "./lease.js";
+export * from "./pool.js";
