@@ -19,7 +19,22 @@ export interface PoolOptions {
   clock?: () => number;
   /** Uniform random numbers in [0, 1); Math.random by default. */
   random?: () => number;
+  /** Where the data planes take hashing keys from (the config's `hash_key`). */
+  hashKey?: HashKeySource;
+  /** LVS persistence timeout (`ipvsadm -p`) in ms; 0 = off. The L4 data planes keep the table. */
+  persistenceMs?: number;
 }
+
+/** The config's `hash_key`: a client property or a request field. */
+export type HashKeySource =
+  | "client_ip"
+  | "client_ip_port"
+  | "url"
+  | "path"
+  | "host"
+  | { header: string }
+  | { cookie: string }
+  | { query: string };
 
 /** Something that wants to hear about every finished lease (passive health, metrics). */
 export type OutcomeObserver = (backend: BackendState, outcome: Outcome, now: number) => void;
@@ -65,6 +80,8 @@ export class Pool implements LeaseOwner {
       slowStartMs: options.slowStartMs ?? 0,
       panicThresholdPercent: options.panicThresholdPercent ?? 0,
       latencyDecayMs: options.latencyDecayMs ?? 10_000,
+      hashKey: options.hashKey ?? "client_ip",
+      persistenceMs: options.persistenceMs ?? 0,
     };
     this.primaryBalancer = this.makeBalancer();
     this.backupBalancer = this.makeBalancer();
@@ -76,6 +93,16 @@ export class Pool implements LeaseOwner {
   /** The algorithm's name. */
   get algorithm(): string {
     return this.options.algorithm;
+  }
+
+  /** Where hashing keys come from (`client_ip` unless configured). */
+  get hashKey(): HashKeySource {
+    return this.options.hashKey;
+  }
+
+  /** LVS persistence timeout in ms; 0 when persistence is off. */
+  get persistenceMs(): number {
+    return this.options.persistenceMs;
   }
 
   /** Every backend, primaries first, in configured order. */
@@ -278,6 +305,8 @@ export class Pool implements LeaseOwner {
       slowStartMs: options.slowStartMs ?? 0,
       panicThresholdPercent: options.panicThresholdPercent ?? 0,
       latencyDecayMs: options.latencyDecayMs ?? 10_000,
+      hashKey: options.hashKey ?? "client_ip",
+      persistenceMs: options.persistenceMs ?? 0,
     };
     if (algorithmChanged) {
       this.primaryBalancer = this.makeBalancer();

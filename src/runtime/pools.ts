@@ -37,6 +37,8 @@ export function poolOptionsFromConfig(pool: PoolConfig): Omit<PoolOptions, "cloc
     algorithmOptions,
     slowStartMs: pool.slow_start,
     panicThresholdPercent: pool.panic_threshold,
+    hashKey: pool.hash_key,
+    persistenceMs: pool.persistence ?? 0,
   };
 }
 
