@@ -1,56 +1,289 @@
-/** Turns a validated config into live pools and listeners, and stops them again. */
-import type { Config } from "../config/schema/index.js";
-import type { Listener } from "../net/listener.js";
+/** Turns a validated config into live pools and listeners, applies new configs, and stops them. */
+import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import { type Logger, silentLogger } from "../log.js";
-import type { Pool } from "../pool/pool.js";
+import type { Listener, ListenerContext } from "../net/listener.js";
+import type { Pool, PoolEvent } from "../pool/pool.js";
+import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";
-import { createPoolFromConfig } from "./pools.js";
+import { applyBackendDiff, drainAndClosePool } from "./pool-changes.js";
+import { attachPoolHealth, type PoolHealth } from "./pool-health.js";
+import { createPoolFromConfig, poolOptionsFromConfig } from "./pools.js";
 
 export interface RuntimeOptions {
   logger?: Logger;
+  /** Where the config came from; `reloadFromFile` and SIGHUP read it again. */
+  configFile?: string;
+  /** How long a replaced or removed listener may take to finish its work (ms). */
+  drainTimeoutMs?: number;
 }
 
-/** The running balancer: its config, pools and listeners. */
+/** What a reload did, for logs, the admin API and `ballast ctl reload`. */
+export interface ReloadResult {
+  changed: boolean;
+  summary: Record<string, unknown>;
+  /** Parts of the new config that take effect only after a restart. */
+  notApplied: string[];
+}
+
+/** Hears about every pool event of every pool, including pools added by a reload. */
+export type RuntimeObserver = (event: PoolEvent) => void;
+
+/** The running balancer: its config, pools, listeners and their health machinery. */
 export class Runtime {
   readonly pools = new Map<string, Pool>();
   readonly listeners = new Map<string, Listener>();
   readonly logger: Logger;
+  readonly configFile: string | undefined;
   config: Config;
+  /** When the running config was applied (ms since the epoch). */
+  configLoadedAt = Date.now();
+  /** How many reloads changed something since the start. */
+  reloads = 0;
+  private readonly health = new Map<string, PoolHealth>();
+  private readonly unsubscribe = new Map<string, () => void>();
+  private readonly observers: RuntimeObserver[] = [];
+  private readonly context: ListenerContext;
+  private readonly drainTimeoutMs: number;
+  /** Reloads run one after the other; this is the tail of the queue. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  private started = false;
+  /** The config a reload is applying, until it is in force or refused. */
+  private incoming: Config | undefined;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config;
     this.logger = options.logger ?? silentLogger;
+    this.configFile = options.configFile;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.context = {
+      pools: this.pools,
+      logger: this.logger,
+      // Read live, and from the incoming config while a reload applies it.
+      poolConfig: (name: string) => (this.incoming ?? this.config).pools[name],
+    };
     for (const [name, pool] of Object.entries(config.pools)) {
-      this.pools.set(name, createPoolFromConfig(name, pool));
+      this.addPool(name, createPoolFromConfig(name, pool));
     }
-    const context = { pools: this.pools, logger: this.logger };
     for (const listener of config.listeners) {
-      this.listeners.set(listener.name, listenerFactories[listener.protocol](listener, context));
+      this.listeners.set(listener.name, this.createListener(listener));
     }
   }
 
-  /** Starts every listener; when one fails to bind, the others are stopped again. */
+  /** Starts every listener and the health machinery; on a bind failure the others stop again. */
   async start(): Promise<void> {
     const started: Listener[] = [];
     try {
       for (const listener of this.listeners.values()) {
         await listener.start();
         started.push(listener);
-        const { host, port } = listener.address();
-        this.logger.info(
-          { listener: listener.name, protocol: listener.protocol, host, port },
-          "listening",
-        );
+        this.logListening(listener);
       }
     } catch (error) {
       await Promise.all(started.map((listener) => listener.stop({ graceful: false })));
       throw error;
     }
+    this.started = true;
+    for (const [name, pool] of this.pools) this.startHealth(name, pool, this.config.pools[name]);
   }
 
-  /** Stops listeners (gracefully by default) and the pools' timers. */
+  /** Subscribes to health, membership and admin events of every pool, present and future. */
+  onPoolEvent(observer: RuntimeObserver): () => void {
+    this.observers.push(observer);
+    return () => {
+      const index = this.observers.indexOf(observer);
+      if (index >= 0) this.observers.splice(index, 1);
+    };
+  }
+
+  /**
+   * Applies a new, already validated config. Pools and listeners change in place where they
+   * can; backends that stay keep their health and counters; removed backends drain first.
+   * A listener that cannot bind makes the whole reload fail before anything else changes.
+   */
+  reload(next: Config): Promise<ReloadResult> {
+    const run = this.reloading.then(async () => {
+      this.incoming = next;
+      try {
+        return await this.applyConfig(next);
+      } finally {
+        this.incoming = undefined;
+      }
+    });
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops listeners (gracefully by default), health machinery and the pools' timers. */
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    await this.reloading;
+    for (const health of this.health.values()) health.stop();
+    this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));
     for (const pool of this.pools.values()) pool.close();
+    for (const off of this.unsubscribe.values()) off();
+    this.unsubscribe.clear();
+    this.started = false;
+  }
+
+  private async applyConfig(next: Config): Promise<ReloadResult> {
+    const diff = diffConfigs(this.config, next);
+    const notApplied: string[] = [];
+    if (diff.adminChanged) notApplied.push("admin (restart to apply)");
+    if (next.workers !== this.config.workers) notApplied.push("workers (restart to apply)");
+    if (isEmptyDiff(diff)) {
+      this.config = next;
+      return { changed: false, summary: summarizeDiff(diff), notApplied };
+    }
+    // New pools first: a new or updated listener may route to them at once.
+    for (const name of diff.pools.added) {
+      const pool = createPoolFromConfig(name, next.pools[name]);
+      this.addPool(name, pool);
+      if (this.started) this.startHealth(name, pool, next.pools[name]);
+    }
+    try {
+      await this.startNewListeners(diff);
+    } catch (error) {
+      for (const name of diff.pools.added) this.dropPool(name);
+      throw error;
+    }
+    for (const change of diff.pools.changed) {
+      const pool = this.pools.get(change.name);
+      if (pool === undefined) continue;
+      if (change.settingsChanged) pool.reconfigure(poolOptionsFromConfig(change.config));
+      applyBackendDiff(pool, change.backends);
+      this.health.get(change.name)?.update(change.config);
+    }
+    for (const config of diff.listeners.updated) this.listeners.get(config.name)?.update(config);
+    const stopping = await this.replaceListeners(diff);
+    for (const name of diff.listeners.removed) {
+      const listener = this.listeners.get(name);
+      if (listener === undefined) continue;
+      this.listeners.delete(name);
+      stopping.push(this.stopQuietly(listener));
+    }
+    // Removed pools leave the lookup only now, when no listener of the new config names them.
+    for (const name of diff.pools.removed) {
+      const pool = this.pools.get(name);
+      if (pool === undefined) continue;
+      this.detachPool(name);
+      drainAndClosePool(pool);
+    }
+    this.config = next;
+    this.configLoadedAt = Date.now();
+    this.reloads++;
+    const summary = summarizeDiff(diff);
+    this.logger.info({ ...summary, notApplied }, "config reloaded");
+    // Old listeners finish their in-flight work in the background; the reload is done.
+    void Promise.all(stopping);
+    return { changed: true, summary, notApplied };
+  }
+
+  /** Starts listeners that are new by name; on failure the ones started are stopped again. */
+  private async startNewListeners(diff: ConfigDiff): Promise<void> {
+    const started: Listener[] = [];
+    try {
+      for (const config of diff.listeners.added) {
+        const listener = this.createListener(config);
+        await listener.start();
+        started.push(listener);
+      }
+    } catch (error) {
+      await Promise.all(started.map((listener) => listener.stop({ graceful: false })));
+      throw error;
+    }
+    for (const listener of started) {
+      this.listeners.set(listener.name, listener);
+      this.logListening(listener);
+    }
+  }
+
+  /**
+   * Replaces listeners whose bind or protocol changed. A new address is bound before the old
+   * listener stops, so no connection attempt finds nobody; the same address can only be
+   * bound once the old listener has stopped accepting.
+   */
+  private async replaceListeners(diff: ConfigDiff): Promise<Promise<void>[]> {
+    const stopping: Promise<void>[] = [];
+    for (const config of diff.listeners.replaced) {
+      const old = this.listeners.get(config.name);
+      const listener = this.createListener(config);
+      if (old !== undefined && sameAddress(old, config)) {
+        stopping.push(this.stopQuietly(old));
+        await startWithRetry(listener);
+      } else {
+        await listener.start();
+        if (old !== undefined) stopping.push(this.stopQuietly(old));
+      }
+      this.listeners.set(config.name, listener);
+      this.logListening(listener);
+    }
+    return stopping;
+  }
+
+  private createListener(config: ListenerConfig): Listener {
+    return listenerFactories[config.protocol](config, this.context);
+  }
+
+  private stopQuietly(listener: Listener): Promise<void> {
+    return listener.stop({ graceful: true, timeoutMs: this.drainTimeoutMs }).catch((error) => {
+      this.logger.warn({ listener: listener.name, err: error }, "listener stop failed");
+    });
+  }
+
+  private logListening(listener: Listener): void {
+    const { host, port } = listener.address();
+    this.logger.info(
+      { listener: listener.name, protocol: listener.protocol, host, port },
+      "listening",
+    );
+  }
+
+  private addPool(name: string, pool: Pool): void {
+    this.pools.set(name, pool);
+    this.unsubscribe.set(
+      name,
+      pool.onEvent((event) => {
+        for (const observer of this.observers) observer(event);
+      }),
+    );
+  }
+
+  private startHealth(name: string, pool: Pool, config: PoolConfig | undefined): void {
+    if (config === undefined || this.health.has(name)) return;
+    this.health.set(name, attachPoolHealth(pool, config, this.logger.child({ pool: name })));
+  }
+
+  private detachPool(name: string): void {
+    this.health.get(name)?.stop();
+    this.health.delete(name);
+    this.unsubscribe.get(name)?.();
+    this.unsubscribe.delete(name);
+    this.pools.delete(name);
+  }
+
+  private dropPool(name: string): void {
+    const pool = this.pools.get(name);
+    this.detachPool(name);
+    pool?.close();
+  }
+}
+
+/** True when the running listener is bound where the new config wants it. */
+function sameAddress(listener: Listener, config: ListenerConfig): boolean {
+  const { host, port } = listener.address();
+  return config.bind.port !== 0 && host === config.bind.host && port === config.bind.port;
+}
+
+/** Binds, retrying briefly while the old listener releases the same address. */
+async function startWithRetry(listener: Listener, attempts = 20): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await listener.start();
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EADDRINUSE" || i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
