@@ -1,0 +1,37 @@
+/** `ballast help`: the subcommands and the algorithms, with descriptions from the registry. */
+import { algorithms } from "../balancer/index.js";
+
+const commands: [string, string][] = [
+  ["start --config FILE", "run the balancer with this config (SIGTERM/SIGINT stop gracefully)"],
+  [
+    "check --config FILE",
+    "validate a config: exit 0 with a summary, or print every error and exit 1",
+  ],
+  [
+    "demo [--port 8080]",
+    "start three demo backends and a balancer in front of them, print what to curl",
+  ],
+  ["ctl ...", "talk to a running balancer's admin API (pools, backends, drain, reload)"],
+  ["simulate ...", "compare algorithms side by side on a simulated workload"],
+  ["version", "print the version"],
+  ["help", "print this help"],
+];
+
+/** The help text. */
+export function helpText(): string {
+  const width = Math.max(...commands.map(([usage]) => usage.length));
+  const lines = ["usage: ballast <command> [options]", "", "commands:"];
+  for (const [usage, what] of commands) lines.push(`  ${usage.padEnd(width)}  ${what}`);
+  lines.push("", "algorithms (a pool's `algorithm:`):");
+  const infos = Object.values(algorithms);
+  const nameWidth = Math.max(...infos.map((info) => info.name.length));
+  for (const info of infos) lines.push(`  ${info.name.padEnd(nameWidth)}  ${info.description}`);
+  lines.push("", "Config reference: docs/config.md; examples: examples/*.yaml");
+  return lines.join("\n");
+}
+
+/** Prints the help; exit status 0. */
+export function runHelp(): number {
+  console.log(helpText());
+  return 0;
+}

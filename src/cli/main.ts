@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/** The `ballast` command: a small dispatcher, one file per subcommand. */
+import { UsageError } from "./args.js";
+import { runCheck } from "./check.js";
+import { runCtl } from "./ctl.js";
+import { runDemo } from "./demo.js";
+import { helpText, runHelp } from "./help.js";
+import { runStart } from "./start.js";
+import { runVersion } from "./version.js";
+
+type Command = (args: readonly string[]) => number | Promise<number>;
+
+const commands: Record<string, Command> = {
+  start: runStart,
+  check: runCheck,
+  demo: runDemo,
+  ctl: (args) => runCtl([...args]),
+  simulate: () => {
+    console.error("ballast simulate is not available yet; it comes with the simulator.");
+    return 1;
+  },
+  version: runVersion,
+  "--version": runVersion,
+  help: runHelp,
+  "--help": runHelp,
+  "-h": runHelp,
+};
+
+/** Runs one `ballast` invocation; resolves with the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) {
+    console.error(helpText());
+    return 2;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`ballast: unknown command "${name}"; run "ballast help" for the list`);
+    return 2;
+  }
+  try {
+    return await command(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`ballast ${name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`ballast ${name}: ${(error as Error).stack ?? error}`);
+    return 1;
+  }
+}
+
+const status = await main(process.argv.slice(2));
+// Long-running commands have stopped everything they started; exit without waiting for
+// stray handles (pino's async destination flushed before returning).
+process.exit(status);
