@@ -1,0 +1,249 @@
+/** The admin API's routes: listeners, pools, backends, admin actions, reload, config. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import { backendSchema } from "../config/schema/index.js";
+import type { Pool } from "../pool/pool.js";
+import { backendSpecFromConfig } from "../runtime/pools.js";
+import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
+import type { RateSampler } from "./rates.js";
+import { listenerViews, poolView, poolViews, statusView } from "./state.js";
+
+/** What every route handler gets. */
+export interface ApiContext {
+  runtime: Runtime;
+  rates: RateSampler;
+  startedAt: number;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The decoded path segments matched by the route's parameters. */
+  params: string[];
+  query: URLSearchParams;
+}
+
+type Handler = (ctx: ApiContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  /** Segments; ":" marks a parameter. */
+  pattern: string[];
+  handler: Handler;
+}
+
+const routes: Route[] = [];
+
+function route(method: string, path: string, handler: Handler): void {
+  routes.push({ method, pattern: path.split("/").filter(Boolean), handler });
+}
+
+/** Finds the route for a request: the handler, or a 404/405 error. */
+export function matchRoute(
+  method: string,
+  pathname: string,
+): { handler: Handler; params: string[] } {
+  const segments = pathname.split("/").filter(Boolean);
+  let pathMatched = false;
+  for (const candidate of routes) {
+    const params = matchSegments(candidate.pattern, segments);
+    if (params === undefined) continue;
+    pathMatched = true;
+    if (candidate.method === method) return { handler: candidate.handler, params };
+  }
+  if (pathMatched) throw new HttpError(405, `method ${method} is not allowed on ${pathname}`);
+  throw new HttpError(404, `no such endpoint: ${pathname}`, { see: "GET /api" });
+}
+
+function matchSegments(pattern: string[], segments: string[]): string[] | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: string[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i].startsWith(":")) {
+      try {
+        params.push(decodeURIComponent(segments[i]));
+      } catch {
+        throw new HttpError(400, `bad percent-encoding in path segment "${segments[i]}"`);
+      }
+    } else if (pattern[i] !== segments[i]) return undefined;
+  }
+  return params;
+}
+
+function requirePool(runtime: Runtime, name: string): Pool {
+  const pool = runtime.pools.get(name);
+  if (pool === undefined) {
+    throw new HttpError(404, `no pool "${name}"`, { pools: [...runtime.pools.keys()] });
+  }
+  return pool;
+}
+
+function requireBackend(pool: Pool, id: string): void {
+  if (pool.get(id) === undefined) {
+    throw new HttpError(404, `no backend "${id}" in pool "${pool.name}"`, {
+      backends: pool.backends.map((b) => b.id),
+    });
+  }
+}
+
+/** Zod issues as "path: message" lines. */
+export function describeZodIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".");
+    return path === "" ? issue.message : `${path}: ${issue.message}`;
+  });
+}
+
+const weightBody = z.strictObject({ weight: z.number().int().min(0).max(65535) });
+
+route("GET", "/api", ({ res }) =>
+  sendJson(res, 200, {
+    endpoints: routes.map((r) => `${r.method} /${r.pattern.join("/")}`),
+  }),
+);
+
+route("GET", "/api/status", ({ runtime, res, startedAt }) =>
+  sendJson(res, 200, statusView(runtime, startedAt)),
+);
+
+route("GET", "/api/listeners", ({ runtime, res }) => sendJson(res, 200, listenerViews(runtime)));
+
+route("GET", "/api/pools", ({ runtime, rates, res }) =>
+  sendJson(res, 200, poolViews(runtime, rates)),
+);
+
+route("GET", "/api/pools/:pool", ({ runtime, rates, res, params: [name] }) =>
+  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates)),
+);
+
+route("GET", "/api/pools/:pool/backends", ({ runtime, rates, res, params: [name] }) =>
+  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates).backends),
+);
+
+route("GET", "/api/pools/:pool/backends/:id", ({ runtime, rates, res, params: [name, id] }) => {
+  const pool = requirePool(runtime, name);
+  requireBackend(pool, id);
+  const view = poolView(name, pool, rates).backends.find((b) => b.id === id);
+  sendJson(res, 200, view);
+});
+
+route("POST", "/api/pools/:pool/backends", async ({ runtime, rates, req, res, params: [name] }) => {
+  const pool = requirePool(runtime, name);
+  const body = await readJsonObject(req);
+  const parsed = backendSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new HttpError(400, "invalid backend", {
+      errors: describeZodIssues(parsed.error),
+      example: { address: "127.0.0.1:8081", name: "web-3", weight: 1 },
+    });
+  }
+  const spec = { ...backendSpecFromConfig(parsed.data), source: "api" as const };
+  const id = spec.id ?? formatAddress(spec.host, spec.port);
+  if (pool.get(id) !== undefined) {
+    throw new HttpError(409, `backend "${id}" is already in pool "${name}"`);
+  }
+  pool.add(spec);
+  runtime.logger.info({ pool: name, backend: id }, "backend added through the admin API");
+  sendJson(
+    res,
+    201,
+    poolView(name, pool, rates).backends.find((b) => b.id === id),
+  );
+});
+
+route("DELETE", "/api/pools/:pool/backends/:id", ({ runtime, res, query, params: [name, id] }) => {
+  const pool = requirePool(runtime, name);
+  requireBackend(pool, id);
+  const now = query.get("now");
+  if (now === "1" || now === "true") {
+    pool.remove(id);
+    runtime.logger.info({ pool: name, backend: id }, "backend removed through the admin API");
+    return sendJson(res, 200, { removed: id, pool: name, drained: false });
+  }
+  pool.drain(id, { remove: true });
+  const stillThere = pool.get(id) !== undefined;
+  runtime.logger.info(
+    { pool: name, backend: id, draining: stillThere },
+    "backend removal requested",
+  );
+  // 202 while it drains: it leaves when its last request or connection ends.
+  sendJson(res, stillThere ? 202 : 200, { removed: id, pool: name, draining: stillThere });
+});
+
+route("PUT", "/api/pools/:pool/backends/:id/weight", async (ctx) => {
+  const { runtime, req, params } = ctx;
+  const pool = requirePool(runtime, params[0]);
+  requireBackend(pool, params[1]);
+  const parsed = weightBody.safeParse(await readJsonObject(req));
+  if (!parsed.success) {
+    throw new HttpError(400, "invalid weight", {
+      errors: describeZodIssues(parsed.error),
+      example: { weight: 5 },
+    });
+  }
+  pool.setWeight(params[1], parsed.data.weight);
+  runtime.logger.info(
+    { pool: params[0], backend: params[1], weight: parsed.data.weight },
+    "weight set through the admin API",
+  );
+  sendBackend(ctx);
+});
+
+route("POST", "/api/pools/:pool/backends/:id/drain", (ctx) => {
+  const pool = requirePool(ctx.runtime, ctx.params[0]);
+  requireBackend(pool, ctx.params[1]);
+  pool.drain(ctx.params[1]);
+  ctx.runtime.logger.info({ pool: ctx.params[0], backend: ctx.params[1] }, "backend draining");
+  sendBackend(ctx);
+});
+
+route("POST", "/api/pools/:pool/backends/:id/enable", (ctx) => setEnabled(ctx, true));
+route("POST", "/api/pools/:pool/backends/:id/disable", (ctx) => setEnabled(ctx, false));
+
+route("POST", "/api/reload", async ({ runtime, req, res }) => {
+  const text = await readText(req);
+  const outcome =
+    text.trim() === "" ? await reloadFromFile(runtime) : await reloadFromText(runtime, text);
+  if (!outcome.ok) {
+    throw new HttpError(422, "reload refused; the running config stays in force", {
+      errors: outcome.errors,
+      issues: outcome.issues,
+    });
+  }
+  sendJson(res, 200, outcome);
+});
+
+route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
+
+function setEnabled(ctx: ApiContext, enabled: boolean): void {
+  const pool = requirePool(ctx.runtime, ctx.params[0]);
+  requireBackend(pool, ctx.params[1]);
+  pool.setEnabled(ctx.params[1], enabled);
+  ctx.runtime.logger.info(
+    { pool: ctx.params[0], backend: ctx.params[1], enabled },
+    enabled ? "backend enabled" : "backend disabled",
+  );
+  sendBackend(ctx);
+}
+
+function sendBackend({ runtime, rates, res, params: [name, id] }: ApiContext): void {
+  const pool = requirePool(runtime, name);
+  sendJson(
+    res,
+    200,
+    poolView(name, pool, rates).backends.find((b) => b.id === id),
+  );
+}
+
+/** The running config; the admin token is never shown. */
+function redactConfig(runtime: Runtime): unknown {
+  const config = runtime.config;
+  if (config.admin?.token === undefined) return config;
+  return { ...config, admin: { ...config.admin, token: "(set)" } };
+}
+
+function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Adds a route from another module (heartbeats). */
+export const addRoute = route;

@@ -1,0 +1,132 @@
+/** The admin server: JSON API, Prometheus metrics and the dashboard on their own listener. */
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AdminConfig } from "../config/schema/index.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { matchRoute } from "./api.js";
+import { DASHBOARD_HTML } from "./dashboard.js";
+import { HttpError, sendError, sendJson } from "./http-util.js";
+import { createMetrics, type RuntimeMetrics } from "./metrics.js";
+import { RateSampler } from "./rates.js";
+
+/** Where the admin server listens and who may use it. */
+export interface AdminOptions {
+  /** Defaults to 127.0.0.1:9090, as the config's `admin:` section does. */
+  bind?: { host: string; port: number };
+  /** When set, every request except the dashboard page needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** How often requests/s are sampled from the counters (ms). */
+  rateIntervalMs?: number;
+}
+
+/** A running admin server. */
+export interface AdminServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The bound address (the real port when 0 was asked for). */
+  address(): { host: string; port: number };
+  /** `http://host:port` of the bound address, for clients. */
+  url(): string;
+}
+
+/** Options from the config's `admin:` section. */
+export function adminOptionsFromConfig(config: AdminConfig | undefined): AdminOptions {
+  return { bind: config?.bind, token: config?.token };
+}
+
+/** Creates the admin server for a runtime; call `start` to listen. */
+export function createAdminServer(runtime: Runtime, options: AdminOptions = {}): AdminServer {
+  const bind = options.bind ?? { host: "127.0.0.1", port: 9090 };
+  const rates = new RateSampler(runtime, options.rateIntervalMs ?? 1000);
+  const startedAt = Date.now();
+  const token = options.token === undefined ? undefined : Buffer.from(options.token);
+  let metrics: RuntimeMetrics | undefined;
+  let server: Server | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://admin");
+    const method = req.method ?? "GET";
+    if (url.pathname === "/" && method === "GET") {
+      // The page holds no data; it asks for the token and sends it with every API call.
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+      });
+      res.end(DASHBOARD_HTML);
+      return;
+    }
+    if (token !== undefined && !authorized(req, token)) {
+      res.setHeader("www-authenticate", 'Bearer realm="ballast admin"');
+      throw new HttpError(401, "missing or wrong token; send Authorization: Bearer <token>");
+    }
+    if (url.pathname === "/metrics" && method === "GET") {
+      metrics ??= createMetrics(runtime);
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    const { handler, params } = matchRoute(method, url.pathname);
+    await handler({ runtime, rates, startedAt, req, res, params, query: url.searchParams });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof HttpError) return sendError(res, error);
+      runtime.logger.error({ err: error, url: req.url }, "admin request failed");
+      sendJson(res, 500, { error: (error as Error).message ?? "internal error" });
+    });
+  };
+
+  return {
+    async start() {
+      server = createServer(onRequest);
+      // The admin API is not a keep-alive hot path; short idle sockets keep stop() quick.
+      server.keepAliveTimeout = 2000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once("error", reject);
+        server!.listen(bind.port, bind.host, () => {
+          server!.off("error", reject);
+          resolve();
+        });
+      });
+      rates.start();
+      runtime.logger.info({ ...this.address(), auth: token !== undefined }, "admin API listening");
+    },
+    async stop() {
+      rates.stop();
+      metrics?.stop();
+      metrics = undefined;
+      const current = server;
+      server = undefined;
+      if (current === undefined) return;
+      await new Promise<void>((resolve) => {
+        current.close(() => resolve());
+        current.closeIdleConnections();
+      });
+    },
+    address() {
+      const address = server?.address() as AddressInfo | null | undefined;
+      if (!address) return { ...bind };
+      return { host: address.address, port: address.port };
+    },
+    url() {
+      const { host, port } = this.address();
+      const shown = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+      return shown.includes(":") ? `http://[${shown}]:${port}` : `http://${shown}:${port}`;
+    },
+  };
+}
+
+/** Constant-time comparison of the bearer token. */
+function authorized(req: IncomingMessage, token: Buffer): boolean {
+  const header = req.headers.authorization;
+  if (header === undefined || !header.startsWith("Bearer ")) return false;
+  const given = Buffer.from(header.slice(7).trim());
+  return given.length === token.length && timingSafeEqual(given, token);
+}
