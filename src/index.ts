@@ -1,0 +1,46 @@
+/**
+ * The library entry: `import { createBalancer, Pool, loadConfigFile, Runtime } from "ballast"`.
+ * Everything here is usable inside your own process, without the CLI.
+ */
+
+// Algorithms: the contract, the registry by name and the factory.
+export type {
+  AlgorithmInfo,
+  AlgorithmName,
+  Backend,
+  Balancer,
+  BalancerFactory,
+  BalancerOptions,
+  HashName,
+  PickContext,
+} from "./balancer/index.js";
+export { algorithmNames, algorithms, createBalancer, isAlgorithmName } from "./balancer/index.js";
+export { ConfigError, type ConfigIssue, formatIssue } from "./config/errors.js";
+export type { LoadOptions } from "./config/load.js";
+// Config: loading with environment interpolation, validation and readable errors.
+export { loadConfigFile, parseConfigText } from "./config/load.js";
+export type { BackendConfig, Config, ListenerConfig, PoolConfig } from "./config/schema/index.js";
+export { configSchema } from "./config/schema/index.js";
+// Logging.
+export { createLogger, type Logger, type LogLevel } from "./log.js";
+// Data plane contract, for writing your own listener.
+export type { Listener, ListenerContext, ListenerFactory, PoolLookup } from "./net/listener.js";
+// Pools: backends with state, exact connection accounting through leases.
+export {
+  type BackendCounters,
+  type BackendSpec,
+  BackendState,
+  formatHostPort,
+  type Health,
+} from "./pool/backend.js";
+export { Lease, type LeaseState, type Outcome } from "./pool/lease.js";
+export {
+  type OutcomeObserver,
+  Pool,
+  type PoolEvent,
+  type PoolObserver,
+  type PoolOptions,
+} from "./pool/pool.js";
+export { createPoolFromConfig } from "./runtime/pools.js";
+// The runtime: a config turned into live pools and listeners.
+export { type ReloadResult, Runtime, type RuntimeOptions } from "./runtime/runtime.js";
