@@ -1,5 +1,40 @@
-/** Placeholder: replaced by the real lc implementation. Behaves as round robin. */
-import { roundRobin } from "./round-robin.js";
-import type { AlgorithmInfo } from "./types.js";
+/**
+ * Least connection (IPVS `lc`), after net/netfilter/ipvs/ip_vs_lc.c: the schedulable backend
+ * with the least overhead (`active * 256 + inactive`); weights only gate (0 = quiesced), and
+ * a later backend replaces the current choice only when strictly lower, so ties go to the
+ * earliest backend in the list.
+ */
+import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
-export const leastConnections: AlgorithmInfo = { ...roundRobin, name: "lc" };
+class LeastConnections<B extends Backend> implements Balancer<B> {
+  readonly name = "lc";
+  private backends: readonly B[] = [];
+
+  update(backends: readonly B[]): void {
+    this.backends = backends;
+  }
+
+  pick(_context: PickContext): B | undefined {
+    const list = this.backends;
+    let least: B | undefined;
+    let leastOverhead = 0;
+    for (let i = 0; i < list.length; i++) {
+      const backend = list[i];
+      if (!backend.available || !(backend.weight > 0)) continue;
+      const overhead = backend.active * 256 + backend.inactive;
+      if (least === undefined || overhead < leastOverhead) {
+        least = backend;
+        leastOverhead = overhead;
+      }
+    }
+    return least;
+  }
+}
+
+export const leastConnections: AlgorithmInfo = {
+  name: "lc",
+  description: "least connections: fewest active*256+inactive, weights ignored (IPVS lc)",
+  usesKey: false,
+  weighted: false,
+  create: () => new LeastConnections(),
+};
