@@ -7,6 +7,19 @@ const statusRange = z.union([
   z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$|^[1-5]xx$/, 'expected "200", "200-399" or "2xx"'),
 ]);
 
+/** A regular expression, checked at load time so a typo is a config error, not a dead check. */
+const pattern = z.string().refine(
+  (text) => {
+    try {
+      new RegExp(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "not a valid regular expression" },
+);
+
 const checkTiming = {
   /** Time between checks of one backend. */
   interval: duration.default(2000),
@@ -36,7 +49,7 @@ export const healthCheckSchema = z.discriminatedUnion("type", [
     /** Statuses that count as healthy. */
     expect_status: z.array(statusRange).default(["200-399"]),
     /** A regular expression the body must match. */
-    expect_body: z.string().optional(),
+    expect_body: pattern.optional(),
     tls: z.boolean().default(false),
   }),
   z.strictObject({
@@ -45,7 +58,7 @@ export const healthCheckSchema = z.discriminatedUnion("type", [
     /** Bytes to send; `\r\n` escapes are honoured. */
     send: z.string().default(""),
     /** A regular expression the reply must match. */
-    expect: z.string(),
+    expect: pattern,
   }),
   z.strictObject({
     type: z.literal("exec"),

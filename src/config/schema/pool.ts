@@ -71,12 +71,14 @@ export const poolSchema = z.strictObject({
   dynamic_weights: z
     .strictObject({
       interval: duration.default(5000),
-      /** Lowest factor of the configured weight. */
-      floor: z.number().min(0).max(1).default(0.25),
+      /** Lowest factor of the configured weight; above 0, so a slow backend keeps some traffic. */
+      floor: z.number().gt(0).max(1).default(0.25),
       /** Highest factor of the configured weight. */
       ceiling: z.number().min(1).default(2),
       /** Largest change of the factor per interval. */
       max_step: z.number().min(0).max(1).default(0.1),
+      /** The reference latency: `median` (one slow backend does not move it) or `mean`. */
+      baseline: z.enum(["median", "mean"]).default("median"),
     })
     .optional(),
 });
