@@ -1,6 +1,9 @@
 /** `ballast start --config FILE`: load the config, run the balancer until a signal stops it. */
+
+import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { createLogger } from "../log.js";
+import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
 import { parseArgs, requireFlag } from "./args.js";
 import { flushLogger, type Service, waitForShutdown } from "./shutdown.js";
@@ -36,9 +39,26 @@ export async function runStart(args: readonly string[]): Promise<number> {
   const services: Service[] = [
     { name: "runtime", stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }) },
   ];
-  // Control plane hooks go here: the admin API (push it onto `services`) and SIGHUP, which
-  // reloads with `runtime.reload(await loadConfigFile(file))`; on a ConfigError the running
-  // config stays in force.
+  if (config.admin !== undefined) {
+    const admin = createAdminServer(runtime, adminOptionsFromConfig(config.admin));
+    try {
+      await admin.start();
+    } catch (error) {
+      await runtime.stop({ graceful: false });
+      console.error(`ballast: could not start the admin API: ${(error as Error).message}`);
+      return 1;
+    }
+    services.push({ name: "admin", stop: () => admin.stop() });
+  }
+  // SIGHUP reloads the file; a bad file is logged and refused, the running config stays.
+  const onHangup = () => {
+    logger.info({ config: file }, "SIGHUP: reloading");
+    void reloadFromFile(runtime, file).catch((error: unknown) => {
+      logger.error({ err: error }, "reload failed");
+    });
+  };
+  process.on("SIGHUP", onHangup);
+  services.push({ name: "sighup", stop: async () => void process.off("SIGHUP", onHangup) });
 
   logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
   const status = await waitForShutdown(services, logger);
