@@ -1,7 +1,8 @@
 /** The admin API's routes: listeners, pools, backends, admin actions, reload, config. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { backendSchema } from "../config/schema/index.js";
+import { backendSchema, duration, hostPort } from "../config/schema/index.js";
+import { HeartbeatError } from "../health/heartbeat.js";
 import type { Pool } from "../pool/pool.js";
 import { backendSpecFromConfig } from "../runtime/pools.js";
 import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
@@ -112,17 +113,23 @@ route("GET", "/api/pools", ({ runtime, rates, res }) =>
 );
 
 route("GET", "/api/pools/:pool", ({ runtime, rates, res, params: [name] }) =>
-  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates)),
+  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates, runtime.healthChecks(name))),
 );
 
 route("GET", "/api/pools/:pool/backends", ({ runtime, rates, res, params: [name] }) =>
-  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates).backends),
+  sendJson(
+    res,
+    200,
+    poolView(name, requirePool(runtime, name), rates, runtime.healthChecks(name)).backends,
+  ),
 );
 
 route("GET", "/api/pools/:pool/backends/:id", ({ runtime, rates, res, params: [name, id] }) => {
   const pool = requirePool(runtime, name);
   requireBackend(pool, id);
-  const view = poolView(name, pool, rates).backends.find((b) => b.id === id);
+  const view = poolView(name, pool, rates, runtime.healthChecks(name)).backends.find(
+    (b) => b.id === id,
+  );
   sendJson(res, 200, view);
 });
 
@@ -146,7 +153,7 @@ route("POST", "/api/pools/:pool/backends", async ({ runtime, rates, req, res, pa
   sendJson(
     res,
     201,
-    poolView(name, pool, rates).backends.find((b) => b.id === id),
+    poolView(name, pool, rates, runtime.healthChecks(name)).backends.find((b) => b.id === id),
   );
 });
 
@@ -212,6 +219,58 @@ route("POST", "/api/reload", async ({ runtime, req, res }) => {
   sendJson(res, 200, outcome);
 });
 
+const heartbeatBody = z.strictObject({
+  address: hostPort,
+  name: z.string().min(1).optional(),
+  weight: z.number().int().min(0).max(65535).optional(),
+  /** The lease lasts this long after each register or renew: "10s" or ms. */
+  ttl: duration,
+});
+
+route("GET", "/api/heartbeats", ({ runtime, res }) =>
+  sendJson(res, 200, runtime.heartbeats.list()),
+);
+
+route("POST", "/api/pools/:pool/heartbeats", async ({ runtime, req, res, params: [name] }) => {
+  const parsed = heartbeatBody.safeParse(await readJsonObject(req));
+  if (!parsed.success) {
+    throw new HttpError(400, "invalid heartbeat registration", {
+      errors: describeZodIssues(parsed.error),
+      example: { address: "127.0.0.1:8081", name: "web-7", weight: 1, ttl: "10s" },
+    });
+  }
+  const { address, name: id, weight, ttl } = parsed.data;
+  const lease = heartbeat(() =>
+    runtime.heartbeats.register(name, { ...address, id, weight, ttlMs: ttl }),
+  );
+  sendJson(res, 201, { pool: name, ...lease, ttlMs: ttl });
+});
+
+route("POST", "/api/pools/:pool/heartbeats/:id/renew", ({ runtime, res, params: [name, id] }) => {
+  if (!runtime.heartbeats.renew(name, id)) {
+    throw new HttpError(404, `no live lease for "${id}" in pool "${name}"; register again`);
+  }
+  sendJson(res, 200, { pool: name, id, expiresAt: runtime.heartbeats.expiresAt(name, id) });
+});
+
+route("DELETE", "/api/pools/:pool/heartbeats/:id", ({ runtime, res, params: [name, id] }) => {
+  if (!runtime.heartbeats.deregister(name, id)) {
+    throw new HttpError(404, `no live lease for "${id}" in pool "${name}"`);
+  }
+  sendJson(res, 200, { pool: name, id, deregistered: true });
+});
+
+/** Runs a lease call, turning its refusals into 4xx answers. */
+function heartbeat<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (!(error instanceof HeartbeatError)) throw error;
+    const status = error.kind === "not-found" ? 404 : error.kind === "conflict" ? 409 : 400;
+    throw new HttpError(status, error.message);
+  }
+}
+
 route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
 
 function setEnabled(ctx: ApiContext, enabled: boolean): void {
@@ -230,7 +289,7 @@ function sendBackend({ runtime, rates, res, params: [name, id] }: ApiContext): v
   sendJson(
     res,
     200,
-    poolView(name, pool, rates).backends.find((b) => b.id === id),
+    poolView(name, pool, rates, runtime.healthChecks(name)).backends.find((b) => b.id === id),
   );
 }
 

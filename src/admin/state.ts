@@ -1,4 +1,5 @@
 /** JSON views of the running balancer for the admin API, `ballast ctl` and the dashboard. */
+import type { BackendHealthView } from "../health/supervisor.js";
 import type { Pool } from "../pool/pool.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { RateSampler } from "./rates.js";
@@ -35,21 +36,42 @@ export function listenerViews(runtime: Runtime): ListenerView[] {
 }
 
 /** One pool with every backend's state and rate. */
-export function poolView(name: string, pool: Pool, rates: RateSampler): PoolView {
+export function poolView(
+  name: string,
+  pool: Pool,
+  rates: RateSampler,
+  checks: readonly BackendHealthView[] = [],
+): PoolView {
+  const byId = new Map(checks.map((check) => [check.id, check]));
   return {
     name,
     algorithm: pool.algorithm,
-    backends: pool.backends.map((backend) => ({
-      ...(backend.toJSON() as Record<string, unknown>),
-      id: backend.id,
-      requestsPerSecond: Math.round(rates.rate(name, backend.id) * 100) / 100,
-    })),
+    backends: pool.backends.map((backend) => {
+      const check = byId.get(backend.id);
+      return {
+        ...(backend.toJSON() as Record<string, unknown>),
+        id: backend.id,
+        requestsPerSecond: Math.round(rates.rate(name, backend.id) * 100) / 100,
+        check:
+          check === undefined
+            ? null
+            : {
+                target: check.target,
+                lastResult: check.lastResult,
+                lastDetail: check.lastDetail,
+                checks: check.checks,
+                failedChecks: check.failedChecks,
+              },
+      };
+    }),
   };
 }
 
 /** Every pool, in config order. */
 export function poolViews(runtime: Runtime, rates: RateSampler): PoolView[] {
-  return [...runtime.pools].map(([name, pool]) => poolView(name, pool, rates));
+  return [...runtime.pools].map(([name, pool]) =>
+    poolView(name, pool, rates, runtime.healthChecks(name)),
+  );
 }
 
 /** Process-wide facts: uptime, config age, reload count. */

@@ -1,5 +1,6 @@
 /** Turns a validated config into live pools and listeners, applies new configs, and stops them. */
 import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
+import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
@@ -34,6 +35,8 @@ export class Runtime {
   readonly listeners = new Map<string, Listener>();
   readonly logger: Logger;
   readonly configFile: string | undefined;
+  /** Backends that registered themselves through the admin API, with their leases. */
+  readonly heartbeats: HeartbeatLeases;
   config: Config;
   /** When the running config was applied (ms since the epoch). */
   configLoadedAt = Date.now();
@@ -55,6 +58,7 @@ export class Runtime {
     this.logger = options.logger ?? silentLogger;
     this.configFile = options.configFile;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.heartbeats = new HeartbeatLeases(this.pools, { logger: this.logger });
     this.context = {
       pools: this.pools,
       logger: this.logger,
@@ -84,6 +88,11 @@ export class Runtime {
     }
     this.started = true;
     for (const [name, pool] of this.pools) this.startHealth(name, pool, this.config.pools[name]);
+  }
+
+  /** The active checks' view of a pool's backends (empty without `health_check`). */
+  healthChecks(pool: string): BackendHealthView[] {
+    return this.health.get(pool)?.checks() ?? [];
   }
 
   /** Subscribes to health, membership and admin events of every pool, present and future. */
@@ -116,6 +125,7 @@ export class Runtime {
   /** Stops listeners (gracefully by default), health machinery and the pools' timers. */
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     await this.reloading;
+    this.heartbeats.stop();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));
