@@ -1,0 +1,106 @@
+/** Config files the HTTP benchmark generates for the backend and each proxy under test. */
+
+/** Upstream keep-alive connections every proxy may keep to the backend. */
+export const UPSTREAM_KEEPALIVE = 64;
+
+/** The fixed answer of the benchmark backend (small, so the proxies dominate the cost). */
+export const BACKEND_BODY = "hello from the benchmark backend\n";
+
+const asRoot = process.getuid?.() === 0;
+
+/** Lines every nginx config here starts with: one worker, files inside `dir`. */
+function nginxPreamble(dir: string, name: string): string {
+  return `${asRoot ? "user root;\n" : ""}worker_processes 1;
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 8192; }
+`;
+}
+
+/** Temp paths inside `dir`, so nginx never touches the system's directories. */
+function nginxTempPaths(dir: string, name: string): string {
+  return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((kind) => `  ${kind}_temp_path ${dir}/${name}-${kind};`)
+    .join("\n");
+}
+
+/** nginx as the backend: answers every request with a fixed body. */
+export function nginxBackendConfig(dir: string, port: number): string {
+  return `${nginxPreamble(dir, "backend")}http {
+  access_log off;
+${nginxTempPaths(dir, "backend")}
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { default_type text/plain; return 200 "${BACKEND_BODY.trimEnd()}\\n"; }
+  }
+}
+`;
+}
+
+/** nginx as a reverse proxy with upstream keep-alive. */
+export function nginxProxyConfig(dir: string, port: number, backendPort: number): string {
+  return `${nginxPreamble(dir, "nginx-proxy")}http {
+  access_log off;
+${nginxTempPaths(dir, "nginx-proxy")}
+  keepalive_requests 1000000;
+  upstream backend {
+    server 127.0.0.1:${backendPort};
+    keepalive ${UPSTREAM_KEEPALIVE};
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+/** HAProxy in http mode, one thread, connection reuse to the backend. */
+export function haproxyConfig(port: number, backendPort: number): string {
+  return `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend backend
+backend backend
+  server b1 127.0.0.1:${backendPort}
+`;
+}
+
+/** ballast with one HTTP listener in front of the backend; access log off like the others. */
+export function ballastConfig(port: number, backendPort: number): string {
+  return JSON.stringify(
+    {
+      log: { level: "warn" },
+      listeners: [
+        {
+          name: "bench",
+          protocol: "http",
+          bind: `127.0.0.1:${port}`,
+          default_pool: "backend",
+          access_log: false,
+          upstream_keepalive: UPSTREAM_KEEPALIVE,
+        },
+      ],
+      pools: {
+        backend: { algorithm: "rr", backends: [{ address: `127.0.0.1:${backendPort}` }] },
+      },
+    },
+    null,
+    2,
+  );
+}

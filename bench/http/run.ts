@@ -1,0 +1,252 @@
+/**
+ * The HTTP benchmark: one fast loopback backend (nginx, fixed small answer), then wrk for a
+ * fixed time against the backend itself, ballast, nginx, HAProxy, node http-proxy and
+ * @fastify/http-proxy, each proxy alone on its own core with keep-alive to the backend.
+ * Prints requests/s, p50 and p99, each as a ratio to nginx.
+ *
+ * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
+ * (default 1; with more, every target is measured once per round and the medians printed,
+ * which evens out other load on the machine),
+ * BENCH_ONLY (comma-separated target names), BENCH_PROFILE=1 (ballast under --cpu-prof;
+ * the profile is kept and its path printed).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ballastConfig, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from "./configs.js";
+import {
+  freePort,
+  killAllNow,
+  run,
+  type Started,
+  start,
+  stop,
+  stopAll,
+  waitUntilServing,
+} from "./processes.js";
+import { parseWrk, type WrkResult } from "./wrk.js";
+
+const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+const profile = process.env.BENCH_PROFILE === "1";
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const WARMUP_SECONDS = 2;
+
+// With two or more cores, every proxy runs alone on core 0 while the backend and wrk share
+// core 1, so each proxy gets one core as "one ballast process" does.
+const twoCores = availableParallelism() >= 2;
+const PROXY_CORE = twoCores ? 0 : undefined;
+const LOAD_CORE = twoCores ? 1 : undefined;
+
+const root = resolve(new URL("../../..", import.meta.url).pathname);
+const dist = join(root, "dist");
+
+interface Target {
+  name: string;
+  /** Starts the target listening on `port` in front of the backend; none for the backend. */
+  launch?: (dir: string, port: number, backendPort: number) => Promise<Started>;
+}
+
+const targets: Target[] = [
+  { name: "backend" },
+  {
+    name: "nginx",
+    launch: async (dir, port, backendPort) => {
+      const file = join(dir, "nginx-proxy.conf");
+      await writeFile(file, nginxProxyConfig(dir, port, backendPort));
+      return start("nginx", PROXY_CORE, nginxCommand(dir, file));
+    },
+  },
+  {
+    name: "haproxy",
+    launch: async (dir, port, backendPort) => {
+      const file = join(dir, "haproxy.cfg");
+      await writeFile(file, haproxyConfig(port, backendPort));
+      return start("haproxy", PROXY_CORE, ["haproxy", "-f", file, "-db"]);
+    },
+  },
+  {
+    name: "ballast",
+    launch: async (dir, port, backendPort) => {
+      const file = join(dir, "ballast.yaml");
+      await writeFile(file, ballastConfig(port, backendPort));
+      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${join(root, "bench-profiles")}`] : [];
+      const cli = join(dist, "src/cli/main.js");
+      const command = existsSync(cli)
+        ? [cli, "start", "--config", file]
+        : [join(dist, "bench/http/ballast-runtime.js"), file];
+      return start("ballast", PROXY_CORE, [process.execPath, ...flags, ...command]);
+    },
+  },
+  {
+    name: "http-proxy",
+    launch: async (_dir, port, backendPort) =>
+      start("http-proxy", PROXY_CORE, [
+        process.execPath,
+        join(dist, "bench/peers/http-proxy.js"),
+        String(port),
+        String(backendPort),
+      ]),
+  },
+  {
+    name: "@fastify/http-proxy",
+    launch: async (_dir, port, backendPort) =>
+      start("@fastify/http-proxy", PROXY_CORE, [
+        process.execPath,
+        join(dist, "bench/peers/fastify-proxy.js"),
+        String(port),
+        String(backendPort),
+      ]),
+  },
+];
+
+function nginxCommand(dir: string, file: string): string[] {
+  return [
+    "nginx",
+    "-p",
+    dir,
+    "-e",
+    join(dir, "startup-error.log"),
+    "-c",
+    file,
+    "-g",
+    "daemon off;",
+  ];
+}
+
+async function wrk(port: number, seconds: number): Promise<WrkResult> {
+  const output = await run("wrk", LOAD_CORE, [
+    "wrk",
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    `http://127.0.0.1:${port}/`,
+  ]);
+  return parseWrk(output);
+}
+
+async function measure(dir: string, target: Target, backendPort: number): Promise<WrkResult> {
+  if (!target.launch) {
+    await wrk(backendPort, WARMUP_SECONDS);
+    return wrk(backendPort, durationSeconds);
+  }
+  const port = await freePort();
+  const started = await target.launch(dir, port, backendPort);
+  try {
+    await waitUntilServing(started, port);
+    await wrk(port, WARMUP_SECONDS);
+    return await wrk(port, durationSeconds);
+  } finally {
+    await stop(started, profile ? 15_000 : 3000);
+  }
+}
+
+/** Each figure's median over the rounds (errors summed). */
+function medianOf(list: WrkResult[]): WrkResult {
+  const median = (pick: (r: WrkResult) => number) => {
+    const sorted = list.map(pick).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  return {
+    requestsPerSecond: median((r) => r.requestsPerSecond),
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    errors: list.reduce((sum, r) => sum + r.errors, 0),
+    requests: list.reduce((sum, r) => sum + r.requests, 0),
+  };
+}
+
+function printTable(results: Map<string, WrkResult>): void {
+  const nginx = results.get("nginx");
+  const ratio = (value: number, reference: number | undefined) =>
+    reference ? `${(value / reference).toFixed(2)}x` : "-";
+  const rows = [
+    ["target", "req/s", "p50 ms", "p99 ms", "errors", "req/s:nginx", "p50:nginx", "p99:nginx"],
+  ];
+  for (const [name, r] of results) {
+    rows.push([
+      name,
+      r.requestsPerSecond.toFixed(0),
+      r.p50Ms.toFixed(3),
+      r.p99Ms.toFixed(3),
+      String(r.errors),
+      ratio(r.requestsPerSecond, nginx?.requestsPerSecond),
+      ratio(r.p50Ms, nginx?.p50Ms),
+      ratio(r.p99Ms, nginx?.p99Ms),
+    ]);
+  }
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  for (const row of rows) {
+    console.log(row.map((cell, column) => cell.padStart(widths[column])).join("  "));
+  }
+  const ballast = results.get("ballast");
+  const httpProxy = results.get("http-proxy");
+  if (ballast && httpProxy) {
+    console.log(
+      `ballast / http-proxy req/s: ${ratio(ballast.requestsPerSecond, httpProxy.requestsPerSecond)}`,
+    );
+  }
+  if (ballast && nginx) {
+    console.log(
+      `ballast / nginx req/s: ${ratio(ballast.requestsPerSecond, nginx.requestsPerSecond)}`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "ballast-bench-http-"));
+  try {
+    const backendPort = await freePort();
+    const backendFile = join(dir, "backend.conf");
+    await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
+    const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
+    await waitUntilServing(backend, backendPort);
+    if (profile) await mkdir(join(root, "bench-profiles"), { recursive: true });
+
+    console.log(
+      `wrk -t1 -c${connections} -d${durationSeconds}s (after ${WARMUP_SECONDS}s warm-up), ` +
+        `${rounds} round(s), medians; ` +
+        (twoCores ? "proxy on core 0, backend and wrk on core 1" : "one core: no pinning"),
+    );
+    const samples = new Map<string, WrkResult[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of targets) {
+        if (only && !only.includes(target.name)) continue;
+        try {
+          const result = await measure(dir, target, backendPort);
+          samples.set(target.name, [...(samples.get(target.name) ?? []), result]);
+          if (rounds > 1)
+            console.log(
+              `round ${round} ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`,
+            );
+        } catch (error) {
+          console.error(`${target.name}: ${(error as Error).message}`);
+        }
+      }
+    }
+    const results = new Map<string, WrkResult>();
+    for (const [name, list] of samples) results.set(name, medianOf(list));
+    printTable(results);
+    if (profile) console.log(`CPU profile of ballast in ${join(root, "bench-profiles")}`);
+  } finally {
+    await stopAll();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAllNow();
+    process.exit(130);
+  });
+}
+process.once("exit", killAllNow);
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
