@@ -99,8 +99,11 @@ export class BackendState implements Backend {
       return true;
     }
     const total = this.active + this.inactive;
-    const lower = this.minConnections > 0 ? this.minConnections : (this.maxConnections * 3) >> 2;
-    const next = this.overloaded ? total >= lower : total >= this.maxConnections;
+    // Without -y the kernel clears when total * 4 < max * 3 (ip_vs_unbind_dest); flooring
+    // max * 3 / 4 instead would keep the flag one connection too long when max % 4 != 0.
+    const stillOverloaded =
+      this.minConnections > 0 ? total >= this.minConnections : total * 4 >= this.maxConnections * 3;
+    const next = this.overloaded ? stillOverloaded : total >= this.maxConnections;
     if (next === this.overloaded) return false;
     this.overloaded = next;
     return true;
