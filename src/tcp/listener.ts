@@ -1,7 +1,278 @@
-/** The tcp data plane's listener. */
-import type { ListenerFactory } from "../net/listener.js";
+/**
+ * The tcp data plane's listener: accepts connections and balances them over a pool, as
+ * LVS's NAT mode or HAProxy's `mode tcp` do (see docs/l4.md).
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import type { ListenerConfig, TcpListenerConfig } from "../config/schema/index.js";
+import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
+import {
+  encodeProxyHeader,
+  type ProxyAddresses,
+  type ProxyHeader,
+  TrustedSources,
+  unmapIPv4,
+} from "../net/proxy-protocol.js";
+import { RateLimitedLog } from "../net/rate-limited-log.js";
+import { type BackendState, formatHostPort } from "../pool/backend.js";
+import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
+import type { Pool } from "../pool/pool.js";
+import {
+  TcpConnection,
+  type TcpConnectionOwner,
+  type TcpConnectionRow,
+  type TcpConnectionSettings,
+} from "./connection.js";
+import { readProxyHeader } from "./proxy-header-reader.js";
+
+/** How often lingering persistence bindings are swept out. */
+const PERSISTENCE_SWEEP_MS = 10_000;
+/** Time a graceful stop waits for open connections when the caller gives none. */
+const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 /** Creates a tcp listener from its config. */
-export const createTcpListener: ListenerFactory = (config) => {
-  throw new Error(`listener "${config.name}": the tcp data plane is not built yet`);
-};
+export const createTcpListener: ListenerFactory = (config, context) =>
+  new TcpListener(config as TcpListenerConfig, context);
+
+/** A tcp listener; `connections()` lists the connection table. */
+export class TcpListener implements Listener, TcpConnectionOwner {
+  readonly protocol = "tcp" as const;
+  readonly name: string;
+  private config: TcpListenerConfig;
+  private settings: TcpConnectionSettings;
+  private trusted: TrustedSources;
+  private readonly server: Server;
+  private readonly open = new Set<TcpConnection>();
+  /** Sockets still reading a PROXY header: not yet in the connection table. */
+  private readonly pending = new Set<Socket>();
+  private nextId = 1;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private listening = false;
+  private readonly noBackendLog: RateLimitedLog;
+  private readonly counters = {
+    accepted: 0,
+    closed: 0,
+    noBackend: 0,
+    connectFailures: 0,
+    proxyHeaderRejected: 0,
+  };
+
+  constructor(
+    config: TcpListenerConfig,
+    private readonly context: ListenerContext,
+  ) {
+    this.name = config.name;
+    this.config = config;
+    this.settings = settingsOf(config);
+    this.trusted = new TrustedSources(config.proxy_protocol?.accept_from ?? []);
+    this.noBackendLog = new RateLimitedLog(context.logger, 1000);
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+  }
+
+  /** Binds and starts accepting. */
+  start(): Promise<void> {
+    const { host, port } = this.config.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        reject(
+          new Error(
+            `listener "${this.name}": cannot listen on ${formatHostPort(host, port)}: ${error.message}`,
+          ),
+        );
+      };
+      this.server.once("error", onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off("error", onError);
+        this.server.on("error", (error) =>
+          this.context.logger.error({ listener: this.name, err: error }, "tcp listener error"),
+        );
+        this.listening = true;
+        this.sweepTimer = setInterval(() => this.sweepPersistence(), PERSISTENCE_SWEEP_MS);
+        this.sweepTimer.unref();
+        resolve();
+      });
+    });
+  }
+
+  /** Applies new timeouts, retries, pool and PROXY settings to new connections. */
+  update(config: ListenerConfig): void {
+    if (config.protocol !== "tcp") return;
+    this.config = config;
+    this.settings = settingsOf(config);
+    this.trusted = new TrustedSources(config.proxy_protocol?.accept_from ?? []);
+  }
+
+  /** Stops accepting; open connections finish until the timeout, then are closed. */
+  async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // server.close() calls back once every accepted socket has closed.
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.pending) socket.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    if (options.graceful === false) {
+      this.destroyAll();
+    } else {
+      timer = setTimeout(() => this.destroyAll(), options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    }
+    await closed;
+    if (timer) clearTimeout(timer);
+  }
+
+  /** The bound address. */
+  address(): { host: string; port: number } {
+    const bound = this.server.address();
+    if (bound === null || typeof bound === "string") return { ...this.config.bind };
+    return { host: bound.address, port: bound.port };
+  }
+
+  /** Counters for the admin API and metrics. */
+  stats(): Record<string, number> {
+    return { ...this.counters, open: this.open.size };
+  }
+
+  /** The connection table: client, backend, state, age and bytes of each open connection. */
+  connections(): TcpConnectionRow[] {
+    const rows: TcpConnectionRow[] = [];
+    for (const connection of this.open) rows.push(connection.row());
+    return rows;
+  }
+
+  /** The pool's persistence bindings (client → backend), empty when persistence is off. */
+  persistence(): PersistenceRow[] {
+    const pool = this.context.pools.get(this.config.pool);
+    return pool === undefined ? [] : (persistenceTableOf(pool)?.rows() ?? []);
+  }
+
+  /** @internal */
+  onConnectionClosed(connection: TcpConnection): void {
+    if (this.open.delete(connection)) this.counters.closed++;
+  }
+
+  /** @internal */
+  onConnectFailed(connection: TcpConnection, backend: BackendState, reason: string): void {
+    this.counters.connectFailures++;
+    this.context.logger.warn(
+      { listener: this.name, client: connection.clientAddress, backend: backend.id, reason },
+      "backend connect failed",
+    );
+  }
+
+  /** @internal */
+  onNoBackend(connection: TcpConnection): void {
+    this.counters.noBackend++;
+    this.noBackendLog.warn(
+      { listener: this.name, pool: this.config.pool, client: connection.clientAddress },
+      "no backend available: connection reset",
+    );
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    this.counters.accepted++;
+    const peer = unmapIPv4(socket.remoteAddress ?? "");
+    if (this.trusted.empty || !this.trusted.has(peer)) {
+      this.dispatch(socket, peer, socket.remotePort ?? 0, undefined);
+      return;
+    }
+    this.pending.add(socket);
+    readProxyHeader(socket, this.settings.connectTimeoutMs, (header, reason) => {
+      this.pending.delete(socket);
+      if (header === undefined) {
+        this.counters.proxyHeaderRejected++;
+        this.context.logger.warn(
+          { listener: this.name, peer, reason },
+          "PROXY header required from this front balancer: connection closed",
+        );
+        socket.on("error", ignore);
+        socket.destroy();
+        return;
+      }
+      this.dispatchProxied(socket, peer, header);
+    });
+  };
+
+  private dispatchProxied(socket: Socket, peer: string, header: ProxyHeader): void {
+    const addresses = header.addresses;
+    // LOCAL / UNKNOWN headers (health checks of the front balancer): the peer is the client.
+    if (addresses === undefined) this.dispatch(socket, peer, socket.remotePort ?? 0, undefined);
+    else this.dispatch(socket, addresses.sourceAddress, addresses.sourcePort, addresses);
+  }
+
+  /** Takes a connection whose client address is known into the pool. */
+  private dispatch(
+    socket: Socket,
+    clientAddress: string,
+    clientPort: number,
+    received: ProxyAddresses | undefined,
+  ): void {
+    const pool = this.context.pools.get(this.config.pool);
+    if (pool === undefined) {
+      this.counters.noBackend++;
+      this.noBackendLog.warn(
+        { listener: this.name, pool: this.config.pool },
+        "unknown pool: connection reset",
+      );
+      socket.on("error", ignore);
+      socket.resetAndDestroy();
+      return;
+    }
+    const connection = new TcpConnection(
+      this.nextId++,
+      socket,
+      clientAddress,
+      clientPort,
+      pool,
+      hashKeyOf(pool, clientAddress, clientPort),
+      persistenceTableOf(pool),
+      this.settings,
+      this,
+      this.proxyHeaderFor(socket, clientAddress, clientPort, received),
+    );
+    this.open.add(connection);
+    connection.start();
+  }
+
+  private proxyHeaderFor(
+    socket: Socket,
+    clientAddress: string,
+    clientPort: number,
+    received: ProxyAddresses | undefined,
+  ): Buffer | undefined {
+    const version = this.config.proxy_protocol?.send;
+    if (version === undefined) return undefined;
+    const destinationAddress = received?.destinationAddress ?? unmapIPv4(socket.localAddress ?? "");
+    const sourceAddress = unmapIPv4(clientAddress);
+    return encodeProxyHeader(version, {
+      family: sourceAddress.includes(":") || destinationAddress.includes(":") ? "tcp6" : "tcp4",
+      sourceAddress,
+      sourcePort: clientPort,
+      destinationAddress,
+      destinationPort: received?.destinationPort ?? socket.localPort ?? 0,
+    });
+  }
+
+  private destroyAll(): void {
+    for (const connection of this.open) connection.destroy();
+  }
+
+  private sweepPersistence(): void {
+    const pool = this.context.pools.get(this.config.pool);
+    if (pool !== undefined) persistenceTableOf(pool)?.sweep();
+  }
+}
+
+/** The hashing key of an L4 connection: the client address, or address and port. */
+export function hashKeyOf(pool: Pool, address: string, port: number): string {
+  // Only client_ip and client_ip_port apply to L4; the config check refuses the others.
+  return pool.hashKey === "client_ip_port" ? formatHostPort(address, port) : address;
+}
+
+function settingsOf(config: TcpListenerConfig): TcpConnectionSettings {
+  return {
+    connectTimeoutMs: config.timeouts.connect,
+    idleTimeoutMs: config.timeouts.idle,
+    retries: config.retries,
+  };
+}
+
+function ignore(): void {}

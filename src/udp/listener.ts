@@ -1,7 +1,270 @@
-/** The udp data plane's listener. */
-import type { ListenerFactory } from "../net/listener.js";
+/**
+ * The udp data plane's listener. Datagrams are grouped into sessions by client address and
+ * port (IPVS's UDP connection entries); each session has its own upstream socket, an idle
+ * timeout, and a place in a bounded table that evicts the least recently used session.
+ *
+ * - `mode: session`: the backend is chosen when the session starts and kept (persistence
+ *   applies); the session's lease is inactive until the upstream socket is connected, then
+ *   active until the session ends.
+ * - `mode: datagram`: every datagram is scheduled on its own, as IPVS one-packet scheduling
+ *   (`--ops`) does for DNS: a lease is taken and released per datagram, so it never counts
+ *   as a lasting connection. The session only routes replies back to the client.
+ */
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import type { ListenerConfig, UdpListenerConfig } from "../config/schema/index.js";
+import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
+import { unmapIPv4 } from "../net/proxy-protocol.js";
+import { RateLimitedLog } from "../net/rate-limited-log.js";
+import { formatHostPort } from "../pool/backend.js";
+import type { Lease } from "../pool/lease.js";
+import { persistenceTableOf } from "../pool/persistence.js";
+import type { Pool } from "../pool/pool.js";
+import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
 
 /** Creates a udp listener from its config. */
-export const createUdpListener: ListenerFactory = (config) => {
-  throw new Error(`listener "${config.name}": the udp data plane is not built yet`);
-};
+export const createUdpListener: ListenerFactory = (config, context) =>
+  new UdpListener(config as UdpListenerConfig, context);
+
+/** A udp listener; `sessions()` lists the session table. */
+export class UdpListener implements Listener, UdpSessionOwner {
+  readonly protocol = "udp" as const;
+  readonly name: string;
+  private config: UdpListenerConfig;
+  private socket: Socket | undefined;
+  /** Sessions by "address|port", least recently used first. */
+  private readonly sessions_ = new Map<string, UdpSession>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly noBackendLog: RateLimitedLog;
+  private readonly counters = {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    sessionsCreated: 0,
+    sessionsExpired: 0,
+    sessionsEvicted: 0,
+    noBackend: 0,
+    upstreamErrors: 0,
+  };
+
+  constructor(
+    config: UdpListenerConfig,
+    private readonly context: ListenerContext,
+  ) {
+    this.name = config.name;
+    this.config = config;
+    this.noBackendLog = new RateLimitedLog(context.logger, 1000);
+  }
+
+  /** Binds and starts receiving. */
+  start(): Promise<void> {
+    const { host, port } = this.config.bind;
+    const socket = createSocket(isIPv6(host) ? "udp6" : "udp4");
+    this.socket = socket;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.socket = undefined;
+        socket.close();
+        reject(
+          new Error(
+            `listener "${this.name}": cannot listen on ${formatHostPort(host, port)}: ${error.message}`,
+          ),
+        );
+      };
+      socket.once("error", onError);
+      socket.bind(port, host, () => {
+        socket.off("error", onError);
+        socket.on("error", (error) =>
+          this.context.logger.error({ listener: this.name, err: error }, "udp listener error"),
+        );
+        socket.on("message", this.onMessage);
+        this.scheduleSweep();
+        resolve();
+      });
+    });
+  }
+
+  /** Applies a new mode, timeout and table bound; existing sessions keep their backend. */
+  update(config: ListenerConfig): void {
+    if (config.protocol !== "udp") return;
+    const timeoutChanged = config.session_timeout !== this.config.session_timeout;
+    this.config = config;
+    while (this.sessions_.size > config.max_sessions) this.evictOldest();
+    if (timeoutChanged && this.socket !== undefined) this.scheduleSweep();
+  }
+
+  /** Stops receiving and ends every session (datagrams have nothing to finish). */
+  async stop(_options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined) return;
+    this.socket = undefined;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const session of [...this.sessions_.values()]) this.endSession(session, true);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /** The bound address. */
+  address(): { host: string; port: number } {
+    if (this.socket === undefined) return { ...this.config.bind };
+    const bound = this.socket.address();
+    return { host: bound.address, port: bound.port };
+  }
+
+  /** Counters for the admin API and metrics. */
+  stats(): Record<string, number> {
+    return { ...this.counters, sessions: this.sessions_.size };
+  }
+
+  /** The session table: client, backend, age, idle time and bytes of each session. */
+  sessions(): UdpSessionRow[] {
+    const now = performance.now();
+    const rows: UdpSessionRow[] = [];
+    for (const session of this.sessions_.values()) rows.push(session.row(now));
+    return rows;
+  }
+
+  /** @internal */
+  reply(session: UdpSession, message: Buffer): void {
+    const socket = this.socket;
+    if (socket === undefined || session.closed) return;
+    this.counters.datagramsOut++;
+    session.lastSeen = performance.now();
+    socket.send(message, session.clientPort, session.clientAddress);
+  }
+
+  /** @internal */
+  onUpstreamError(session: UdpSession, error: Error): void {
+    this.counters.upstreamErrors++;
+    this.context.logger.warn(
+      { listener: this.name, backend: session.backend?.id, err: error.message },
+      "udp upstream error: session ended",
+    );
+    this.endSession(session, false);
+  }
+
+  private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => {
+    this.counters.datagramsIn++;
+    const key = `${remote.address}|${remote.port}`;
+    const now = performance.now();
+    let session = this.sessions_.get(key);
+    if (session === undefined) {
+      session = this.openSession(key, remote, now);
+      if (session === undefined) return;
+    } else {
+      session.lastSeen = now;
+      // Re-inserting keeps the map in recency order; doing it at most once per interval
+      // keeps the per-datagram cost to a field write.
+      if (now - session.touchedAt > this.touchIntervalMs()) {
+        session.touchedAt = now;
+        this.sessions_.delete(key);
+        this.sessions_.set(key, session);
+      }
+    }
+    if (session.lease !== undefined) {
+      session.send(message);
+      return;
+    }
+    const pool = this.context.pools.get(this.config.pool);
+    const lease = pool?.acquire(this.keyOf(pool, session.clientAddress, session.clientPort));
+    if (lease === undefined) {
+      this.noBackend(session.clientAddress);
+      return;
+    }
+    lease.established();
+    session.sendTo(message, lease.backend);
+    lease.release({ ok: true, bytesIn: message.length });
+  };
+
+  private openSession(key: string, remote: RemoteInfo, now: number): UdpSession | undefined {
+    const pool = this.context.pools.get(this.config.pool);
+    if (pool === undefined) {
+      this.noBackend(remote.address);
+      return undefined;
+    }
+    const clientAddress = unmapIPv4(remote.address);
+    let lease: Lease | undefined;
+    if (this.config.mode === "session") {
+      const persistence = persistenceTableOf(pool);
+      const bound = persistence?.lookup(clientAddress);
+      lease =
+        bound !== undefined
+          ? pool.take(bound)
+          : pool.acquire(this.keyOf(pool, clientAddress, remote.port));
+      if (lease === undefined) {
+        this.noBackend(clientAddress);
+        return undefined;
+      }
+      persistence?.attach(clientAddress, lease.backend);
+    }
+    if (this.sessions_.size >= this.config.max_sessions) this.evictOldest();
+    const ipv6 = lease !== undefined ? isIPv6(lease.backend.host) : hasIPv6Backend(pool);
+    const session = new UdpSession(key, remote.address, remote.port, lease, ipv6, now, this);
+    this.sessions_.set(key, session);
+    this.counters.sessionsCreated++;
+    return session;
+  }
+
+  private endSession(session: UdpSession, ok: boolean): void {
+    if (!session.close()) return;
+    if (this.sessions_.get(session.key) === session) this.sessions_.delete(session.key);
+    const lease = session.lease;
+    if (lease === undefined) return;
+    lease.release({ ok, bytesIn: session.bytesIn, bytesOut: session.bytesOut });
+    const pool = this.context.pools.get(this.config.pool);
+    if (pool !== undefined) persistenceTableOf(pool)?.detach(unmapIPv4(session.clientAddress));
+  }
+
+  private evictOldest(): void {
+    const oldest = this.sessions_.values().next();
+    if (oldest.done) return;
+    this.counters.sessionsEvicted++;
+    this.endSession(oldest.value, true);
+  }
+
+  /** Ends sessions idle for the session timeout, walking from the least recently used. */
+  private sweep(): void {
+    const now = performance.now();
+    const timeout = this.config.session_timeout;
+    for (const session of this.sessions_.values()) {
+      if (session.touchedAt + timeout > now) break;
+      if (session.lastSeen + timeout <= now) {
+        this.counters.sessionsExpired++;
+        this.endSession(session, true);
+      } else {
+        // Used since its position was refreshed: move it to where it belongs.
+        session.touchedAt = session.lastSeen;
+        this.sessions_.delete(session.key);
+        this.sessions_.set(session.key, session);
+      }
+    }
+  }
+
+  private touchIntervalMs(): number {
+    return Math.min(1000, this.config.session_timeout / 4);
+  }
+
+  private scheduleSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const every = Math.max(50, Math.min(1000, this.config.session_timeout / 4));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  private keyOf(pool: Pool, address: string, port: number): string {
+    const client = unmapIPv4(address);
+    // Only client_ip and client_ip_port apply to L4; the config check refuses the others.
+    return pool.hashKey === "client_ip_port" ? formatHostPort(client, port) : client;
+  }
+
+  private noBackend(client: string): void {
+    this.counters.noBackend++;
+    this.noBackendLog.warn(
+      { listener: this.name, pool: this.config.pool, client },
+      "no backend available: datagram dropped",
+    );
+  }
+}
+
+function hasIPv6Backend(pool: Pool): boolean {
+  for (const backend of pool.backends) if (isIPv6(backend.host)) return true;
+  return false;
+}

@@ -1,0 +1,252 @@
+/**
+ * One proxied TCP connection: client socket ↔ backend socket, with failover while
+ * connecting, half-close in both directions, an idle timeout and exact lease accounting.
+ *
+ * Accounting (IPVS words): the backend counts the connection as *inactive* from the pick
+ * until the backend's connect completes (SYN_SENT/SYN_RECV), as *active* from then until
+ * both sockets are closed (half-closed connections still count as active, since one
+ * direction still moves data), and not at all afterwards (no TIME_WAIT linger).
+ */
+import { connect, type Socket } from "node:net";
+import { type BackendState, formatHostPort } from "../pool/backend.js";
+import type { Lease } from "../pool/lease.js";
+import type { PersistenceTable } from "../pool/persistence.js";
+import type { Pool } from "../pool/pool.js";
+
+/** What one connection needs from its listener, fixed at accept time. */
+export interface TcpConnectionSettings {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Connect attempts on other backends after a failed one. */
+  retries: number;
+}
+
+/** Called by a connection when it is over, so the listener can forget it. */
+export interface TcpConnectionOwner {
+  onConnectionClosed(connection: TcpConnection): void;
+  onConnectFailed(connection: TcpConnection, backend: BackendState, reason: string): void;
+  onNoBackend(connection: TcpConnection): void;
+}
+
+/** A row of the connection table (`ballast ctl` / admin API). */
+export interface TcpConnectionRow {
+  id: number;
+  client: string;
+  backend: string | undefined;
+  state: "connecting" | "established" | "closing";
+  ageMs: number;
+  /** Bytes received from the client (and sent on to the backend). */
+  bytesIn: number;
+  /** Bytes sent to the client (received from the backend). */
+  bytesOut: number;
+}
+
+export class TcpConnection {
+  upstream: Socket | undefined;
+  lease: Lease | undefined;
+  /** Wall-clock start, for the connection table's age. */
+  readonly startedAt = Date.now();
+  private attempts = 0;
+  private closed = false;
+  /** True once the client holds a persistence binding, so it is released exactly once. */
+  private persistent = false;
+  private connectStartedAt = 0;
+  private connectLatencyMs: number | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly client: Socket,
+    /** The client's address, from the socket or a trusted PROXY header. */
+    readonly clientAddress: string,
+    readonly clientPort: number,
+    private readonly pool: Pool,
+    private readonly key: string | undefined,
+    private readonly persistence: PersistenceTable | undefined,
+    private readonly settings: TcpConnectionSettings,
+    private readonly owner: TcpConnectionOwner,
+    /** PROXY header to send to the backend first, if any. */
+    private readonly proxyHeader: Buffer | undefined,
+  ) {
+    client.on("error", this.onSocketError);
+    client.on("close", this.onClientClose);
+  }
+
+  /** Picks a backend (the persistent one first) and connects to it. */
+  start(): void {
+    const table = this.persistence;
+    const bound = table?.lookup(this.clientAddress);
+    const lease = bound !== undefined ? this.pool.take(bound) : this.pool.acquire(this.key);
+    if (lease === undefined) {
+      this.owner.onNoBackend(this);
+      // RST, not FIN: the client learns at once that nothing will answer (as LVS with no
+      // destination), instead of reading an orderly but empty stream.
+      this.client.resetAndDestroy();
+      return;
+    }
+    if (table !== undefined) {
+      table.attach(this.clientAddress, lease.backend);
+      this.persistent = true;
+    }
+    this.connectTo(lease);
+  }
+
+  /** Closes both sides at once (listener stop, idle timeout, error). */
+  destroy(): void {
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+
+  /** A snapshot for the connection table. */
+  row(): TcpConnectionRow {
+    const state =
+      this.lease === undefined || this.lease.state === "opening"
+        ? "connecting"
+        : this.client.writableEnded || this.client.readableEnded
+          ? "closing"
+          : "established";
+    return {
+      id: this.id,
+      client: formatHostPort(this.clientAddress, this.clientPort),
+      backend: this.lease?.backend.id,
+      state,
+      ageMs: Date.now() - this.startedAt,
+      bytesIn: this.client.bytesRead,
+      bytesOut: this.client.bytesWritten,
+    };
+  }
+
+  private connectTo(lease: Lease): void {
+    this.lease = lease;
+    this.attempts++;
+    const backend = lease.backend;
+    this.connectStartedAt = this.pool.clock();
+    const upstream = connect({
+      host: backend.host,
+      port: backend.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    this.upstream = upstream;
+    upstream.setTimeout(this.settings.connectTimeoutMs);
+    upstream.on("timeout", this.onConnectTimeout);
+    upstream.on("error", this.onConnectError);
+    upstream.once("connect", this.onConnect);
+  }
+
+  private readonly onConnect = (): void => {
+    const upstream = this.upstream!;
+    const lease = this.lease!;
+    upstream.setTimeout(0);
+    upstream.off("timeout", this.onConnectTimeout);
+    upstream.off("error", this.onConnectError);
+    upstream.on("error", this.onSocketError);
+    upstream.on("close", this.onUpstreamClose);
+    this.connectLatencyMs = this.pool.clock() - this.connectStartedAt;
+    lease.established();
+    if (this.closed) {
+      upstream.destroy();
+      return;
+    }
+    const header = this.proxyHeader;
+    if (header !== undefined) upstream.write(header);
+    const client = this.client;
+    client.setNoDelay(true);
+    // The client socket carries the idle timer: it sees traffic of both directions.
+    if (this.settings.idleTimeoutMs > 0) {
+      client.setTimeout(this.settings.idleTimeoutMs);
+      client.on("timeout", this.onIdle);
+    }
+    // pipe() gives backpressure both ways, and ends the other side's writable when one
+    // side's readable ends: that is the half-close (FIN) passed on.
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    this.failConnect("connect timeout");
+  };
+
+  private readonly onConnectError = (error: Error): void => {
+    this.failConnect((error as NodeJS.ErrnoException).code ?? error.message);
+  };
+
+  /** The backend did not accept: report it, then try another one while retries last. */
+  private failConnect(reason: string): void {
+    const upstream = this.upstream!;
+    const lease = this.lease!;
+    upstream.off("timeout", this.onConnectTimeout);
+    upstream.off("error", this.onConnectError);
+    upstream.off("connect", this.onConnect);
+    upstream.on("error", ignore);
+    upstream.destroy();
+    this.upstream = undefined;
+    lease.release({ ok: false, latencyMs: this.pool.clock() - this.connectStartedAt });
+    this.owner.onConnectFailed(this, lease.backend, reason);
+    if (this.closed) return;
+    const next =
+      this.attempts <= this.settings.retries
+        ? this.pool.acquire(this.key, lease.backend)
+        : undefined;
+    if (next === undefined || next.backend === lease.backend) {
+      next?.release({ ok: true });
+      this.client.resetAndDestroy();
+      return;
+    }
+    if (this.persistent) this.persistence!.rebind(this.clientAddress, next.backend);
+    this.connectTo(next);
+  }
+
+  private readonly onSocketError = (): void => {
+    // A reset or write error on either side ends the connection in both directions.
+    this.destroy();
+  };
+
+  private readonly onIdle = (): void => {
+    this.destroy();
+  };
+
+  private readonly onClientClose = (hadError: boolean): void => {
+    const upstream = this.upstream;
+    const lease = this.lease;
+    if (upstream !== undefined && lease !== undefined && lease.state === "opening") {
+      // Gone while we were still connecting: abandon the attempt. The backend is not at
+      // fault, so the outcome is not a failure.
+      upstream.off("connect", this.onConnect);
+      upstream.on("error", ignore);
+      upstream.destroy();
+      this.upstream = undefined;
+      lease.release({ ok: true });
+    } else if (hadError) {
+      upstream?.destroy();
+    }
+    this.finish();
+  };
+
+  private readonly onUpstreamClose = (hadError: boolean): void => {
+    if (hadError) this.client.destroy();
+    this.finish();
+  };
+
+  /** Releases the lease once both sockets are closed. */
+  private finish(): void {
+    if (!this.client.closed || (this.upstream !== undefined && !this.upstream.closed)) return;
+    if (this.closed) return;
+    this.closed = true;
+    const lease = this.lease;
+    if (lease !== undefined && !lease.closed) {
+      lease.release({
+        ok: true,
+        latencyMs: this.connectLatencyMs,
+        bytesIn: this.client.bytesRead,
+        bytesOut: this.client.bytesWritten,
+      });
+    }
+    if (this.persistent) {
+      this.persistent = false;
+      this.persistence!.detach(this.clientAddress);
+    }
+    this.owner.onConnectionClosed(this);
+  }
+}
+
+function ignore(): void {}
