@@ -1,5 +1,76 @@
-/** Placeholder: replaced by the real chash implementation. Behaves as round robin. */
-import { roundRobin } from "./round-robin.js";
-import type { AlgorithmInfo } from "./types.js";
+/**
+ * Consistent hashing on a ring (`chash`), after Karger et al. 1997 and libketama: each
+ * backend owns `vnodes × weight` points (160 per unit of weight by default, as ketama); a key
+ * goes to the owner of the first point at or after the key's hash, found by binary search.
+ * When that owner is unavailable (down, draining, overloaded) the key walks on to the next
+ * point whose owner is, so only the keys of the unavailable backend move, and they spread
+ * over the others. With `hash: md5` points and keys are computed exactly as libketama does.
+ */
 
-export const consistentHashRing: AlgorithmInfo = { ...roundRobin, name: "chash" };
+import { hashFunction, type StringHash } from "./common/hash.js";
+import {
+  anySchedulable,
+  buildHashRing,
+  DEFAULT_VNODES,
+  type HashRing,
+  MembershipSnapshot,
+  ringIndex,
+} from "./common/hash-ring.js";
+import type {
+  AlgorithmInfo,
+  Backend,
+  Balancer,
+  BalancerOptions,
+  HashName,
+  PickContext,
+} from "./types.js";
+
+class ConsistentHashRing<B extends Backend> implements Balancer<B> {
+  readonly name = "chash";
+  private readonly vnodes: number;
+  private readonly hashName: HashName;
+  private readonly hash: StringHash;
+  private readonly snapshot = new MembershipSnapshot<B>();
+  private ring: HashRing<B> = { points: new Uint32Array(0), owners: [] };
+  private backends: readonly B[] = [];
+
+  constructor(options: BalancerOptions) {
+    this.vnodes = options.vnodes ?? DEFAULT_VNODES;
+    // xxHash32 by default for speed; `md5` builds exactly libketama's ring.
+    this.hashName = options.hash ?? "xxhash32";
+    this.hash = hashFunction(this.hashName);
+  }
+
+  update(backends: readonly B[]): void {
+    this.backends = backends;
+    // Availability is read at pick time, so health flips cost nothing here.
+    if (this.snapshot.changed(backends)) {
+      this.ring = buildHashRing(backends, this.vnodes, this.hashName);
+    }
+  }
+
+  pick(context: PickContext): B | undefined {
+    const { points, owners } = this.ring;
+    const total = points.length;
+    if (total === 0) return undefined;
+    let index = ringIndex(points, this.hash(context.key ?? ""));
+    const first = owners[index];
+    if (first.available && first.weight > 0) return first;
+    // Walking a ring whose every backend is down would visit every point; look first.
+    if (!anySchedulable(this.backends)) return undefined;
+    for (let step = 0; step < total; step++) {
+      const owner = owners[index];
+      if (owner.available && owner.weight > 0) return owner;
+      if (++index === total) index = 0;
+    }
+    return undefined;
+  }
+}
+
+export const consistentHashRing: AlgorithmInfo = {
+  name: "chash",
+  description: "consistent hash ring (ketama): a key keeps its backend while membership changes",
+  usesKey: true,
+  weighted: true,
+  create: (options = {}) => new ConsistentHashRing(options),
+};

@@ -1,5 +1,108 @@
-/** Placeholder: replaced by the real lblcr implementation. Behaves as round robin. */
-import { roundRobin } from "./round-robin.js";
-import type { AlgorithmInfo } from "./types.js";
+/**
+ * Locality-based least connection with replication (IPVS `lblcr`), after
+ * net/netfilter/ipvs/ip_vs_lblcr.c: a table maps each key to a *set* of backends.
+ *
+ * - Hit: the set's weighted-least-connection member is chosen (skipping unavailable ones).
+ *   If the set has more than one member and was not modified for `expirationMs`, its
+ *   weighted-most-connection member is removed. If no member could be chosen, or the chosen
+ *   one is lblc-overloaded, weighted least connection over the whole pool chooses and the
+ *   backend joins the set.
+ * - Miss: weighted least connection chooses and a set is created with it.
+ *
+ * As in the kernel, a set lists its newest member first, so ties go to the newest member.
+ * Entries expire as common/locality-table.ts describes.
+ */
+import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
+import { DEFAULT_EXPIRATION_MS, LocalityTable } from "./common/locality-table.js";
+import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
-export const localityLeastConnectionsReplicated: AlgorithmInfo = { ...roundRobin, name: "lblcr" };
+interface ReplicaSet<B> {
+  /** Members, newest first (the kernel's list_add at the head). */
+  members: B[];
+  /** Clock ms of the latest change to `members`. */
+  lastMod: number;
+  lastUse: number;
+}
+
+class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<B> {
+  readonly name = "lblcr";
+  private backends: readonly B[] = [];
+  private readonly expirationMs: number;
+  private readonly table: LocalityTable<ReplicaSet<B>>;
+
+  constructor(options: BalancerOptions) {
+    this.expirationMs = options.expirationMs ?? DEFAULT_EXPIRATION_MS;
+    this.table = new LocalityTable(this.expirationMs);
+  }
+
+  update(backends: readonly B[]): void {
+    const previous = this.backends;
+    this.backends = backends;
+    // A removed backend may still look available; take it out of every set.
+    const members = new Set(backends);
+    if (previous.some((backend) => !members.has(backend))) {
+      this.table.removeWhere((entry) => {
+        entry.members = entry.members.filter((member) => members.has(member));
+        return entry.members.length === 0;
+      });
+    }
+  }
+
+  pick(context: PickContext): B | undefined {
+    const key = context.key ?? "";
+    const now = context.now;
+    const entry = this.table.lookup(key, now);
+    if (entry === undefined) {
+      const chosen = pickWeightedLeastConnection(this.backends);
+      if (chosen !== undefined) {
+        this.table.insert(key, { members: [chosen], lastMod: now, lastUse: now }, now);
+      }
+      return chosen;
+    }
+    const least = pickWeightedLeastConnection(entry.members);
+    if (entry.members.length > 1 && now > entry.lastMod + this.expirationMs) {
+      // The set has been stable for a long time: shrink it by its busiest member.
+      const most = weightedMostConnection(entry.members);
+      if (most !== undefined) {
+        entry.members.splice(entry.members.indexOf(most), 1);
+        entry.lastMod = now;
+      }
+    }
+    if (least !== undefined && !isLocalityOverloaded(least, this.backends)) return least;
+    const chosen = pickWeightedLeastConnection(this.backends);
+    if (chosen === undefined) return undefined;
+    if (!entry.members.includes(chosen)) {
+      entry.members.unshift(chosen);
+      entry.lastMod = now;
+    }
+    return chosen;
+  }
+}
+
+/**
+ * ip_vs_dest_set_max: the first member of positive weight, replaced by a later one `d` of
+ * positive weight when `overhead(most) * weight(d) < overhead(d) * weight(most)`.
+ * Availability does not matter here: a down member is as removable as a busy one.
+ */
+function weightedMostConnection<B extends Backend>(members: readonly B[]): B | undefined {
+  let most: B | undefined;
+  let mostOverhead = 0;
+  for (const member of members) {
+    if (member.weight <= 0) continue;
+    const overhead = member.active * 256 + member.inactive;
+    if (most === undefined || mostOverhead * member.weight < overhead * most.weight) {
+      most = member;
+      mostOverhead = overhead;
+    }
+  }
+  return most;
+}
+
+export const localityLeastConnectionsReplicated: AlgorithmInfo = {
+  name: "lblcr",
+  description:
+    "locality-based least connection with replication: a key maps to a set of backends (IPVS lblcr)",
+  usesKey: true,
+  weighted: true,
+  create: (options = {}) => new LocalityLeastConnectionsReplicated(options),
+};

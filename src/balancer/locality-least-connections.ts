@@ -1,5 +1,62 @@
-/** Placeholder: replaced by the real lblc implementation. Behaves as round robin. */
-import { roundRobin } from "./round-robin.js";
-import type { AlgorithmInfo } from "./types.js";
+/**
+ * Locality-based least connection (IPVS `lblc`), after net/netfilter/ipvs/ip_vs_lblc.c: a
+ * table maps each key (the destination address in the kernel; any key here) to a backend.
+ * On a hit the cached backend is used when it is available, of positive weight and not
+ * lblc-overloaded (more active connections than its weight while some backend has
+ * `active * 2 < weight`); otherwise, and on a miss, weighted least connection chooses and the
+ * entry is overwritten. Entries expire as common/locality-table.ts describes (unused for
+ * `expirationMs`, 24 h by default; after 6 min when the table is over 16 × 1024 entries).
+ */
+import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
+import { DEFAULT_EXPIRATION_MS, LocalityTable } from "./common/locality-table.js";
+import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
-export const localityLeastConnections: AlgorithmInfo = { ...roundRobin, name: "lblc" };
+interface CacheEntry<B> {
+  backend: B;
+  lastUse: number;
+}
+
+class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
+  readonly name = "lblc";
+  private backends: readonly B[] = [];
+  private readonly table: LocalityTable<CacheEntry<B>>;
+
+  constructor(options: BalancerOptions) {
+    this.table = new LocalityTable(options.expirationMs ?? DEFAULT_EXPIRATION_MS);
+  }
+
+  update(backends: readonly B[]): void {
+    const previous = this.backends;
+    this.backends = backends;
+    // A removed backend may still look available; forget the entries that point to it.
+    const members = new Set(backends);
+    if (previous.some((backend) => !members.has(backend))) {
+      this.table.removeWhere((entry) => !members.has(entry.backend));
+    }
+  }
+
+  pick(context: PickContext): B | undefined {
+    const key = context.key ?? "";
+    const entry = this.table.lookup(key, context.now);
+    if (entry !== undefined) {
+      const cached = entry.backend;
+      if (cached.available && cached.weight > 0 && !isLocalityOverloaded(cached, this.backends)) {
+        return cached;
+      }
+    }
+    const chosen = pickWeightedLeastConnection(this.backends);
+    if (chosen === undefined) return undefined;
+    if (entry !== undefined) entry.backend = chosen;
+    else this.table.insert(key, { backend: chosen, lastUse: context.now }, context.now);
+    return chosen;
+  }
+}
+
+export const localityLeastConnections: AlgorithmInfo = {
+  name: "lblc",
+  description:
+    "locality-based least connection: a key sticks to a backend until it is overloaded (IPVS lblc)",
+  usesKey: true,
+  weighted: true,
+  create: (options = {}) => new LocalityLeastConnections(options),
+};

@@ -1,5 +1,73 @@
-/** Placeholder: replaced by the real sh implementation. Behaves as round robin. */
-import { roundRobin } from "./round-robin.js";
-import type { AlgorithmInfo } from "./types.js";
+/**
+ * Source hashing (IPVS `sh`), after net/netfilter/ipvs/ip_vs_sh.c: 256 buckets filled by
+ * weight (each backend takes `weight` consecutive buckets, cycling through the list until all
+ * are filled; a backend of weight 0 still takes one, as in ip_vs_sh_reassign). A key maps to
+ * bucket `(addr × 2654435761) mod 2^32` masked to 8 bits, the address folded as in dh; a key
+ * that is not an address is hashed to 32 bits with FNV-1a first.
+ *
+ * Options: `hashPort` (sh-port) adds the source port to the address before multiplying, so
+ * the key must be "addr:port" or "[v6]:port"; `fallback` (sh-fallback) probes the following
+ * hash offsets when the bucket's backend is unavailable, exactly as ip_vs_sh_get_fallback.
+ * Without fallback an unavailable backend means no backend.
+ */
+import { IPVS_HASH_BUCKETS, ipvsBucket, ipvsHashInput, newParsedAddress } from "./common/hash.js";
+import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
-export const sourceHashing: AlgorithmInfo = { ...roundRobin, name: "sh" };
+class SourceHashing<B extends Backend> implements Balancer<B> {
+  readonly name = "sh";
+  private readonly hashPort: boolean;
+  private readonly fallback: boolean;
+  /** The 256 buckets; empty when the pool is. */
+  private table: B[] = [];
+  private readonly parsed = newParsedAddress();
+
+  constructor(options: BalancerOptions) {
+    this.hashPort = options.hashPort ?? false;
+    this.fallback = options.fallback ?? false;
+  }
+
+  update(backends: readonly B[]): void {
+    this.table = fillByWeight(backends);
+  }
+
+  pick(context: PickContext): B | undefined {
+    const table = this.table;
+    if (table.length === 0) return undefined;
+    const input = ipvsHashInput(context.key ?? "", this.parsed, this.hashPort);
+    const first = ipvsBucket(input, 0);
+    const backend = table[first];
+    if (backend.available && backend.weight > 0) return backend;
+    if (!this.fallback) return undefined;
+    // Loop around the table starting from the original hash, re-hashing with each offset.
+    for (let offset = 0; offset < IPVS_HASH_BUCKETS; offset++) {
+      const next = table[ipvsBucket(input, (offset + first) % IPVS_HASH_BUCKETS)];
+      if (next.available && next.weight > 0) return next;
+    }
+    return undefined;
+  }
+}
+
+/** ip_vs_sh_reassign: walk the list, giving each backend `weight` buckets in a row. */
+function fillByWeight<B extends Backend>(backends: readonly B[]): B[] {
+  const table: B[] = [];
+  if (backends.length === 0) return table;
+  let index = 0;
+  let taken = 0;
+  for (let i = 0; i < IPVS_HASH_BUCKETS; i++) {
+    const backend = backends[index];
+    table.push(backend);
+    if (++taken >= backend.weight) {
+      index = (index + 1) % backends.length;
+      taken = 0;
+    }
+  }
+  return table;
+}
+
+export const sourceHashing: AlgorithmInfo = {
+  name: "sh",
+  description: "source hashing: 256 buckets filled by weight, optional port and fallback (IPVS sh)",
+  usesKey: true,
+  weighted: true,
+  create: (options = {}) => new SourceHashing(options),
+};
