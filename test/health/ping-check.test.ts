@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createPingCheck, startPoolHealth } from "../../src/health/index.js";
+import { silentLogger } from "../../src/log.js";
+import { Pool } from "../../src/pool/pool.js";
+import {
+  assertTransitionAfter,
+  healthConfig,
+  type RecordedResult,
+  recordResults,
+  waitFor,
+} from "./helpers.js";
+
+test("the ping check passes for the IPv4 and IPv6 loopback addresses", async () => {
+  const check = createPingCheck(1000);
+  for (const host of ["127.0.0.1", "::1"]) {
+    const result = await check.check({ host, port: 0 }, new AbortController().signal);
+    assert.equal(result.ok, true, `${host}: ${result.detail}`);
+  }
+});
+
+test("a ping check through an address override goes down, and up when the override is removed", async (t) => {
+  const pool = new Pool("l3", [{ host: "127.0.0.1", port: 80 }], { algorithm: "rr" });
+  const results: RecordedResult[] = [];
+  // 0.0.0.1 is refused by the local stack at once: a failure that never leaves the host.
+  const broken = healthConfig({
+    type: "ping",
+    interval: 20,
+    timeout: 2000,
+    rise: 2,
+    fall: 2,
+    address: "0.0.0.1",
+  });
+  const health = startPoolHealth(pool, broken, silentLogger, { onResult: recordResults(results) });
+  t.after(() => {
+    health.stop();
+    pool.close();
+  });
+  await waitFor("down", () => pool.get("127.0.0.1:80")?.health === "down");
+  assertTransitionAfter(results, 0, false, 2, "down");
+  assert.equal(health.backend("127.0.0.1:80")?.target, "0.0.0.1:80");
+
+  const from = results.length;
+  health.update({ ...broken, address: undefined });
+  await waitFor("up", () => pool.get("127.0.0.1:80")?.health === "up");
+  assertTransitionAfter(results, from, true, 2, "up");
+});
+
+test("an aborted ping fails", async () => {
+  const result = await createPingCheck(1000).check(
+    { host: "127.0.0.1", port: 0 },
+    AbortSignal.abort(),
+  );
+  assert.equal(result.ok, false);
+});
