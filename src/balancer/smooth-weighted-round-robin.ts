@@ -66,10 +66,14 @@ class SmoothWeightedRoundRobin<B extends Backend> implements Balancer<B> {
   private completeStep = false;
 
   update(backends: readonly B[]): void {
+    const previous = this.backends;
+    const unchanged = sameMembers(previous, backends);
+    // The pool also updates on events that change nothing here (another backend's timer,
+    // a refresh): then the schedule, and the fast path, simply go on.
+    if (unchanged && sameSchedulableWeights(backends, this.weights)) return;
     if (this.mode === Mode.Cycle) this.materializeCurrent();
     const next = new Float64Array(backends.length);
-    const previous = this.backends;
-    if (sameMembers(previous, backends)) next.set(this.current);
+    if (unchanged) next.set(this.current);
     else if (previous.length > 0) {
       const indexOf = new Map<B, number>();
       for (let i = 0; i < previous.length; i++) indexOf.set(previous[i], i);
@@ -185,6 +189,18 @@ class SmoothWeightedRoundRobin<B extends Backend> implements Balancer<B> {
 function sameMembers<B>(a: readonly B[], b: readonly B[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameSchedulableWeights<B extends Backend>(
+  list: readonly B[],
+  weights: Float64Array,
+): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const backend = list[i];
+    const weight = backend.available && backend.weight > 0 ? backend.weight : 0;
+    if (weight !== weights[i]) return false;
+  }
   return true;
 }
 
