@@ -1,7 +1,408 @@
-/** The http data plane's listener. */
-import type { ListenerFactory } from "../net/listener.js";
+/**
+ * The http data plane's listener: node's http server (llhttp parses and rejects malformed
+ * heads), a compiled router, and one ProxyExchange per request forwarding through undici
+ * keep-alive pools.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { algorithms } from "../balancer/index.js";
+import type { AlgorithmName } from "../balancer/types.js";
+import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.js";
+import type { Logger } from "../log.js";
+import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
+import type { Pool } from "../pool/pool.js";
+import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
+import { type ForwardingPolicy, scanRequestHead } from "./forward-headers.js";
+import { hashKeyOf } from "./hash-key.js";
+import { redirectResponse } from "./redirect.js";
+import { nextRequestId } from "./request-id.js";
+import { answerClientError, sendError, sendFixed } from "./responses.js";
+import { RetryBudget } from "./retry-budget.js";
+import { compileRouter, normalizeHost, type Router } from "./router.js";
+import { compileAddressSet } from "./trusted-proxies.js";
+import { proxyUpgrade, refuse, type UpgradeContext } from "./upgrade.js";
+import { type UpstreamOptions, Upstreams } from "./upstreams.js";
+
+/** Default time a graceful stop waits for in-flight requests. */
+const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 /** Creates a http listener from its config. */
-export const createHttpListener: ListenerFactory = (config) => {
-  throw new Error(`listener "${config.name}": the http data plane is not built yet`);
+export const createHttpListener: ListenerFactory = (config, context) => {
+  if (config.protocol !== "http") throw new Error(`listener "${config.name}" is not http`);
+  return new HttpListener(config, context);
 };
+
+/** A request target split into what routing and forwarding need. */
+interface Target {
+  /** Origin-form path and query, as sent upstream. */
+  url: string;
+  /** Path without the query, for routing. */
+  path: string;
+  /** The authority of an absolute-form target, which overrides Host (RFC 9112 3.2.2). */
+  authority: string | undefined;
+}
+
+/** One http listener. */
+export class HttpListener implements Listener {
+  readonly name: string;
+  readonly protocol = "http" as const;
+  private config: HttpListenerConfig;
+  private router: Router;
+  private policy: ForwardingPolicy;
+  private readonly server: Server;
+  private readonly ctx: ProxyContext & UpgradeContext;
+  private readonly pools: ListenerContext["pools"];
+  private readonly poolConfig: ListenerContext["poolConfig"];
+  private drained: (() => void) | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(config: HttpListenerConfig, context: ListenerContext) {
+    this.name = config.name;
+    this.config = config;
+    this.pools = context.pools;
+    this.poolConfig = context.poolConfig;
+    this.router = compileRouter(config);
+    this.policy = forwardingPolicy(config);
+    const counters: ProxyCounters = {
+      requests: 0,
+      inFlight: 0,
+      retries: 0,
+      errors: 0,
+      clientAborts: 0,
+    };
+    this.ctx = {
+      name: config.name,
+      logger: context.logger,
+      upstreams: new Upstreams(upstreamOptions(config)),
+      budget: new RetryBudget(config.retries.budget_percent, config.retries.min_retries_per_second),
+      attempts: config.retries.attempts,
+      retryStatuses: new Set(config.retries.on_status),
+      retryNonIdempotent: config.retries.non_idempotent,
+      accessLog: config.access_log,
+      stopping: false,
+      counters,
+      connectTimeoutMs: config.timeouts.connect,
+      tunnels: new Set<Duplex>(),
+      onExchangeEnd: () => this.checkDrained(),
+      onTunnelEnd: () => this.checkDrained(),
+    };
+    const t = config.timeouts;
+    this.server = createServer({
+      maxHeaderSize: config.max_header_size,
+      headersTimeout: t.request_header,
+      // No limit on the whole request: large uploads stream for as long as they flow.
+      requestTimeout: 0,
+      keepAliveTimeout: t.idle,
+      // node checks the head timeout on this interval; 30 s by default is too coarse.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, t.request_header / 4)),
+      requireHostHeader: true,
+      noDelay: true,
+    });
+    const server = this.server;
+    server.on("request", (req: IncomingMessage, res: ServerResponse) =>
+      this.handle(req, res, false),
+    );
+    server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) =>
+      this.handle(req, res, true),
+    );
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
+    server.on("clientError", (error: Error, socket: Duplex) =>
+      answerClientError(error, socket, this.ctx.logger, this.name),
+    );
+    server.on("timeout", (socket: Duplex) => {
+      // Keep-alive connections idle for `timeouts.idle` end here.
+      this.ctx.logger.debug({ listener: this.name }, "client idle timeout");
+      socket.destroy();
+    });
+  }
+
+  /** Binds and starts accepting. */
+  start(): Promise<void> {
+    const { host, port } = this.config.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        reject(
+          new Error(`listener "${this.name}": cannot listen on ${host}:${port}: ${error.message}`),
+        );
+      };
+      this.server.once("error", onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off("error", onError);
+        resolve();
+      });
+    });
+  }
+
+  /** Applies routes, forwarding, retries and timeouts of a changed config in place. */
+  update(config: ListenerConfig): void {
+    if (config.protocol !== "http") return;
+    this.config = config;
+    this.router = compileRouter(config);
+    this.policy = forwardingPolicy(config);
+    const ctx = this.ctx;
+    ctx.attempts = config.retries.attempts;
+    ctx.retryStatuses = new Set(config.retries.on_status);
+    ctx.retryNonIdempotent = config.retries.non_idempotent;
+    ctx.accessLog = config.access_log;
+    ctx.connectTimeoutMs = config.timeouts.connect;
+    ctx.budget.configure(config.retries.budget_percent, config.retries.min_retries_per_second);
+    ctx.upstreams.configure(upstreamOptions(config));
+    this.server.headersTimeout = config.timeouts.request_header;
+    this.server.keepAliveTimeout = config.timeouts.idle;
+  }
+
+  /**
+   * Stops accepting; graceful: in-flight requests and tunnels finish (their responses close
+   * the connection), idle keep-alive connections close, and after `timeoutMs` whatever
+   * remains is cut.
+   */
+  stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.stopped ??= this.shutdown(
+      options.graceful ?? true,
+      options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    );
+    return this.stopped;
+  }
+
+  /** The bound address. */
+  address(): { host: string; port: number } {
+    const address = this.server.address();
+    if (address === null || typeof address === "string") {
+      return { host: this.config.bind.host, port: this.config.bind.port };
+    }
+    return { host: address.address, port: address.port };
+  }
+
+  /** Counters for the admin API and metrics. */
+  stats(): Record<string, number> {
+    const c = this.ctx.counters;
+    return {
+      requests: c.requests,
+      inFlight: c.inFlight,
+      retries: c.retries,
+      errors: c.errors,
+      clientAborts: c.clientAborts,
+      tunnels: this.ctx.tunnels.size,
+    };
+  }
+
+  private async shutdown(graceful: boolean, timeoutMs: number): Promise<void> {
+    const ctx = this.ctx;
+    ctx.stopping = true;
+    const server = this.server;
+    const closed = new Promise<void>((resolve) => {
+      if (!server.listening) resolve();
+      else server.close(() => resolve());
+    });
+    if (graceful) {
+      server.closeIdleConnections();
+      await this.waitDrained(timeoutMs);
+    }
+    server.closeAllConnections();
+    for (const tunnel of ctx.tunnels) tunnel.destroy();
+    await ctx.upstreams.close(graceful);
+    await closed;
+    ctx.logger.info({ listener: this.name, graceful }, "listener stopped");
+  }
+
+  private waitDrained(timeoutMs: number): Promise<void> {
+    if (this.isDrained()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drained = undefined;
+        this.ctx.logger.warn(
+          { listener: this.name, inFlight: this.ctx.counters.inFlight },
+          "graceful stop timed out; closing what remains",
+        );
+        resolve();
+      }, timeoutMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        this.drained = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private isDrained(): boolean {
+    return this.ctx.counters.inFlight === 0 && this.ctx.tunnels.size === 0;
+  }
+
+  private checkDrained(): void {
+    if (this.drained !== undefined && this.isDrained()) this.drained();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    const ctx = this.ctx;
+    ctx.counters.requests++;
+    ctx.budget.recordRequest(performance.now());
+    if (ctx.stopping) res.shouldKeepAlive = false;
+    const head = scanRequestHead(req, this.policy, nextRequestId(), false);
+    const target = targetOf(req.url);
+    if (head.duplicateHost || target === undefined) {
+      this.answer(req, res, 400, head.requestId, head.host);
+      return;
+    }
+    const method = req.method ?? "GET";
+    const host = normalizeHost(target.authority ?? head.host);
+    const route = this.router.route(host, target.path, method, req);
+    if (typeof route === "number") {
+      this.answer(req, res, route, head.requestId, head.host);
+      return;
+    }
+    if (route.respond !== undefined) {
+      sendFixed(res, route.respond.status, route.respond.body);
+      return;
+    }
+    const poolName = route.pool!;
+    const pool = this.pools.get(poolName);
+    if (pool === undefined) {
+      this.answer(req, res, 503, head.requestId, head.host);
+      return;
+    }
+    const poolConfig = this.poolConfig?.(poolName);
+    const key = this.keyOf(req, pool, poolConfig);
+    if (route.redirect !== undefined) {
+      const backend = pool.pick(key);
+      if (backend === undefined) this.answer(req, res, 503, head.requestId, head.host);
+      else redirectResponse(res, backend, req, route.redirect.status);
+      return;
+    }
+    new ProxyExchange(
+      ctx,
+      req,
+      res,
+      head,
+      target.url,
+      pool,
+      poolConfig,
+      key,
+      expectContinue,
+    ).start();
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer): void {
+    const ctx = this.ctx;
+    ctx.counters.requests++;
+    const head = scanRequestHead(req, this.policy, nextRequestId(), true);
+    const target = targetOf(req.url);
+    if (head.duplicateHost || target === undefined || ctx.stopping) {
+      refuse(socket, ctx.stopping ? 503 : 400, head.requestId);
+      return;
+    }
+    const protocol = req.headers.upgrade?.toLowerCase();
+    if (!this.config.websocket && protocol === "websocket") {
+      refuse(socket, 403, head.requestId);
+      return;
+    }
+    const route = this.router.route(
+      normalizeHost(target.authority ?? head.host),
+      target.path,
+      req.method ?? "GET",
+      req,
+    );
+    const pool =
+      typeof route === "number" || route.pool === undefined
+        ? undefined
+        : this.pools.get(route.pool);
+    if (pool === undefined) {
+      refuse(socket, typeof route === "number" ? route : 503, head.requestId);
+      return;
+    }
+    const key = this.keyOf(req, pool, this.poolConfig?.(pool.name));
+    proxyUpgrade(
+      ctx,
+      socket,
+      {
+        method: req.method ?? "GET",
+        path: target.url,
+        headers: head.headers,
+        requestId: head.requestId,
+        early,
+      },
+      pool,
+      key,
+    );
+  }
+
+  /** The hashing key, computed only for algorithms that use one. */
+  private keyOf(
+    req: IncomingMessage,
+    pool: Pool,
+    config: ReturnType<NonNullable<ListenerContext["poolConfig"]>>,
+  ): string | undefined {
+    if (config === undefined) return undefined;
+    const info = algorithms[pool.algorithm as AlgorithmName];
+    return info?.usesKey ? hashKeyOf(req, config.hash_key) : undefined;
+  }
+
+  /** The proxy's own answer (400, 404, 421, 503) with its access log line. */
+  private answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    requestId: string,
+    host: string | undefined,
+  ): void {
+    if (status >= 500) this.ctx.counters.errors++;
+    sendError(res, status, requestId);
+    if (this.ctx.accessLog) {
+      this.ctx.logger.info(
+        {
+          listener: this.name,
+          id: requestId,
+          client: req.socket.remoteAddress,
+          method: req.method,
+          host,
+          url: req.url,
+          status,
+        },
+        "request",
+      );
+    }
+  }
+}
+
+/** Splits the request target; undefined for a form that cannot be proxied ("*", junk). */
+function targetOf(url: string | undefined): Target | undefined {
+  if (url === undefined || url.length === 0) return undefined;
+  if (url.charCodeAt(0) === 47 /* / */) {
+    const query = url.indexOf("?");
+    return { url, path: query < 0 ? url : url.slice(0, query), authority: undefined };
+  }
+  // Absolute-form ("http://host/path"), which a client may send to any server.
+  const scheme = url.indexOf("://");
+  if (scheme < 0) return undefined;
+  const slash = url.indexOf("/", scheme + 3);
+  const query = url.indexOf("?", scheme + 3);
+  const authorityEnd = slash < 0 ? (query < 0 ? url.length : query) : slash;
+  const authority = url.slice(scheme + 3, authorityEnd);
+  const rest = url.slice(authorityEnd);
+  const origin = rest.length === 0 || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
+  const q = origin.indexOf("?");
+  return { url: origin, path: q < 0 ? origin : origin.slice(0, q), authority };
+}
+
+function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {
+  return {
+    enabled: config.forwarded.enabled,
+    trusted: compileAddressSet(config.forwarded.trusted_proxies),
+    proto: config.tls === undefined ? "http" : "https",
+  };
+}
+
+function upstreamOptions(config: HttpListenerConfig): UpstreamOptions {
+  const t = config.timeouts;
+  return {
+    connectTimeoutMs: t.connect,
+    responseTimeoutMs: t.response,
+    bodyTimeoutMs: t.idle,
+    idleTimeoutMs: t.upstream_idle,
+    keepalive: config.upstream_keepalive,
+    maxHeaderSize: config.max_header_size,
+  };
+}
+
+export type { Logger };

@@ -1,0 +1,365 @@
+/**
+ * One proxied request: pick, lease, dispatch to the backend's keep-alive pool, stream the
+ * response back, retry on another backend when that is safe, and report the outcome once.
+ *
+ * The exchange is itself the undici dispatch handler (onConnect/onHeaders/onData/onComplete/
+ * onError), so a request costs one object and no Promise; backpressure runs both ways
+ * (undici pauses the client's body stream; `res.write() === false` pauses undici until
+ * `drain`).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import type { PoolConfig } from "../config/schema/pool.js";
+import type { Logger } from "../log.js";
+import type { BackendState } from "../pool/backend.js";
+import type { Lease } from "../pool/lease.js";
+import type { Pool } from "../pool/pool.js";
+import { type RequestHead, responseHeaders } from "./forward-headers.js";
+import { sendError } from "./responses.js";
+import type { RetryBudget } from "./retry-budget.js";
+import { stickyBackendOf, stickyCookie, withoutCookie } from "./sticky.js";
+import type { Upstreams } from "./upstreams.js";
+
+/** What every exchange of one listener shares. */
+export interface ProxyContext {
+  readonly name: string;
+  logger: Logger;
+  upstreams: Upstreams;
+  budget: RetryBudget;
+  /** Further tries after the first. */
+  attempts: number;
+  retryStatuses: ReadonlySet<number>;
+  retryNonIdempotent: boolean;
+  accessLog: boolean;
+  /** Set once a graceful stop began: responses then close their connection. */
+  stopping: boolean;
+  readonly counters: ProxyCounters;
+  /** Called once when an exchange ends, so a graceful stop knows when all are done. */
+  onExchangeEnd(): void;
+}
+
+/** Counters of a listener, read by `stats()`. */
+export interface ProxyCounters {
+  requests: number;
+  inFlight: number;
+  retries: number;
+  errors: number;
+  clientAborts: number;
+}
+
+/** RFC 9110 9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** Thrown into undici to drop a response whose status is retried. */
+const RETRY_STATUS = new Error("retrying on another backend");
+/** Thrown into undici when the client went away. */
+const CLIENT_GONE = new Error("client closed the connection");
+
+/** undici error codes that mean "the backend did not answer in time". */
+function isTimeout(code: string | undefined): boolean {
+  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
+}
+
+const kExchange = Symbol("exchange");
+
+function onResponseClose(this: ServerResponse): void {
+  (this as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange]?.clientClosed();
+}
+
+/** One request in flight through the proxy. */
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  private lease: Lease | undefined;
+  /** Backend of the previous attempt: a retry avoids it while another is available. */
+  private previous: BackendState | undefined;
+  private attempt = 0;
+  private readonly startedAt = performance.now();
+  private sentAt = 0;
+  private abortUpstream: ((error?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private stickyBackend: BackendState | undefined;
+  private setCookie: string | undefined;
+  private finished = false;
+  private clientGone = false;
+  private responseOk = true;
+  private status = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private failure: string | undefined;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly head: RequestHead,
+    private readonly path: string,
+    private readonly pool: Pool,
+    private readonly poolConfig: PoolConfig | undefined,
+    private readonly key: string | undefined,
+    /** Answer `Expect: 100-continue` once a backend is chosen. */
+    private expectContinue: boolean,
+  ) {
+    ctx.counters.inFlight++;
+    (res as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange] = this;
+    res.once("close", onResponseClose);
+  }
+
+  /** Picks a backend and sends the request; answers 503 (or the sorry server) when none. */
+  start(): void {
+    const sticky = this.poolConfig?.sticky;
+    if (sticky !== undefined) {
+      const cookieIndex = this.head.cookieIndex;
+      if (cookieIndex >= 0) this.stripStickyCookie(cookieIndex, sticky.cookie);
+    }
+    this.send();
+  }
+
+  private send(): void {
+    const lease = this.take();
+    if (lease === undefined) {
+      this.lease = undefined;
+      const sorry = this.poolConfig?.sorry_server;
+      if (sorry !== undefined && this.attempt === 0) {
+        this.dispatchTo(sorry.host, sorry.port);
+        return;
+      }
+      this.fail(503, "no backend available");
+      return;
+    }
+    this.lease = lease;
+    this.dispatchTo(lease.backend.host, lease.backend.port);
+  }
+
+  private take(): Lease | undefined {
+    const sticky = this.poolConfig?.sticky;
+    if (sticky === undefined) return this.pool.acquire(this.key, this.previous);
+    if (this.attempt === 0) {
+      this.stickyBackend = stickyBackendOf(this.req, this.pool, sticky);
+      if (this.stickyBackend !== undefined) return this.pool.take(this.stickyBackend);
+    }
+    const lease = this.pool.acquire(this.key, this.previous);
+    if (lease !== undefined && lease.backend !== this.stickyBackend) {
+      this.setCookie = stickyCookie(lease.backend, sticky);
+    }
+    return lease;
+  }
+
+  private dispatchTo(host: string, port: number): void {
+    if (this.expectContinue) {
+      // The proxy reads the body only now that it knows where to send it (nginx's way).
+      this.expectContinue = false;
+      this.res.writeContinue();
+    }
+    this.abortUpstream = undefined;
+    this.sentAt = 0;
+    const upstream = this.ctx.upstreams.get(host, port);
+    upstream.dispatch(
+      {
+        path: this.path,
+        method: this.req.method ?? "GET",
+        headers: this.head.headers,
+        body: this.head.hasBody ? this.req : null,
+        reset: this.ctx.upstreams.noReuse,
+        idempotent: false,
+      },
+      this,
+    );
+  }
+
+  // ---- undici handler ------------------------------------------------------------------
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.clientGone) {
+      abort(CLIENT_GONE);
+      return;
+    }
+    this.abortUpstream = abort;
+    this.sentAt = performance.now();
+    this.lease?.established();
+  }
+
+  /** undici passes the chunk itself (its typings say a size); both are handled. */
+  onBodySent(chunk: unknown): void {
+    this.bytesOut += typeof chunk === "number" ? chunk : (chunk as Buffer).length;
+  }
+
+  onHeaders(
+    statusCode: number,
+    rawHeaders: Buffer[] | string[] | null,
+    resume: () => void,
+    statusText: string,
+  ): boolean {
+    if (statusCode < 200) return true;
+    const retryable = this.ctx.retryStatuses.has(statusCode);
+    if (retryable) {
+      this.responseOk = false;
+      if (this.canRetry(true)) {
+        this.failure = `status ${statusCode}`;
+        this.abortUpstream?.(RETRY_STATUS);
+        return false;
+      }
+    }
+    this.status = statusCode;
+    this.resumeUpstream = resume;
+    const res = this.res;
+    const headers = responseHeaders(rawHeaders ?? []);
+    if (this.setCookie !== undefined) {
+      // HAProxy's `nocache`: a shared cache must not hand one client's cookie to another.
+      headers.push("set-cookie", this.setCookie, "cache-control", "private");
+    }
+    if (this.ctx.stopping) res.shouldKeepAlive = false;
+    res.writeHead(statusCode, statusText, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesIn += chunk.length;
+    if (this.res.write(chunk)) return true;
+    if (this.resumeUpstream !== undefined) this.res.once("drain", this.resumeUpstream);
+    return false;
+  }
+
+  onComplete(_trailers: string[] | null): void {
+    this.res.end();
+    this.release(this.responseOk);
+    this.end();
+  }
+
+  onError(error: Error & { code?: string }): void {
+    if (this.clientGone || error === CLIENT_GONE) {
+      this.release(true);
+      this.end();
+      return;
+    }
+    const sent = this.lease?.state === "active";
+    if (error === RETRY_STATUS) {
+      this.release(false);
+      process.nextTick(() => this.retry());
+      return;
+    }
+    this.release(false);
+    const timeout = isTimeout(error.code);
+    this.failure = error.code ?? error.message;
+    if (!this.res.headersSent && this.canRetry(sent)) {
+      process.nextTick(() => this.retry());
+      return;
+    }
+    const status = timeout ? 504 : 502;
+    this.ctx.logger.warn(
+      {
+        listener: this.ctx.name,
+        id: this.head.requestId,
+        backend: this.lease?.backend.id,
+        code: error.code,
+        status,
+      },
+      error.code === "UND_ERR_HEADERS_TIMEOUT"
+        ? "upstream response timeout"
+        : error.code === "UND_ERR_CONNECT_TIMEOUT"
+          ? "upstream connect timeout"
+          : "upstream error: %s",
+      error.message,
+    );
+    this.fail(status, this.failure);
+  }
+
+  // ---- retries, client abort, the end ---------------------------------------------------
+
+  /**
+   * True when one more attempt is allowed: attempts left, the budget agrees, and the request
+   * can be sent again unchanged. A request that never reached a backend (`sent` false, so
+   * its body was not read) may always be retried; one that did only when its method is
+   * idempotent (or `non_idempotent` is on) and it had no body to replay.
+   */
+  private canRetry(sent: boolean): boolean {
+    if (this.attempt >= this.ctx.attempts || this.res.headersSent) return false;
+    if (this.head.hasBody && (sent || this.req.readableDidRead)) return false;
+    if (sent && !this.ctx.retryNonIdempotent && !IDEMPOTENT.has(this.req.method ?? "")) {
+      return false;
+    }
+    return this.ctx.budget.tryRetry(performance.now());
+  }
+
+  private retry(): void {
+    if (this.clientGone || this.finished) return;
+    this.attempt++;
+    this.ctx.counters.retries++;
+    this.previous = this.lease?.backend;
+    this.lease = undefined;
+    this.responseOk = true;
+    this.send();
+  }
+
+  /** The client closed its connection (or the response ended: then nothing to do). */
+  clientClosed(): void {
+    if (this.finished) return;
+    this.clientGone = true;
+    this.ctx.counters.clientAborts++;
+    const abort = this.abortUpstream;
+    if (abort !== undefined) {
+      abort(CLIENT_GONE);
+      return;
+    }
+    // Queued in undici or between two attempts: give the backend back now; a late onConnect
+    // aborts at once.
+    this.release(true);
+    this.end();
+  }
+
+  private fail(status: number, reason: string): void {
+    this.status = status;
+    this.failure = reason;
+    this.ctx.counters.errors++;
+    sendError(this.res, status, this.head.requestId);
+    this.end();
+  }
+
+  private release(ok: boolean): void {
+    const lease = this.lease;
+    if (lease === undefined || lease.closed) return;
+    lease.release({
+      ok,
+      latencyMs: this.sentAt === 0 ? undefined : performance.now() - this.sentAt,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    });
+  }
+
+  private end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const ctx = this.ctx;
+    ctx.counters.inFlight--;
+    if (ctx.accessLog) this.log();
+    ctx.onExchangeEnd();
+  }
+
+  private log(): void {
+    const req = this.req;
+    this.ctx.logger.info(
+      {
+        listener: this.ctx.name,
+        id: this.head.requestId,
+        client: req.socket.remoteAddress,
+        method: req.method,
+        host: this.head.host,
+        url: req.url,
+        status: this.clientGone ? 499 : this.status,
+        pool: this.pool.name,
+        backend: this.lease?.backend.id ?? this.previous?.id,
+        attempts: this.attempt + 1,
+        ms: Math.round((performance.now() - this.startedAt) * 100) / 100,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        failure: this.failure,
+      },
+      "request",
+    );
+  }
+
+  private stripStickyCookie(index: number, name: string): void {
+    const headers = this.head.headers;
+    const kept = withoutCookie(headers[index], name);
+    if (kept !== undefined) headers[index] = kept;
+    else headers.splice(index - 1, 2);
+  }
+}

@@ -1,0 +1,174 @@
+/** Test helpers for the http data plane: real backends, a real listener, a tiny client. */
+import { once } from "node:events";
+import {
+  type Agent,
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
+import { createHttpListener } from "../../src/http/listener.js";
+import { silentLogger } from "../../src/log.js";
+import type { Listener } from "../../src/net/listener.js";
+import type { Pool } from "../../src/pool/pool.js";
+import { createPoolFromConfig } from "../../src/runtime/pools.js";
+
+export interface TestBackend {
+  name: string;
+  port: number;
+  server: Server;
+  /** Requests seen, in order. */
+  seen: IncomingMessage[];
+  close(): Promise<void>;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, backend: TestBackend) => void;
+
+/** Answers "<name>" with 200 after reading the body. */
+export const nameHandler: Handler = (req, res, backend) => {
+  req.resume();
+  req.on("end", () => {
+    res.setHeader("content-type", "text/plain");
+    res.end(backend.name);
+  });
+};
+
+/** Starts a backend on an ephemeral loopback port. */
+export async function startBackend(
+  name: string,
+  handler: Handler = nameHandler,
+): Promise<TestBackend> {
+  const server = createServer();
+  const backend: TestBackend = {
+    name,
+    port: 0,
+    server,
+    seen: [],
+    close: async () => {
+      server.closeAllConnections();
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  server.on("request", (req, res) => {
+    backend.seen.push(req);
+    handler(req, res, backend);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  backend.port = (server.address() as AddressInfo).port;
+  return backend;
+}
+
+export interface TestProxy {
+  listener: Listener;
+  port: number;
+  pools: Map<string, Pool>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an http listener on an ephemeral port with the given listener config (partial,
+ * schema defaults apply) and pools (pool config sections).
+ */
+export async function startProxy(
+  listener: Record<string, unknown>,
+  poolSections: Record<string, Record<string, unknown>>,
+): Promise<TestProxy> {
+  const config = httpListenerSchema.parse({
+    name: "test",
+    protocol: "http",
+    bind: "127.0.0.1:0",
+    access_log: false,
+    ...listener,
+  });
+  const pools = new Map<string, Pool>();
+  const poolConfigs = new Map<string, ReturnType<typeof poolSchema.parse>>();
+  for (const [name, section] of Object.entries(poolSections)) {
+    const parsed = poolSchema.parse(section);
+    poolConfigs.set(name, parsed);
+    pools.set(name, createPoolFromConfig(name, parsed));
+  }
+  const live = createHttpListener(config, {
+    pools,
+    logger: silentLogger,
+    poolConfig: (name) => poolConfigs.get(name),
+  });
+  await live.start();
+  return {
+    listener: live,
+    port: live.address().port,
+    pools,
+    close: async () => {
+      await live.stop({ graceful: false });
+      for (const pool of pools.values()) pool.close();
+    },
+  };
+}
+
+/** Backend addresses as pool config entries. */
+export function backendsOf(backends: TestBackend[], weights?: number[]): Record<string, unknown>[] {
+  return backends.map((b, i) => ({
+    address: `127.0.0.1:${b.port}`,
+    name: b.name,
+    weight: weights?.[i] ?? 1,
+  }));
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request without connection reuse; resolves with the whole reply. */
+export function fetchText(
+  port: number,
+  path: string,
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent?: Agent;
+  } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+/** Waits until `condition` holds, checking every 10 ms, at most `limitMs`. */
+export async function eventually(condition: () => boolean, limitMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
