@@ -332,7 +332,12 @@ export class Pool implements LeaseOwner {
 
   private choose(context: PickContext): BackendState | undefined {
     const threshold = this.options.panicThresholdPercent;
-    if (threshold > 0 && this.inPanic(threshold)) return this.pickInPanic();
+    if (threshold > 0 && this.inPanic(threshold)) {
+      // Every primary down and a backup up: the backup serves (HAProxy `backup`); spreading
+      // over dead primaries is for when nothing healthy is left at all.
+      const backup = this.allPrimariesDown() ? this.backupBalancer.pick(context) : undefined;
+      return backup ?? this.pickInPanic();
+    }
     const chosen = this.primaryBalancer.pick(context);
     if (chosen !== undefined || this.backups.length === 0) return chosen;
     return this.backupBalancer.pick(context);
@@ -345,6 +350,11 @@ export class Pool implements LeaseOwner {
     let healthy = 0;
     for (const backend of this.primaries) if (backend.health === "up") healthy++;
     return healthy * 100 < thresholdPercent * total;
+  }
+
+  private allPrimariesDown(): boolean {
+    for (const backend of this.primaries) if (backend.health === "up") return false;
+    return true;
   }
 
   private pickInPanic(): BackendState | undefined {
