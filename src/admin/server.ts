@@ -96,6 +96,8 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
         });
       });
       rates.start();
+      // Created now so health transitions are counted from the start, not the first scrape.
+      metrics ??= createMetrics(runtime);
       runtime.logger.info({ ...this.address(), auth: token !== undefined }, "admin API listening");
     },
     async stop() {

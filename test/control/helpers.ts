@@ -1,0 +1,201 @@
+/** Shared pieces of the control-plane tests: backends, configs, a running runtime with its admin API. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AdminServer, createAdminServer } from "../../src/admin/server.js";
+import { parseConfigText } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema/index.js";
+import { Runtime } from "../../src/runtime/runtime.js";
+
+/** A real HTTP backend on loopback that answers with its name; `?delay=ms` holds the answer. */
+export interface TestBackend {
+  name: string;
+  port: number;
+  address: string;
+  /** Requests this backend answered. */
+  served: number;
+  close(): Promise<void>;
+}
+
+/** Starts one HTTP backend on an ephemeral loopback port. */
+export async function startBackend(name: string): Promise<TestBackend> {
+  const timers = new Set<NodeJS.Timeout>();
+  const backend: TestBackend = {
+    name,
+    port: 0,
+    address: "",
+    served: 0,
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
+    const answer = () => {
+      backend.served++;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(name);
+    };
+    req.resume();
+    if (delay > 0) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, delay);
+      timers.add(timer);
+    } else answer();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  backend.port = (server.address() as AddressInfo).port;
+  backend.address = `127.0.0.1:${backend.port}`;
+  return backend;
+}
+
+/** Starts `count` backends named `${prefix}1`, `${prefix}2`, ... */
+export function startBackends(count: number, prefix = "b"): Promise<TestBackend[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startBackend(`${prefix}${i + 1}`)));
+}
+
+/** Builds YAML for one http listener on an ephemeral port and the given pools. */
+export function httpConfigYaml(options: {
+  pools: Record<string, { backends: TestBackend[]; algorithm?: string; extra?: string }>;
+  defaultPool: string;
+  routes?: { pathPrefix: string; pool: string }[];
+  admin?: { token?: string };
+}): string {
+  const lines = [
+    "listeners:",
+    "  - name: web",
+    "    protocol: http",
+    '    bind: "127.0.0.1:0"',
+    `    default_pool: ${options.defaultPool}`,
+    "    access_log: false",
+  ];
+  if (options.routes && options.routes.length > 0) {
+    lines.push("    routes:");
+    for (const route of options.routes) {
+      lines.push(
+        `      - match: { path_prefix: "${route.pathPrefix}" }`,
+        `        pool: ${route.pool}`,
+      );
+    }
+  }
+  lines.push("pools:");
+  for (const [name, pool] of Object.entries(options.pools)) {
+    lines.push(`  ${name}:`, `    algorithm: ${pool.algorithm ?? "rr"}`);
+    if (pool.extra) lines.push(...pool.extra.split("\n").map((line) => `    ${line}`));
+    lines.push("    backends:");
+    for (const backend of pool.backends) {
+      lines.push(`      - { name: ${backend.name}, address: "${backend.address}" }`);
+    }
+  }
+  if (options.admin) {
+    lines.push("admin:", '  bind: "127.0.0.1:0"');
+    if (options.admin.token) lines.push(`  token: "${options.admin.token}"`);
+  }
+  lines.push("log: { level: silent }");
+  return `${lines.join("\n")}\n`;
+}
+
+/** A temp dir holding the config file, removed at cleanup. */
+export interface ConfigFile {
+  path: string;
+  write(text: string): void;
+  cleanup(): void;
+}
+
+/** Writes `text` to a fresh temp file. */
+export function configFile(text: string): ConfigFile {
+  const dir = mkdtempSync(join(tmpdir(), "ballast-control-"));
+  const path = join(dir, "ballast.yaml");
+  writeFileSync(path, text);
+  return {
+    path,
+    write: (next) => writeFileSync(path, next),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A runtime with its admin API, both on ephemeral loopback ports. */
+export interface Stack {
+  runtime: Runtime;
+  admin: AdminServer;
+  file: ConfigFile;
+  /** Base URL of the data plane listener "web". */
+  webUrl: string;
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts runtime and admin API from YAML written to a temp file (so file reloads work). */
+export async function startStack(
+  yaml: string,
+  options: { token?: string; rateIntervalMs?: number } = {},
+): Promise<Stack> {
+  const file = configFile(yaml);
+  const config: Config = parseConfigText(yaml, file.path);
+  const runtime = new Runtime(config, { configFile: file.path, drainTimeoutMs: 5000 });
+  await runtime.start();
+  const admin = createAdminServer(runtime, {
+    bind: { host: "127.0.0.1", port: 0 },
+    token: options.token,
+    rateIntervalMs: options.rateIntervalMs ?? 200,
+  });
+  await admin.start();
+  const web = runtime.listeners.get("web")?.address();
+  return {
+    runtime,
+    admin,
+    file,
+    webUrl: web ? `http://127.0.0.1:${web.port}` : "",
+    adminUrl: admin.url(),
+    async stop() {
+      await admin.stop();
+      await runtime.stop({ graceful: true, timeoutMs: 2000 });
+      file.cleanup();
+    },
+  };
+}
+
+/** Calls the admin API; returns status and parsed JSON. */
+export async function adminCall(
+  stack: Stack,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${stack.adminUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (metrics, dashboard): keep the text
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** Waits until `condition` holds, polling; fails after `timeoutMs` with `what`. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
