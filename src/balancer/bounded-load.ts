@@ -63,6 +63,10 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     const { points, owners } = this.ring;
     const total = points.length;
     if (total === 0) return undefined;
+    let index = ringIndex(points, this.hash(context.key ?? ""));
+    const first = owners[index];
+    // An idle usable backend is always under its cap (at least 1): skip the O(n) count.
+    if (first.available && first.weight > 0 && first.active + first.inactive === 0) return first;
     // m and the weight total over the usable backends, read now: counts change between updates.
     let assigned = 0;
     let totalWeight = 0;
@@ -73,7 +77,6 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     }
     if (totalWeight === 0) return undefined;
     const perWeight = (this.loadFactor * (assigned + 1)) / totalWeight;
-    let index = ringIndex(points, this.hash(context.key ?? ""));
     for (let step = 0; step < total; step++) {
       const owner = owners[index];
       if (

@@ -60,7 +60,10 @@ export function fnv1a32(text: string, seed = 0): number {
   const length = text.length;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80) return fnv1aBytes(scratch, utf8IntoScratch(text), seed);
+    if (c >= 0x80) {
+      const length = utf8IntoScratch(text); // may replace `scratch`: read it after
+      return fnv1aBytes(scratch, length, seed);
+    }
     h = Math.imul(h ^ c, 0x01000193);
   }
   return h >>> 0;
@@ -75,7 +78,8 @@ export function fnv1aBytes(bytes: Uint8Array, length: number, seed = 0): number 
 
 /** MurmurHash3 x86 32-bit (Appleby) over UTF-8 bytes. */
 export function murmur3_32(text: string, seed = 0): number {
-  return murmur3Bytes(scratch, utf8IntoScratch(text), seed);
+  const length = utf8IntoScratch(text); // may replace `scratch`: read it after
+  return murmur3Bytes(scratch, length, seed);
 }
 
 /** MurmurHash3 x86 32-bit over the first `length` bytes of `bytes`. */
@@ -120,7 +124,8 @@ const PRIME32_5 = 0x165667b1;
 
 /** xxHash32 (Collet) over UTF-8 bytes. */
 export function xxhash32(text: string, seed = 0): number {
-  return xxhash32Bytes(scratch, utf8IntoScratch(text), seed);
+  const length = utf8IntoScratch(text); // may replace `scratch`: read it after
+  return xxhash32Bytes(scratch, length, seed);
 }
 
 function readU32(bytes: Uint8Array, i: number): number {
