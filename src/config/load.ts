@@ -3,13 +3,15 @@
  * Every problem becomes a ConfigError issue naming the file and the path inside it.
  */
 import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, parseDocument, type YAMLError } from "yaml";
 import { describeIssues } from "./describe-issues.js";
 import { ConfigError, type ConfigIssue, formatPath } from "./errors.js";
 import { interpolateEnvironment } from "./interpolate.js";
 import { type Config, configSchema } from "./schema/index.js";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./errors.js";
+
+const MAX_SYNTAX_ERRORS = 3;
 
 /** Where loading looks for `${VAR}` values; process.env by default. */
 export interface LoadOptions {
@@ -38,20 +40,7 @@ export function parseConfigText(
 ): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((error) => {
-        const position = lineCounter.linePos(error.pos[0]);
-        return {
-          file: sourceName,
-          path: "",
-          problem: `YAML syntax error: ${firstLine(error.message)}`,
-          line: position.line,
-          column: position.col,
-        };
-      }),
-    );
-  }
+  if (doc.errors.length > 0) throw syntaxError(doc.errors, text, sourceName, lineCounter);
   if (doc.contents === null) {
     throw new ConfigError([
       { file: sourceName, path: "", problem: "the file is empty; expected listeners and pools" },
@@ -80,6 +69,37 @@ export function parseConfigText(
   const issues = describeIssues(result.error.issues, configSchema, document, sourceName, reference);
   for (const issue of issues) addPosition(issue, doc, lineCounter);
   throw new ConfigError(issues);
+}
+
+/** The first few YAML syntax errors (later ones are mostly echoes of the first). */
+function syntaxError(
+  errors: readonly YAMLError[],
+  text: string,
+  sourceName: string,
+  lineCounter: LineCounter,
+): ConfigError {
+  const shown = errors.slice(0, MAX_SYNTAX_ERRORS).map((error): ConfigIssue => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    // `${VAR}` unquoted inside { } or [ ] reads as a nested mapping: say how to fix it.
+    const hint = /\$\{/.test(text.split("\n")[line - 1] ?? "")
+      ? ' (quote values that hold ${...}, as in "${VAR}")'
+      : "";
+    return {
+      file: sourceName,
+      path: "",
+      problem: `YAML syntax error: ${firstLine(error.message)}${hint}`,
+      line,
+      column: col,
+    };
+  });
+  if (errors.length > MAX_SYNTAX_ERRORS) {
+    shown.push({
+      file: sourceName,
+      path: "",
+      problem: `and ${errors.length - MAX_SYNTAX_ERRORS} more YAML syntax errors after these`,
+    });
+  }
+  return new ConfigError(shown);
 }
 
 /** Adds the line and column of the issue's path, for editors and the admin API. */
