@@ -1,0 +1,94 @@
+/**
+ * lblcr follows net/netfilter/ipvs/ip_vs_lblcr.c: a key maps to a set of backends; the set's
+ * weighted least connection member serves it; when none can, or it is overloaded, weighted
+ * least connection over the pool picks a backend that joins the set (newest first); a set
+ * unchanged for the expiration time loses its weighted-most-connection member.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { localityLeastConnectionsReplicated } from "../../src/balancer/locality-least-connections-replicated.js";
+import type { BalancerOptions } from "../../src/balancer/types.js";
+import { makeBackends, seededRandom } from "./fixtures.js";
+import { churn } from "./hash-fixtures.js";
+
+const HOUR = 3_600_000;
+
+function setup(weights: number[], options: BalancerOptions = {}) {
+  const backends = makeBackends(weights);
+  const balancer = localityLeastConnectionsReplicated.create(options);
+  balancer.update(backends);
+  const random = seededRandom(1);
+  const pick = (key: string, now = 0) => balancer.pick({ now, random, key });
+  return { backends, balancer, pick };
+}
+
+test("a new key creates a set with the weighted least connection backend", () => {
+  const { backends, pick } = setup([1, 1, 1]);
+  backends[0].active = 1;
+  assert.equal(pick("10.0.0.1"), backends[1]);
+  backends[0].active = 0;
+  assert.equal(pick("10.0.0.1"), backends[1], "the set {b1} keeps serving the key");
+});
+
+test("an overloaded member makes the pool's least connection backend join the set", () => {
+  const { backends, pick } = setup([2, 2, 2]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].active = 3; // > weight, and b1 has 0 * 2 < 2
+  assert.equal(pick("k"), backends[1], "b1 joins: set {b1, b0}");
+  backends[1].active = 1; // b1 at 256/2 per weight, b0 at 768/2: b1 is the set's least
+  backends[2].active = 0;
+  assert.equal(pick("k"), backends[1], "served from the set, not the idle b2");
+  backends[1].active = 4;
+  backends[0].active = 2; // b0 now the set's least (512 < 1024) and not overloaded
+  assert.equal(pick("k"), backends[0]);
+});
+
+test("ties inside a set go to the newest member", () => {
+  const { backends, pick } = setup([1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].active = 2; // overloaded: b1 has 0 * 2 < 1
+  assert.equal(pick("k"), backends[1]);
+  backends[0].active = 0;
+  assert.equal(pick("k"), backends[1], "b0 and b1 tie; b1 was added last");
+});
+
+test("an unavailable member is skipped inside the set", () => {
+  const { backends, pick } = setup([1, 1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].available = false;
+  assert.equal(pick("k"), backends[1], "no usable member: the pool's choice joins");
+  backends[0].available = true;
+  backends[1].active = 1;
+  assert.equal(pick("k"), backends[0], "b0 is back and least loaded in the set");
+});
+
+test("a set unchanged for the expiration time loses its busiest member", () => {
+  const { backends, pick } = setup([1, 1, 1]);
+  assert.equal(pick("k", 0), backends[0]);
+  backends[0].active = 2;
+  assert.equal(pick("k", 0), backends[1], "set {b1, b0} modified at 0");
+  backends[0].active = 1;
+  backends[1].active = 1;
+  backends[2].active = 1;
+  // Used every hour so the entry itself never expires; the set is not modified.
+  for (let hour = 1; hour <= 24; hour++) assert.equal(pick("k", hour * HOUR), backends[1]);
+  backends[0].active = 0; // b0 would now be the set's least ...
+  backends[1].active = 5; // ... and b1 the busiest, to be removed after 24 h
+  assert.equal(pick("k", 24 * HOUR + 1), backends[0], "least chosen before the shrink");
+  backends[0].active = 0;
+  backends[1].active = 0;
+  // Had b1 stayed, it would win the tie as the newest member; it left, so b0 serves.
+  assert.equal(pick("k", 24 * HOUR + 2), backends[0], "b1 was removed from the set");
+});
+
+test("a removed backend leaves every set", () => {
+  const { backends, balancer, pick } = setup([1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  balancer.update([backends[1]]);
+  assert.equal(pick("k"), backends[1]);
+});
+
+test("copes with an empty pool and with membership changes at any time", () => {
+  assert.ok(churn(localityLeastConnectionsReplicated) > 0);
+  assert.ok(churn(localityLeastConnectionsReplicated, { expirationMs: 120_000 }) > 0);
+});
