@@ -168,6 +168,7 @@ export async function adminCall(
   path: string,
   body?: unknown,
   token?: string,
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the answers field by field
 ): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
