@@ -9,7 +9,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import { silentLogger } from "../../src/log.js";
@@ -171,4 +171,31 @@ export async function eventually(condition: () => boolean, limitMs = 5000): Prom
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return true;
+}
+
+/** Sends raw bytes on a new connection; resolves with everything the server sent until close. */
+export function rawExchange(
+  port: number,
+  bytes: string,
+  endAfterWrite = true,
+  limitMs = 5000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      if (endAfterWrite) socket.end(bytes);
+      else socket.write(bytes);
+    });
+    let received = "";
+    const timer = setTimeout(() => socket.destroy(), limitMs);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ECONNRESET") reject(error);
+    });
+  });
 }
