@@ -1,19 +1,23 @@
 /** Requests per second per backend, computed from counter deltas sampled on a timer. */
 import type { Runtime } from "../runtime/runtime.js";
 
-interface Sample {
-  requests: number;
-  at: number;
+/** How many intervals the rate is averaged over (ipvsadm's estimator smooths over ~2 s too). */
+const WINDOW_SAMPLES = 3;
+
+interface History {
+  /** Request counts and times of the last WINDOW_SAMPLES + 1 samples, oldest first. */
+  requests: number[];
+  at: number[];
   perSecond: number;
 }
 
 /**
  * Samples every backend's request counter once per interval and keeps the rate over the
- * last interval. Counters only grow, so a delta is exact; a backend seen for the first time
- * has rate 0 until the next sample.
+ * last few intervals. Counters only grow, so a delta is exact; a backend seen for the first
+ * time has rate 0 until the next sample.
  */
 export class RateSampler {
-  private readonly samples = new Map<string, Sample>();
+  private readonly history = new Map<string, History>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -35,9 +39,9 @@ export class RateSampler {
     this.timer = undefined;
   }
 
-  /** Requests per second of one backend over the last interval (0 when unknown). */
+  /** Requests per second of one backend over the last few intervals (0 when unknown). */
   rate(pool: string, backend: string): number {
-    return this.samples.get(key(pool, backend))?.perSecond ?? 0;
+    return this.history.get(key(pool, backend))?.perSecond ?? 0;
   }
 
   /** Takes one sample now; backends that left are forgotten. */
@@ -47,20 +51,23 @@ export class RateSampler {
       for (const backend of pool.backends) {
         const id = key(poolName, backend.id);
         seen.add(id);
-        const requests = backend.counters.requests;
-        const previous = this.samples.get(id);
-        if (previous === undefined) {
-          this.samples.set(id, { requests, at: now, perSecond: 0 });
-          continue;
+        const count = backend.counters.requests;
+        let history = this.history.get(id);
+        if (history === undefined) {
+          history = { requests: [], at: [], perSecond: 0 };
+          this.history.set(id, history);
         }
-        const elapsed = now - previous.at;
-        if (elapsed <= 0) continue;
-        previous.perSecond = ((requests - previous.requests) * 1000) / elapsed;
-        previous.requests = requests;
-        previous.at = now;
+        history.requests.push(count);
+        history.at.push(now);
+        if (history.at.length > WINDOW_SAMPLES + 1) {
+          history.requests.shift();
+          history.at.shift();
+        }
+        const elapsed = now - history.at[0];
+        history.perSecond = elapsed > 0 ? ((count - history.requests[0]) * 1000) / elapsed : 0;
       }
     }
-    for (const id of this.samples.keys()) if (!seen.has(id)) this.samples.delete(id);
+    for (const id of this.history.keys()) if (!seen.has(id)) this.history.delete(id);
   }
 }
 

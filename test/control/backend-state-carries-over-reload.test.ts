@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { diffConfigs } from "../../src/runtime/diff.js";
+import { adminCall, httpConfigYaml, startBackends, startStack } from "./helpers.js";
+
+test("backends that stay keep their health, counters and admin state across a reload", async (t) => {
+  const backends = await startBackends(3);
+  const [b1, b2, b3] = backends;
+  const stack = await startStack(
+    httpConfigYaml({ pools: { api: { backends: [b1, b2] } }, defaultPool: "api" }),
+  );
+  t.after(async () => {
+    await stack.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  for (let i = 0; i < 6; i++) {
+    const response = await fetch(`${stack.webUrl}/`);
+    assert.equal(response.status, 200);
+    await response.text();
+  }
+  const pool = stack.runtime.pools.get("api")!;
+  const first = pool.get("b1")!;
+  const second = pool.get("b2")!;
+  const requestsBefore = [first.counters.requests, second.counters.requests];
+  assert.equal(requestsBefore[0] + requestsBefore[1], 6);
+  pool.setHealth("b2", "down", "test: marked down before the reload");
+  await adminCall(stack, "POST", "/api/pools/api/backends/b1/disable");
+
+  // The new config: b3 joins, b2's weight changes, the algorithm changes.
+  const next = httpConfigYaml({
+    pools: { api: { backends: [b1, b2, b3], algorithm: "wlc" } },
+    defaultPool: "api",
+  }).replace(`address: "${b2.address}" }`, `address: "${b2.address}", weight: 4 }`);
+  const answer = await adminCall(stack, "POST", "/api/reload", next);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.deepEqual(answer.body.summary.backendsAdded, ["api/b3"]);
+  assert.deepEqual(answer.body.summary.backendsChanged, ["api/b2"]);
+
+  assert.equal(stack.runtime.pools.get("api"), pool, "the pool is reconfigured in place");
+  assert.equal(pool.algorithm, "wlc");
+  assert.equal(pool.get("b1"), first, "the same live backend object");
+  assert.equal(pool.get("b2"), second);
+  assert.deepEqual([first.counters.requests, second.counters.requests], requestsBefore);
+  assert.equal(second.health, "down");
+  assert.equal(second.configuredWeight, 4);
+  assert.equal(first.enabled, false, "an admin disable outlives a reload");
+  assert.ok(pool.get("b3"));
+
+  // Only b3 is available now, so it takes the traffic.
+  const response = await fetch(`${stack.webUrl}/`);
+  assert.equal(await response.text(), "b3");
+});
+
+test("the diff names added, removed and changed pools, backends and listeners", () => {
+  const base = {
+    listeners: [{ name: "web", protocol: "http", bind: { host: "127.0.0.1", port: 80 } }],
+    pools: {
+      a: { algorithm: "rr", backends: [{ name: "x", address: { host: "h", port: 1 }, weight: 1 }] },
+      gone: { algorithm: "rr", backends: [] },
+    },
+  };
+  const next = {
+    listeners: [
+      { name: "web", protocol: "http", bind: { host: "127.0.0.1", port: 81 } },
+      { name: "new", protocol: "tcp", bind: { host: "127.0.0.1", port: 82 } },
+    ],
+    pools: {
+      a: {
+        algorithm: "rr",
+        backends: [
+          { name: "x", address: { host: "h", port: 1 }, weight: 2 },
+          { address: { host: "h", port: 2 }, weight: 1 },
+        ],
+      },
+      fresh: { algorithm: "rr", backends: [] },
+    },
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: partial configs are enough for the diff
+  const diff = diffConfigs(base as any, next as any);
+  assert.deepEqual(diff.pools.added, ["fresh"]);
+  assert.deepEqual(diff.pools.removed, ["gone"]);
+  assert.equal(diff.pools.changed.length, 1);
+  assert.equal(diff.pools.changed[0].settingsChanged, false);
+  assert.deepEqual(
+    diff.pools.changed[0].backends.added.map((b) => b.address.port),
+    [2],
+  );
+  assert.deepEqual(
+    diff.pools.changed[0].backends.changed.map((b) => b.name),
+    ["x"],
+  );
+  assert.deepEqual(
+    diff.listeners.replaced.map((l) => l.name),
+    ["web"],
+    "a new bind replaces the listener",
+  );
+  assert.deepEqual(
+    diff.listeners.added.map((l) => l.name),
+    ["new"],
+  );
+});
