@@ -12,7 +12,7 @@ import {
 import { type AddressInfo, connect } from "node:net";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
-import { silentLogger } from "../../src/log.js";
+import { createLogger, silentLogger } from "../../src/log.js";
 import type { Listener } from "../../src/net/listener.js";
 import type { Pool } from "../../src/pool/pool.js";
 import { createPoolFromConfig } from "../../src/runtime/pools.js";
@@ -94,7 +94,7 @@ export async function startProxy(
   }
   const live = createHttpListener(config, {
     pools,
-    logger: silentLogger,
+    logger: process.env.TEST_LOG ? createLogger("debug") : silentLogger,
     poolConfig: (name) => poolConfigs.get(name),
   });
   await live.start();
