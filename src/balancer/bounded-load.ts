@@ -17,6 +17,7 @@ import { hashFunction, type StringHash } from "./common/hash.js";
 import {
   buildHashRing,
   DEFAULT_VNODES,
+  emptyHashRing,
   type HashRing,
   MembershipSnapshot,
   ringIndex,
@@ -41,7 +42,7 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
   private readonly loadFactor: number;
   private readonly snapshot = new MembershipSnapshot<B>();
   private backends: readonly B[] = [];
-  private ring: HashRing<B> = { points: new Uint32Array(0), owners: [] };
+  private ring: HashRing<B> = emptyHashRing();
 
   constructor(options: BalancerOptions) {
     this.vnodes = options.vnodes ?? DEFAULT_VNODES;
@@ -63,17 +64,21 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     const { points, owners } = this.ring;
     const total = points.length;
     if (total === 0) return undefined;
-    let index = ringIndex(points, this.hash(context.key ?? ""));
+    let index = ringIndex(this.ring, this.hash(context.key ?? ""));
     const first = owners[index];
     // An idle usable backend is always under its cap (at least 1): skip the O(n) count.
     if (first.available && first.weight > 0 && first.active + first.inactive === 0) return first;
     // m and the weight total over the usable backends, read now: counts change between updates.
     let assigned = 0;
     let totalWeight = 0;
-    for (const backend of this.backends) {
-      if (!backend.available || backend.weight <= 0) continue;
-      assigned += backend.active + backend.inactive;
-      totalWeight += backend.weight;
+    const backends = this.backends;
+    for (let i = 0; i < backends.length; i++) {
+      const backend = backends[i];
+      const weight = backend.weight;
+      if (weight > 0 && backend.available) {
+        assigned += backend.active + backend.inactive;
+        totalWeight += weight;
+      }
     }
     if (totalWeight === 0) return undefined;
     const perWeight = (this.loadFactor * (assigned + 1)) / totalWeight;

@@ -12,6 +12,7 @@ import {
   anySchedulable,
   buildHashRing,
   DEFAULT_VNODES,
+  emptyHashRing,
   type HashRing,
   MembershipSnapshot,
   ringIndex,
@@ -31,7 +32,7 @@ class ConsistentHashRing<B extends Backend> implements Balancer<B> {
   private readonly hashName: HashName;
   private readonly hash: StringHash;
   private readonly snapshot = new MembershipSnapshot<B>();
-  private ring: HashRing<B> = { points: new Uint32Array(0), owners: [] };
+  private ring: HashRing<B> = emptyHashRing();
   private backends: readonly B[] = [];
 
   constructor(options: BalancerOptions) {
@@ -53,7 +54,7 @@ class ConsistentHashRing<B extends Backend> implements Balancer<B> {
     const { points, owners } = this.ring;
     const total = points.length;
     if (total === 0) return undefined;
-    let index = ringIndex(points, this.hash(context.key ?? ""));
+    let index = ringIndex(this.ring, this.hash(context.key ?? ""));
     const first = owners[index];
     if (first.available && first.weight > 0) return first;
     // Walking a ring whose every backend is down would visit every point; look first.
