@@ -7,7 +7,8 @@
  * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1; with more, every target is measured once per round and the medians printed,
  * which evens out other load on the machine),
- * BENCH_ONLY (comma-separated target names), BENCH_PROFILE=1 (ballast under --cpu-prof;
+ * BENCH_ONLY (comma-separated target names), BENCH_NICE (run every process at this
+ * niceness, e.g. -10, on a machine shared with other work), BENCH_PROFILE=1 (ballast under --cpu-prof;
  * the profile is kept and its path printed).
  */
 import { existsSync } from "node:fs";
@@ -33,6 +34,8 @@ const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const profile = process.env.BENCH_PROFILE === "1";
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WARMUP_SECONDS = 2;
+/** Where `BENCH_PROFILE=1` leaves ballast's .cpuprofile files (kept after the run). */
+const profileDir = join(tmpdir(), "ballast-bench-profiles");
 
 // With two or more cores, every proxy runs alone on core 0 while the backend and wrk share
 // core 1, so each proxy gets one core as "one ballast process" does.
@@ -72,7 +75,7 @@ const targets: Target[] = [
     launch: async (dir, port, backendPort) => {
       const file = join(dir, "ballast.yaml");
       await writeFile(file, ballastConfig(port, backendPort));
-      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${join(root, "bench-profiles")}`] : [];
+      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
       const cli = join(dist, "src/cli/main.js");
       const command = existsSync(cli)
         ? [cli, "start", "--config", file]
@@ -160,6 +163,20 @@ function medianOf(list: WrkResult[]): WrkResult {
   };
 }
 
+/** ballast's ratios round by round: targets measured close in time see similar other load. */
+function printRoundRatios(samples: Map<string, WrkResult[]>): void {
+  const ballast = samples.get("ballast");
+  if (!ballast) return;
+  for (const reference of ["nginx", "http-proxy"]) {
+    const other = samples.get(reference);
+    if (!other || other.length !== ballast.length) continue;
+    const ratios = ballast.map((r, i) =>
+      (r.requestsPerSecond / other[i].requestsPerSecond).toFixed(2),
+    );
+    console.log(`ballast / ${reference} req/s by round: ${ratios.join(" ")}`);
+  }
+}
+
 function printTable(results: Map<string, WrkResult>): void {
   const nginx = results.get("nginx");
   const ratio = (value: number, reference: number | undefined) =>
@@ -205,7 +222,7 @@ async function main(): Promise<void> {
     await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
     const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
     await waitUntilServing(backend, backendPort);
-    if (profile) await mkdir(join(root, "bench-profiles"), { recursive: true });
+    if (profile) await mkdir(profileDir, { recursive: true });
 
     console.log(
       `wrk -t1 -c${connections} -d${durationSeconds}s (after ${WARMUP_SECONDS}s warm-up), ` +
@@ -230,8 +247,9 @@ async function main(): Promise<void> {
     }
     const results = new Map<string, WrkResult>();
     for (const [name, list] of samples) results.set(name, medianOf(list));
+    if (rounds > 1) printRoundRatios(samples);
     printTable(results);
-    if (profile) console.log(`CPU profile of ballast in ${join(root, "bench-profiles")}`);
+    if (profile) console.log(`CPU profile of ballast in ${profileDir}`);
   } finally {
     await stopAll();
     await rm(dir, { recursive: true, force: true });

@@ -119,6 +119,8 @@ describe("sticky cookie through the proxy", () => {
     assert.match(firstCookie, /; Path=\//);
     assert.match(firstCookie, /; Max-Age=3600/);
     assert.match(firstCookie, /; HttpOnly/);
+    // nocache: a shared cache must not hand this client's cookie to others.
+    assert.match(String(first.headers["cache-control"]), /private/);
     const owner = first.body;
     const ownerIndex = names.indexOf(owner);
     const value = cookiePair(firstCookie).slice("SRV=".length);
