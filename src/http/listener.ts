@@ -99,9 +99,8 @@ export class HttpListener implements Listener {
       noDelay: true,
     });
     const server = this.server;
-    // A client may half-close after its request (FIN, as `nc -q` or some HTTP/1.0 clients
-    // do); it still gets its response, as from nginx. node would abort the request instead.
-    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    // A client's FIN ends its requests (node's default, nginx's 499 "client closed
+    // connection"): the upstream request is aborted and the backend's count released.
     server.on("request", (req: IncomingMessage, res: ServerResponse) =>
       this.handle(req, res, false),
     );

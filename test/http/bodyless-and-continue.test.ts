@@ -65,6 +65,7 @@ describe("http bodyless responses and 100-continue", () => {
       const bytes = await rawExchange(
         proxy.port,
         `GET /${status} HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
+        false,
       );
       const [first, second] = bytes.split(/(?=HTTP\/1\.1 )/);
       assert.match(first, new RegExp(`^HTTP/1\\.1 ${status} `));

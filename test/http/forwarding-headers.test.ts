@@ -52,6 +52,7 @@ describe("http forwarding headers", () => {
       "GET /x HTTP/1.1\r\nHost: shop.example\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n" +
         "Keep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n" +
         "X-End-To-End: yes\r\n\r\n",
+      false,
     );
     assert.match(reply, /^HTTP\/1\.1 200 /);
     const seen = last().headers;

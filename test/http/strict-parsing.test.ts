@@ -68,6 +68,7 @@ describe("http strict parsing", () => {
     const reply = await rawExchange(
       proxy.port,
       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      false,
     );
     assert.match(reply, /^HTTP\/1\.1 200 /);
     assert.match(reply, /\r\n\r\nb$/);
