@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { configSchema } from "../../src/config/schema/index.js";
 import type { HashKeyConfig } from "../../src/config/schema/pool.js";
 import { hashKeyOf, queryParameter } from "../../src/http/hash-key.js";
+import { Runtime } from "../../src/runtime/runtime.js";
 
 /** A request as the parser leaves it: target, raw header list and the peer's address. */
 function fakeRequest(
@@ -112,5 +114,89 @@ describe("hashKeyOf", () => {
       server.close();
     }
     assert.deepEqual(keys, ["127.0.0.1", "k", "v", "9"]);
+  });
+});
+
+function getBody(port: number, path: string, headers: Record<string, string> = {}) {
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve(body));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
+    req.on("error", reject).end();
+  });
+}
+
+describe("hash keys through the proxy", () => {
+  const servers = ["one", "two", "three"].map((name) => createServer((_req, res) => res.end(name)));
+  let runtime: Runtime;
+  let port: number;
+
+  before(async () => {
+    await Promise.all(
+      servers.map(
+        (server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve)),
+      ),
+    );
+    const backends = servers.map((server, i) => ({
+      name: `b${i}`,
+      address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    }));
+    runtime = new Runtime(
+      configSchema.parse({
+        log: { level: "silent" },
+        listeners: [
+          {
+            name: "web",
+            protocol: "http",
+            bind: "127.0.0.1:0",
+            access_log: false,
+            routes: [
+              { match: { path_prefix: "/by-query" }, pool: "by_query" },
+              { match: { path_prefix: "/by-header" }, pool: "by_header" },
+            ],
+          },
+        ],
+        pools: {
+          by_query: { algorithm: "maglev", hash_key: { query: "user" }, backends },
+          by_header: { algorithm: "chash", hash_key: { header: "X-Tenant" }, backends },
+        },
+      }),
+    );
+    await runtime.start();
+    port = runtime.listeners.get("web")!.address().port;
+  });
+
+  after(async () => {
+    await runtime?.stop({ graceful: false });
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("sends every request of one key to one backend, and different keys to several", async () => {
+    for (const [path, headerOf] of [
+      ["/by-query?x=1&user=", undefined],
+      ["/by-header", (key: string) => ({ "x-tenant": key })],
+    ] as const) {
+      const chosen = new Set<string>();
+      for (let user = 0; user < 24; user++) {
+        const key = `user-${user}`;
+        const url = headerOf ? path : `${path}${key}`;
+        const headers = headerOf ? headerOf(key) : {};
+        const first = await getBody(port, url, headers);
+        for (let again = 0; again < 3; again++) {
+          assert.equal(await getBody(port, url, headers), first, `${path} ${key} moved`);
+        }
+        chosen.add(first);
+      }
+      assert.ok(chosen.size >= 2, `${path}: 24 keys all went to ${[...chosen].join(",")}`);
+    }
   });
 });
