@@ -1,0 +1,69 @@
+/**
+ * `workers: N`: N processes serve the same listeners through node:cluster. The primary
+ * forks the workers, restarts one that dies, and on SIGTERM/SIGINT asks each to stop
+ * gracefully; the workers build the runtime and listen (cluster hands their listening
+ * sockets to the primary, which deals connections round-robin on Linux).
+ *
+ * The trade-off for connection-count algorithms (lc, wlc, sed, nq, p2c, ewma, ...): each
+ * worker counts only its own in-flight requests, so it balances its share well but cannot
+ * see the others'. With N workers a backend may hold up to N times what one worker thinks;
+ * docs/http.md says more. Node 20 has no `reusePort`, which would let the kernel spread
+ * connections instead of the primary.
+ */
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "../log.js";
+
+/** What the caller of `startWorkers` does next. */
+export type WorkerRole =
+  | { role: "worker"; id: number }
+  | {
+      role: "primary" /** Resolves when every worker has exited after a stop. */;
+      done: Promise<void>;
+      stop(): void;
+    };
+
+/** Restarts of a crashing worker are spaced by at least this. */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * In the primary: forks `count` workers and supervises them. In a worker: returns at once
+ * with role "worker", and the caller starts its listeners. With count 1 nothing is forked
+ * and the caller is the only worker.
+ */
+export function startWorkers(count: number, logger: Logger): WorkerRole {
+  if (count <= 1) return { role: "worker", id: 0 };
+  if (cluster.isWorker) return { role: "worker", id: cluster.worker?.id ?? 0 };
+  let stopping = false;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const live = new Set<Worker>();
+  const fork = (): void => {
+    const worker = cluster.fork();
+    live.add(worker);
+    worker.once("exit", (code, signal) => {
+      live.delete(worker);
+      if (stopping) {
+        if (live.size === 0) resolveDone();
+        return;
+      }
+      logger.error({ pid: worker.process.pid, code, signal }, "worker died; restarting");
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, RESTART_DELAY_MS).unref();
+    });
+  };
+  for (let i = 0; i < count; i++) fork();
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (live.size === 0) resolveDone();
+    // Each worker gets SIGTERM and runs its own graceful stop.
+    for (const worker of live) worker.process.kill("SIGTERM");
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  logger.info({ workers: count }, "started workers");
+  return { role: "primary", done, stop };
+}
