@@ -19,8 +19,35 @@ export { ConfigError, type ConfigIssue, formatIssue } from "./config/errors.js";
 export type { LoadOptions } from "./config/load.js";
 // Config: loading with environment interpolation, validation and readable errors.
 export { loadConfigFile, parseConfigText } from "./config/load.js";
-export type { BackendConfig, Config, ListenerConfig, PoolConfig } from "./config/schema/index.js";
+export type {
+  BackendConfig,
+  Config,
+  HealthCheckConfig,
+  ListenerConfig,
+  PoolConfig,
+} from "./config/schema/index.js";
 export { configSchema } from "./config/schema/index.js";
+// Health: active checks, passive detection, heartbeat leases, dynamic weights.
+export {
+  adjustWeights,
+  attachPassiveDetection,
+  type BackendHealthView,
+  type CheckResult,
+  type CheckTarget,
+  createHealthCheck,
+  type DynamicWeightOptions,
+  type DynamicWeights,
+  type HealthCheck,
+  HeartbeatError,
+  type HeartbeatLease,
+  HeartbeatLeases,
+  type HeartbeatRegistration,
+  type PassiveOptions,
+  type PoolHealth,
+  type PoolHealthOptions,
+  startDynamicWeights,
+  startPoolHealth,
+} from "./health/index.js";
 // Logging.
 export { createLogger, type Logger, type LogLevel } from "./log.js";
 // Data plane contract, for writing your own listener.

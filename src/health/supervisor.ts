@@ -3,11 +3,12 @@
  * counts consecutive results HAProxy's way (`fall` failures take an up backend down, `rise`
  * successes bring a down one up) and reports transitions through `pool.setHealth`.
  *
- * Start state (the choice HAProxy leaves to `init-state`): backends already in the pool when
- * the supervisor starts keep the pool's state, so a restart or reload does not empty a pool
- * for a round of checks, and `fall` takes a dead one down. A backend that joins later (admin
- * API, registry, reload) starts down and comes up on its first passed check, which runs at
- * once: no request reaches an address that was never seen answering.
+ * Start state, as HAProxy's `init-state`: the first check of a backend decides at once, and
+ * `rise`/`fall` count from then on. Backends already in the pool when the supervisor starts
+ * keep the pool's state (up) and go down on a first failed check (HAProxy's default, `up`);
+ * a backend that joins later (admin API, registry, reload) starts down, is checked at once
+ * and comes up on its first passed check (`down`): no request reaches an address that was
+ * never seen answering, and a dead backend at start does not wait `fall` intervals to leave.
  */
 import type { HealthCheckConfig } from "../config/schema/health.js";
 import type { Logger } from "../log.js";
@@ -81,8 +82,8 @@ interface Watched {
   lastDetail: string;
   lastCheckAt: number | null;
   lastChangeAt: number | null;
-  /** Joined after the start and never passed a check: one pass brings it up. */
-  awaitingFirstPass: boolean;
+  /** No check has finished yet: the first result decides the state at once. */
+  firstCheck: boolean;
 }
 
 /** Starts checking every backend of `pool` as `config` says, following membership changes. */
@@ -120,7 +121,7 @@ class PoolHealthSupervisor implements PoolHealth {
     // Spread the first round over one interval so N backends are not checked in one burst
     // (HAProxy's spread-checks).
     for (const backend of target.backends) {
-      this.schedule(this.watch(backend, false), this.random() * config.interval);
+      this.schedule(this.watch(backend), this.random() * config.interval);
     }
   }
 
@@ -166,7 +167,7 @@ class PoolHealthSupervisor implements PoolHealth {
 
   private onPoolEvent(event: PoolEvent): void {
     if (event.type === "added") {
-      const watched = this.watch(event.backend, true);
+      const watched = this.watch(event.backend);
       if (event.backend.health === "up") {
         this.target.setHealth(event.backend.id, "down", "new backend: waiting for its first check");
       }
@@ -180,7 +181,7 @@ class PoolHealthSupervisor implements PoolHealth {
     }
   }
 
-  private watch(backend: BackendState, joinedLater: boolean): Watched {
+  private watch(backend: BackendState): Watched {
     const watched: Watched = {
       backend,
       timer: undefined,
@@ -193,7 +194,7 @@ class PoolHealthSupervisor implements PoolHealth {
       lastDetail: "",
       lastCheckAt: null,
       lastChangeAt: null,
-      awaitingFirstPass: joinedLater,
+      firstCheck: true,
     };
     this.watched.set(backend, watched);
     return watched;
@@ -250,11 +251,12 @@ class PoolHealthSupervisor implements PoolHealth {
     watched.lastResult = result.ok ? "passed" : "failed";
     watched.lastDetail = result.detail;
     watched.lastCheckAt = this.now();
+    const first = watched.firstCheck;
+    watched.firstCheck = false;
     if (result.ok) {
       watched.successes++;
       watched.failures = 0;
-      const needed = watched.awaitingFirstPass ? 1 : this.config.rise;
-      watched.awaitingFirstPass = false;
+      const needed = first ? 1 : this.config.rise;
       if (backend.health === "down" && watched.successes >= needed) {
         this.transition(watched, "up", `${watched.successes} check(s) passed: ${result.detail}`);
       }
@@ -262,7 +264,8 @@ class PoolHealthSupervisor implements PoolHealth {
       watched.failedChecks++;
       watched.failures++;
       watched.successes = 0;
-      if (backend.health === "up" && watched.failures >= this.config.fall) {
+      const needed = first ? 1 : this.config.fall;
+      if (backend.health === "up" && watched.failures >= needed) {
         this.transition(watched, "down", `${watched.failures} check(s) failed: ${result.detail}`);
       }
     }

@@ -19,29 +19,26 @@ test("the ping check passes for the IPv4 and IPv6 loopback addresses", async () 
   }
 });
 
-test("a ping check through an address override goes down, and up when the override is removed", async (t) => {
+test("a ping check through a broken address override goes down after `fall`, and back after `rise`", async (t) => {
   const pool = new Pool("l3", [{ host: "127.0.0.1", port: 80 }], { algorithm: "rr" });
   const results: RecordedResult[] = [];
-  // 0.0.0.1 is refused by the local stack at once: a failure that never leaves the host.
-  const broken = healthConfig({
-    type: "ping",
-    interval: 20,
-    timeout: 2000,
-    rise: 2,
-    fall: 2,
-    address: "0.0.0.1",
-  });
-  const health = startPoolHealth(pool, broken, silentLogger, { onResult: recordResults(results) });
+  const config = healthConfig({ type: "ping", interval: 20, timeout: 2000, rise: 2, fall: 2 });
+  const health = startPoolHealth(pool, config, silentLogger, { onResult: recordResults(results) });
   t.after(() => {
     health.stop();
     pool.close();
   });
+  await waitFor("a first answered ping", () => results.some((r) => r.ok));
+
+  // 0.0.0.1 is refused by the local stack at once: a failure that never leaves the host.
+  let from = results.length;
+  health.update({ ...config, address: "0.0.0.1" });
   await waitFor("down", () => pool.get("127.0.0.1:80")?.health === "down");
-  assertTransitionAfter(results, 0, false, 2, "down");
+  assertTransitionAfter(results, from, false, 2, "down");
   assert.equal(health.backend("127.0.0.1:80")?.target, "0.0.0.1:80");
 
-  const from = results.length;
-  health.update({ ...broken, address: undefined });
+  from = results.length;
+  health.update(config);
   await waitFor("up", () => pool.get("127.0.0.1:80")?.health === "up");
   assertTransitionAfter(results, from, true, 2, "up");
 });

@@ -52,6 +52,22 @@ test("a backend added later starts down and comes up on its first passed check",
   );
 });
 
+test("the first check decides at once; after it, `fall` and `rise` count (HAProxy init-state)", async (t) => {
+  const pool = new Pool("boot", [{ id: "dead", host: "127.0.0.1", port: 1 }], { algorithm: "rr" });
+  const config = healthConfig({ type: "tcp", interval: 20, timeout: 1000, rise: 3, fall: 3 });
+  const health = startPoolHealth(pool, config, silentLogger);
+  t.after(() => {
+    health.stop();
+    pool.close();
+  });
+  await waitFor("down", () => pool.get("dead")?.health === "down");
+  assert.equal(
+    health.backend("dead")?.checks,
+    1,
+    "a dead backend at start leaves at its first check",
+  );
+});
+
 test("a removed backend is no longer checked; a hung check does not hold up the others", async (t) => {
   const kept = await countingServer();
   const removed = await countingServer();
