@@ -20,6 +20,7 @@ import {
   emptyHashRing,
   type HashRing,
   MembershipSnapshot,
+  RingPointCache,
   ringIndex,
 } from "./common/hash-ring.js";
 import type {
@@ -37,17 +38,18 @@ export const DEFAULT_LOAD_FACTOR = 1.25;
 class BoundedLoad<B extends Backend> implements Balancer<B> {
   readonly name = "bounded";
   private readonly vnodes: number;
-  private readonly hashName: HashName;
   private readonly hash: StringHash;
   private readonly loadFactor: number;
   private readonly snapshot = new MembershipSnapshot<B>();
+  private readonly pointCache: RingPointCache;
   private backends: readonly B[] = [];
   private ring: HashRing<B> = emptyHashRing();
 
   constructor(options: BalancerOptions) {
     this.vnodes = options.vnodes ?? DEFAULT_VNODES;
-    this.hashName = options.hash ?? "xxhash32";
-    this.hash = hashFunction(this.hashName);
+    const hashName: HashName = options.hash ?? "xxhash32";
+    this.hash = hashFunction(hashName);
+    this.pointCache = new RingPointCache(hashName);
     const factor = options.loadFactor ?? DEFAULT_LOAD_FACTOR;
     if (!(factor >= 1)) throw new Error(`bounded: load_factor must be at least 1, got ${factor}`);
     this.loadFactor = factor;
@@ -56,7 +58,7 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
   update(backends: readonly B[]): void {
     this.backends = backends;
     if (this.snapshot.changed(backends)) {
-      this.ring = buildHashRing(backends, this.vnodes, this.hashName);
+      this.ring = buildHashRing(backends, this.vnodes, this.pointCache);
     }
   }
 

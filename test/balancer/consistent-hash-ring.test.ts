@@ -76,6 +76,28 @@ test("weights scale the points: weight 3 gets about three times the keys of weig
   assert.ok(share > 0.42 && share < 0.58, `weight-3 share ${share} (ideal 0.5)`);
 });
 
+test("raising one backend's weight moves keys only onto it, and back when lowered", () => {
+  const backends = makeBackends([1, 1, 1, 1, 1]);
+  const balancer = consistentHashRing.create();
+  balancer.update(backends);
+  const random = seededRandom(1);
+  const pickAll = () => KEYS.map((key) => balancer.pick({ now: 0, random, key }));
+  const before = pickAll();
+  backends[2].weight = 2;
+  balancer.update(backends);
+  const raised = pickAll();
+  let moved = 0;
+  raised.forEach((backend, i) => {
+    if (backend === before[i]) return;
+    moved++;
+    assert.equal(backend, backends[2], "a key moved to a backend whose weight did not change");
+  });
+  assert.ok(moved > KEYS.length * 0.08, `only ${moved} keys moved to the heavier backend`);
+  backends[2].weight = 1;
+  balancer.update(backends);
+  assert.deepEqual(pickAll(), before);
+});
+
 test("md5 mode builds libketama's ring: four points per digest of '<id>-<n>'", () => {
   const backends = makeBackends([1, 1], "10.0.0.");
   const digestPoints = (text: string) => {
