@@ -41,7 +41,9 @@ document.getElementById("save").onclick = () => {
   document.getElementById("auth").hidden = true;
   poll();
 };
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+// Names go into onclick attributes: JSON for the script, escaped for the attribute.
+const arg = (s) => esc(JSON.stringify(s));
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
   if (res.status === 401) { document.getElementById("auth").hidden = false; throw new Error("token needed"); }
@@ -72,8 +74,8 @@ function renderPools(pools) {
       <td>\${b.requests}</td><td>\${b.failures}</td><td>\${b.latencyMs}</td><td>\${b.requestsPerSecond}</td>
       <td class="text"><span class="bar" style="width:\${Math.round((b.requestsPerSecond / max) * 120)}px"></span></td>
       <td class="text">
-        <button onclick='act(\${JSON.stringify(p.name)}, \${JSON.stringify(b.id)}, "drain")'>drain</button>
-        <button onclick='act(\${JSON.stringify(p.name)}, \${JSON.stringify(b.id)}, "\${b.enabled && !b.draining ? "disable" : "enable"}")'>\${b.enabled && !b.draining ? "disable" : "enable"}</button>
+        <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "drain")'>drain</button>
+        <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "\${b.enabled && !b.draining ? "disable" : "enable"}")'>\${b.enabled && !b.draining ? "disable" : "enable"}</button>
       </td></tr>\`).join("")}
     </tbody></table>\`).join("");
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Script } from "node:vm";
 import {
   adminCall,
   httpConfigYaml,
@@ -39,7 +40,13 @@ test("with a token configured, every API call and /metrics need it; the dashboar
   );
   const page = await fetch(`${stack.adminUrl}/`);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<title>ballast<\/title>/);
+  const html = await page.text();
+  assert.match(html, /<title>ballast<\/title>/);
+  // The page is self-contained: its one script compiles and it loads nothing from elsewhere.
+  const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+  assert.doesNotThrow(() => new Script(script));
+  assert.match(script, /fetch\(path/);
+  assert.doesNotMatch(html, /src=|href=/);
 });
 
 test("add, weight, drain, disable, enable and remove a backend through the API", async (t) => {
