@@ -405,11 +405,6 @@ export function foldAddress(address: ParsedAddress): number {
 /** Knuth's multiplicative constant that the IPVS address hashes multiply by. */
 export const GOLDEN_RATIO_32 = 2654435761;
 
-/** `(value * 2654435761) mod 2^32`, the IPVS multiplicative hash before masking. */
-export function multiplicativeHash(value: number): number {
-  return Math.imul(value, GOLDEN_RATIO_32) >>> 0;
-}
-
 /**
  * The 32-bit number an IPVS hashing scheduler multiplies for `key`: the folded address, plus
  * the port when `withPort` (sh-port: `port + addr`, wrapping). A key that is not an address

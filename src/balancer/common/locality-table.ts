@@ -36,6 +36,7 @@ export interface LocalityEntry {
 /** Most checks replayed after a pause; beyond it the state would only cycle. */
 const MAX_REPLAYED_CHECKS = 2 * COUNT_FOR_FULL_EXPIRATION;
 
+/** Key → entry map with the kernel's clock-driven collection and a hard size bound. */
 export class LocalityTable<E extends LocalityEntry> {
   private readonly entries = new Map<string, E>();
   private readonly expirationMs: number;
