@@ -5,8 +5,8 @@
  * preference j = `(offset + j × skip) mod M`. Backends take turns claiming their next
  * preferred empty slot until the table is full; with equal weights every backend gets M / N
  * slots within one. Weighted variant: every round each backend earns `weight / maxWeight`
- * turns and spends whole ones, so slots follow the weights. A lookup is one key hash and one
- * array read.
+ * turns and spends whole ones, so slots follow the weights. A lookup is one key hash (the
+ * `hash` option, xxHash32 by default) and one array read.
  *
  * Unavailable backends keep their slots; the choice here is to **probe the next slots** at
  * pick time rather than rebuild. The pool calls `update` on every health, drain and overload
