@@ -15,6 +15,21 @@ export function applyBackendDiff(pool: Pool, diff: BackendDiff): void {
   for (const config of diff.changed) changeInPlace(pool, config);
 }
 
+/**
+ * The file is the truth for membership: a configured backend missing from the live pool
+ * (removed through the admin API since) joins again. Returns the ids that joined.
+ */
+export function restoreMembership(pool: Pool, configs: readonly BackendConfig[]): string[] {
+  const restored: string[] = [];
+  for (const config of configs) {
+    const id = backendId(config);
+    if (pool.get(id) !== undefined) continue;
+    pool.add(backendSpecFromConfig(config));
+    restored.push(id);
+  }
+  return restored;
+}
+
 /** Takes a pool that left the config out of service: every backend drains, then leaves. */
 export function drainAndClosePool(pool: Pool): void {
   for (const backend of [...pool.backends]) pool.drain(backend.id, { remove: true });

@@ -6,7 +6,7 @@ import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";
-import { applyBackendDiff, drainAndClosePool } from "./pool-changes.js";
+import { applyBackendDiff, drainAndClosePool, restoreMembership } from "./pool-changes.js";
 import { attachPoolHealth, type PoolHealth } from "./pool-health.js";
 import { createPoolFromConfig, poolOptionsFromConfig } from "./pools.js";
 
@@ -136,26 +136,28 @@ export class Runtime {
   }
 
   private async applyConfig(next: Config): Promise<ReloadResult> {
-    const diff = diffConfigs(this.config, next);
+    const previous = this.config;
+    const diff = diffConfigs(previous, next);
     const notApplied: string[] = [];
     if (diff.adminChanged) notApplied.push("admin (restart to apply)");
-    if (next.workers !== this.config.workers) notApplied.push("workers (restart to apply)");
-    if (isEmptyDiff(diff)) {
-      this.config = next;
-      return { changed: false, summary: summarizeDiff(diff), notApplied };
-    }
-    // New pools first: a new or updated listener may route to them at once.
+    if (next.workers !== previous.workers) notApplied.push("workers (restart to apply)");
+
+    // Prepare: new pools, and listeners on new addresses. Nothing running has changed yet,
+    // so a listener that cannot bind refuses the whole reload.
     for (const name of diff.pools.added) {
       const pool = createPoolFromConfig(name, next.pools[name]);
       this.addPool(name, pool);
       if (this.started) this.startHealth(name, pool, next.pools[name]);
     }
+    let prepared: PreparedListeners;
     try {
-      await this.startNewListeners(diff);
+      prepared = await this.prepareListeners(diff);
     } catch (error) {
       for (const name of diff.pools.added) this.dropPool(name);
       throw error;
     }
+
+    // Commit: pools in place, then listeners, then what left the config.
     for (const change of diff.pools.changed) {
       const pool = this.pools.get(change.name);
       if (pool === undefined) continue;
@@ -163,8 +165,14 @@ export class Runtime {
       applyBackendDiff(pool, change.backends);
       this.health.get(change.name)?.update(change.config);
     }
+    const restored: string[] = [];
+    for (const [name, config] of Object.entries(next.pools)) {
+      const pool = this.pools.get(name);
+      if (pool === undefined) continue;
+      for (const id of restoreMembership(pool, config.backends)) restored.push(`${name}/${id}`);
+    }
     for (const config of diff.listeners.updated) this.listeners.get(config.name)?.update(config);
-    const stopping = await this.replaceListeners(diff);
+    const stopping = await this.commitListeners(prepared, previous, notApplied);
     for (const name of diff.listeners.removed) {
       const listener = this.listeners.get(name);
       if (listener === undefined) continue;
@@ -179,50 +187,94 @@ export class Runtime {
       drainAndClosePool(pool);
     }
     this.config = next;
-    this.configLoadedAt = Date.now();
-    this.reloads++;
-    const summary = summarizeDiff(diff);
-    this.logger.info({ ...summary, notApplied }, "config reloaded");
+    const summary = { ...summarizeDiff(diff), backendsRestored: restored };
+    const changed = !isEmptyDiff(diff) || restored.length > 0;
+    if (changed) {
+      this.configLoadedAt = Date.now();
+      this.reloads++;
+      this.logger.info({ ...summary, notApplied }, "config reloaded");
+    } else {
+      this.logger.info({ notApplied }, "config reloaded: nothing changed");
+    }
     // Old listeners finish their in-flight work in the background; the reload is done.
     void Promise.all(stopping);
-    return { changed: true, summary, notApplied };
+    return { changed, summary, notApplied };
   }
 
-  /** Starts listeners that are new by name; on failure the ones started are stopped again. */
-  private async startNewListeners(diff: ConfigDiff): Promise<void> {
-    const started: Listener[] = [];
+  /**
+   * Starts listeners that are new by name, and replacements whose address is new, so they
+   * accept before the old ones stop. A replacement that finds its address held by the very
+   * listener it replaces (same port, another spelling of the host) is handed over later.
+   */
+  private async prepareListeners(diff: ConfigDiff): Promise<PreparedListeners> {
+    const prepared: PreparedListeners = { started: new Map(), handOver: [] };
     try {
       for (const config of diff.listeners.added) {
         const listener = this.createListener(config);
         await listener.start();
-        started.push(listener);
+        prepared.started.set(config.name, listener);
+      }
+      for (const config of diff.listeners.replaced) {
+        const old = this.listeners.get(config.name);
+        const sharesPort = old !== undefined && samePort(old, config);
+        if (sharesPort && sameAddress(old, config)) {
+          prepared.handOver.push(config);
+          continue;
+        }
+        const listener = this.createListener(config);
+        try {
+          await listener.start();
+          prepared.started.set(config.name, listener);
+        } catch (error) {
+          if (!sharesPort || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+          prepared.handOver.push(config);
+        }
       }
     } catch (error) {
-      await Promise.all(started.map((listener) => listener.stop({ graceful: false })));
+      await Promise.all(
+        [...prepared.started.values()].map((listener) => listener.stop({ graceful: false })),
+      );
       throw error;
     }
-    for (const listener of started) {
-      this.listeners.set(listener.name, listener);
-      this.logListening(listener);
-    }
+    return prepared;
   }
 
   /**
-   * Replaces listeners whose bind or protocol changed. A new address is bound before the old
-   * listener stops, so no connection attempt finds nobody; the same address can only be
-   * bound once the old listener has stopped accepting.
+   * Puts prepared listeners in place and stops the ones they replace. A hand-over of the
+   * same address stops the old listener accepting first, then binds the new one; if that
+   * fails, a listener with the old settings takes the address back.
    */
-  private async replaceListeners(diff: ConfigDiff): Promise<Promise<void>[]> {
+  private async commitListeners(
+    prepared: PreparedListeners,
+    previous: Config,
+    notApplied: string[],
+  ): Promise<Promise<void>[]> {
     const stopping: Promise<void>[] = [];
-    for (const config of diff.listeners.replaced) {
+    for (const [name, listener] of prepared.started) {
+      const old = this.listeners.get(name);
+      this.listeners.set(name, listener);
+      this.logListening(listener);
+      if (old !== undefined) stopping.push(this.stopQuietly(old));
+    }
+    for (const config of prepared.handOver) {
       const old = this.listeners.get(config.name);
-      const listener = this.createListener(config);
-      if (old !== undefined && sameAddress(old, config)) {
-        stopping.push(this.stopQuietly(old));
+      if (old !== undefined) stopping.push(this.stopQuietly(old));
+      let listener = this.createListener(config);
+      try {
         await startWithRetry(listener);
-      } else {
-        await listener.start();
-        if (old !== undefined) stopping.push(this.stopQuietly(old));
+      } catch (error) {
+        const before = previous.listeners.find((l) => l.name === config.name);
+        this.logger.error(
+          { listener: config.name, err: error },
+          "new listener could not bind; keeping the old settings",
+        );
+        notApplied.push(`listener ${config.name}: ${(error as Error).message}`);
+        if (before === undefined) {
+          this.listeners.delete(config.name);
+          continue;
+        }
+        listener = this.createListener(before);
+        await startWithRetry(listener);
       }
       this.listeners.set(config.name, listener);
       this.logListening(listener);
@@ -278,7 +330,18 @@ export class Runtime {
   }
 }
 
-/** True when the running listener is bound where the new config wants it. */
+/** Listeners bound by the prepare phase, and replacements that must take over an address. */
+interface PreparedListeners {
+  started: Map<string, Listener>;
+  handOver: ListenerConfig[];
+}
+
+/** True when the running listener holds the port the new config asks for. */
+function samePort(listener: Listener, config: ListenerConfig): boolean {
+  return config.bind.port !== 0 && listener.address().port === config.bind.port;
+}
+
+/** True when the running listener is bound exactly where the new config wants it. */
 function sameAddress(listener: Listener, config: ListenerConfig): boolean {
   const { host, port } = listener.address();
   return config.bind.port !== 0 && host === config.bind.host && port === config.bind.port;

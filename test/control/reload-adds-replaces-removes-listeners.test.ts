@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { test } from "node:test";
 import { adminCall, startBackends, startStack, waitFor } from "./helpers.js";
 
@@ -109,4 +111,51 @@ test("a reload whose new listener cannot bind is refused and changes nothing", a
   );
   const response = await fetch(`${stack.webUrl}/`);
   assert.equal(await response.text(), "b1");
+});
+
+test("a listener whose protocol changes on the same address is handed over to the new data plane", async (t) => {
+  const backends = await startBackends(1);
+  // A free port to bind explicitly: both listeners must use the same one.
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, "127.0.0.1", done));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((done) => probe.close(() => done()));
+
+  const stack = await startStack(yaml([web(`127.0.0.1:${port}`)], backends));
+  t.after(async () => {
+    await stack.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  assert.equal(stack.runtime.listeners.get("web")!.protocol, "http");
+  const asTcp = `  - { name: web, protocol: tcp, bind: "127.0.0.1:${port}", pool: api }`;
+  const answer = await adminCall(stack, "POST", "/api/reload", yaml([asTcp], backends));
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.deepEqual(answer.body.notApplied, []);
+  const listener = stack.runtime.listeners.get("web")!;
+  assert.equal(listener.protocol, "tcp");
+  assert.equal(listener.address().port, port);
+  const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } });
+  assert.equal(await response.text(), "b1");
+});
+
+test("a reload brings back a configured backend that was removed through the API", async (t) => {
+  const backends = await startBackends(2);
+  const config = yaml([web("127.0.0.1:0")], backends);
+  const stack = await startStack(config);
+  t.after(async () => {
+    await stack.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  const pool = stack.runtime.pools.get("api")!;
+  assert.equal((await adminCall(stack, "DELETE", "/api/pools/api/backends/b1?now=1")).status, 200);
+  assert.equal(pool.get("b1"), undefined);
+  // The same file again: the file is the truth for membership.
+  const answer = await adminCall(stack, "POST", "/api/reload");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body.changed, true);
+  assert.deepEqual(answer.body.summary.backendsRestored, ["api/b1"]);
+  assert.ok(pool.get("b1"));
+  // Nothing left to restore: the next reload changes nothing.
+  const again = await adminCall(stack, "POST", "/api/reload");
+  assert.equal(again.body.changed, false);
 });
