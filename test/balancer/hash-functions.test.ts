@@ -46,13 +46,11 @@ test("md5 reduces a key to 32 bits as libketama does: first digest bytes, little
 });
 
 test("strings hash as their UTF-8 bytes, including non-ASCII and astral characters", () => {
-  for (const text of [
-    "café",
-    "日本語のキー",
-    "emoji 🎈 key",
-    "lone \ud800 surrogate",
-    "x".repeat(600),
-  ]) {
+  const texts = ["café", "日本語のキー", "emoji 🎈 key", "lone \ud800 surrogate", "x".repeat(600)];
+  // Every length around the short-key fast path and the 16-byte stripe boundary.
+  for (let n = 0; n <= 33; n++) texts.push("10.1.2.3:5555/abcdefghijklmnopqrstuvwxyz".slice(0, n));
+  texts.push("10.1.2.é", "ab\u0080");
+  for (const text of texts) {
     const bytes = new Uint8Array(Buffer.from(text, "utf8"));
     assert.equal(fnv1a32(text), fnv1aBytes(bytes, bytes.length), text);
     assert.equal(murmur3_32(text, 9), murmur3Bytes(bytes, bytes.length, 9), text);

@@ -124,8 +124,45 @@ const PRIME32_5 = 0x165667b1;
 
 /** xxHash32 (Collet) over UTF-8 bytes. */
 export function xxhash32(text: string, seed = 0): number {
+  if (text.length < 16) {
+    // Addresses and most keys: hash the characters directly, skipping the byte copy.
+    const hash = xxhash32ShortAscii(text, seed);
+    if (hash >= 0) return hash;
+  }
   const length = utf8IntoScratch(text); // may replace `scratch`: read it after
   return xxhash32Bytes(scratch, length, seed);
+}
+
+/** xxHash32 of an ASCII string shorter than 16 characters; -1 when it is not ASCII. */
+function xxhash32ShortAscii(text: string, seed: number): number {
+  const length = text.length;
+  let h = (seed + PRIME32_5 + length) | 0;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) return -1;
+    h = (h + Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), PRIME32_3)) | 0;
+    h = Math.imul((h << 17) | (h >>> 15), PRIME32_4);
+  }
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    h = (h + Math.imul(c, PRIME32_5)) | 0;
+    h = Math.imul((h << 11) | (h >>> 21), PRIME32_1);
+  }
+  return xxAvalanche(h);
+}
+
+function xxAvalanche(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, PRIME32_2);
+  h ^= h >>> 13;
+  h = Math.imul(h, PRIME32_3);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 function readU32(bytes: Uint8Array, i: number): number {
@@ -175,12 +212,7 @@ export function xxhash32Bytes(bytes: Uint8Array, length: number, seed = 0): numb
     h = Math.imul((h << 11) | (h >>> 21), PRIME32_1);
     i++;
   }
-  h ^= h >>> 15;
-  h = Math.imul(h, PRIME32_2);
-  h ^= h >>> 13;
-  h = Math.imul(h, PRIME32_3);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return xxAvalanche(h);
 }
 
 /** The MD5 digest of a string's UTF-8 bytes (16 bytes), as libketama computes it. */
