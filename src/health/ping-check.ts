@@ -1,6 +1,6 @@
 /** Ping check (L3): one ICMP echo through the system's `ping`, as keepalived's PING_CHECK. */
 import { runCommand } from "./run-command.js";
-import type { HealthCheck } from "./types.js";
+import type { CheckResult, HealthCheck } from "./types.js";
 
 /**
  * Healthy when one echo is answered within the timeout. The port is ignored. `ping -W`
@@ -12,6 +12,21 @@ export function createPingCheck(timeoutMs: number): HealthCheck {
   return {
     type: "ping",
     check: (target, signal) =>
-      runCommand(["ping", "-n", "-q", "-c", "1", "-W", waitSeconds, target.host], signal),
+      // Keep all of ping's short output: the summary it is shortened from comes last.
+      runCommand(
+        ["ping", "-n", "-q", "-c", "1", "-W", waitSeconds, target.host],
+        signal,
+        1000,
+      ).then(summarizePing),
   };
+}
+
+/** ping's summary, shortened to what an operator reads first: the round trip or the loss. */
+function summarizePing(result: CheckResult): CheckResult {
+  if (result.ok) {
+    const rtt = / = [\d.]+\/([\d.]+)\//.exec(result.detail);
+    return rtt ? { ok: true, detail: `reply in ${rtt[1]} ms` } : result;
+  }
+  const loss = /(\d+(?:\.\d+)?% packet loss)/.exec(result.detail);
+  return loss ? { ok: false, detail: `no reply (${loss[1]})` } : result;
 }

@@ -2,14 +2,18 @@
 import { spawn } from "node:child_process";
 import { type CheckResult, describeError, failed, passed } from "./types.js";
 
-/** Output kept for the check's detail. */
-const MAX_OUTPUT_CHARS = 200;
+/** Output kept for the check's detail, by default. */
+const DETAIL_CHARS = 200;
 
 /**
  * Runs argv (no shell); exit 0 passes. On abort the whole process group gets SIGKILL, as
  * keepalived kills a MISC_CHECK script that outlives its timeout.
  */
-export function runCommand(argv: readonly string[], signal: AbortSignal): Promise<CheckResult> {
+export function runCommand(
+  argv: readonly string[],
+  signal: AbortSignal,
+  detailChars = DETAIL_CHARS,
+): Promise<CheckResult> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(failed("timed out before starting"));
     const [file, ...args] = argv;
@@ -17,7 +21,7 @@ export function runCommand(argv: readonly string[], signal: AbortSignal): Promis
     const child = spawn(file, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const collect = (chunk: Buffer) => {
-      if (output.length < MAX_OUTPUT_CHARS) output += chunk.toString("utf8");
+      if (output.length < detailChars) output += chunk.toString("utf8");
     };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
@@ -45,7 +49,7 @@ export function runCommand(argv: readonly string[], signal: AbortSignal): Promis
     child.once("error", (error) => finish(failed(`cannot run ${file}: ${describeError(error)}`)));
     // "exit", not "close": a grandchild holding the pipes open must not stall the check.
     child.once("exit", (code, killedBy) => {
-      const said = summarize(output);
+      const said = summarize(output, detailChars);
       if (timedOut) return finish(failed("timed out; killed"));
       if (code === 0) return finish(passed(said === "" ? "exit 0" : `exit 0: ${said}`));
       const how = killedBy ? `killed by ${killedBy}` : `exit ${code}`;
@@ -54,7 +58,7 @@ export function runCommand(argv: readonly string[], signal: AbortSignal): Promis
   });
 }
 
-function summarize(output: string): string {
+function summarize(output: string, limit: number): string {
   const trimmed = output.trim().replace(/\s+/g, " ");
-  return trimmed.length > MAX_OUTPUT_CHARS ? `${trimmed.slice(0, MAX_OUTPUT_CHARS)}...` : trimmed;
+  return trimmed.length > limit ? `${trimmed.slice(0, limit)}...` : trimmed;
 }

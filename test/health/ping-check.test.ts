@@ -16,6 +16,7 @@ test("the ping check passes for the IPv4 and IPv6 loopback addresses", async () 
   for (const host of ["127.0.0.1", "::1"]) {
     const result = await check.check({ host, port: 0 }, new AbortController().signal);
     assert.equal(result.ok, true, `${host}: ${result.detail}`);
+    assert.match(result.detail, /^reply in [\d.]+ ms$/);
   }
 });
 
@@ -36,6 +37,7 @@ test("a ping check through a broken address override goes down after `fall`, and
   await waitFor("down", () => pool.get("127.0.0.1:80")?.health === "down");
   assertTransitionAfter(results, from, false, 2, "down");
   assert.equal(health.backend("127.0.0.1:80")?.target, "0.0.0.1:80");
+  assert.match(results.at(-1)!.detail, /no reply \(100% packet loss\)/);
 
   from = results.length;
   health.update(config);
