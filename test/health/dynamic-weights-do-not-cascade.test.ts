@@ -6,8 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { adjustWeights, type DynamicWeightOptions } from "../../src/health/index.js";
+import {
+  adjustWeights,
+  type DynamicWeightOptions,
+  startDynamicWeights,
+} from "../../src/health/index.js";
 import { Pool } from "../../src/pool/pool.js";
+import { waitFor } from "./helpers.js";
 
 const OPTIONS: DynamicWeightOptions = { intervalMs: 1_000, floor: 0.25, ceiling: 2, maxStep: 0.1 };
 const IDS = ["a", "b", "c", "d"];
@@ -149,5 +154,29 @@ test("backends without recent samples are left alone, and one sampled backend is
   sample("c", 100);
   adjustWeights(pool, OPTIONS, clock.now);
   assert.equal(pool.get("c")!.weightFactor, 0.9, "fresh again: one bounded step down");
+  pool.close();
+});
+
+test("on its timer, dynamic weights lower a slow backend's factor; stop with reset restores it", async () => {
+  const pool = new Pool(
+    "timer",
+    IDS.map((id, i) => ({ id, host: "127.0.0.1", port: 9000 + i, weight: 4 })),
+    { algorithm: "wrr" },
+  );
+  const feed = setInterval(() => {
+    for (const backend of pool.backends) {
+      pool.take(backend).release({ ok: true, latencyMs: backend.id === "d" ? 80 : 10 });
+    }
+  }, 5);
+  const dynamic = startDynamicWeights(pool, { ...OPTIONS, intervalMs: 20 });
+  try {
+    await waitFor("d to lose weight", () => pool.get("d")!.weightFactor <= 0.8);
+    assert.ok(pool.get("d")!.weight < 4 && pool.get("d")!.weight >= 4 * OPTIONS.floor);
+  } finally {
+    clearInterval(feed);
+    dynamic.stop({ reset: true });
+  }
+  assert.equal(pool.get("d")!.weightFactor, 1);
+  assert.equal(pool.get("d")!.weight, 4);
   pool.close();
 });
