@@ -27,6 +27,7 @@ interface ReplicaSet<B> {
 class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<B> {
   readonly name = "lblcr";
   private backends: readonly B[] = [];
+  private members: ReadonlySet<B> = new Set();
   private readonly expirationMs: number;
   private readonly table: LocalityTable<ReplicaSet<B>>;
 
@@ -36,11 +37,15 @@ class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<
   }
 
   update(backends: readonly B[]): void {
-    const previous = this.backends;
+    // The previous members as a copy: the caller may have changed its array in place.
+    const previous = this.members;
     this.backends = backends;
     // A removed backend may still look available; take it out of every set.
     const members = new Set(backends);
-    if (previous.some((backend) => !members.has(backend))) {
+    this.members = members;
+    let removed = false;
+    for (const backend of previous) if (!members.has(backend)) removed = true;
+    if (removed) {
       this.table.removeWhere((entry) => {
         entry.members = entry.members.filter((member) => members.has(member));
         return entry.members.length === 0;

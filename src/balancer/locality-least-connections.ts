@@ -19,6 +19,7 @@ interface CacheEntry<B> {
 class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
   readonly name = "lblc";
   private backends: readonly B[] = [];
+  private members: ReadonlySet<B> = new Set();
   private readonly table: LocalityTable<CacheEntry<B>>;
 
   constructor(options: BalancerOptions) {
@@ -26,11 +27,15 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
   }
 
   update(backends: readonly B[]): void {
-    const previous = this.backends;
+    // The previous members as a copy: the caller may have changed its array in place.
+    const previous = this.members;
     this.backends = backends;
     // A removed backend may still look available; forget the entries that point to it.
     const members = new Set(backends);
-    if (previous.some((backend) => !members.has(backend))) {
+    this.members = members;
+    let removed = false;
+    for (const backend of previous) if (!members.has(backend)) removed = true;
+    if (removed) {
       this.table.removeWhere((entry) => !members.has(entry.backend));
     }
   }

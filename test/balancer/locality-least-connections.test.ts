@@ -77,6 +77,16 @@ test("a removed backend is forgotten even if it still looks available", () => {
   assert.equal(pick("k"), backends[1]);
 });
 
+test("a backend removed from the same array in place is forgotten too", () => {
+  const { backends, balancer, pick } = setup([1, 1]);
+  const list = [...backends];
+  balancer.update(list);
+  assert.equal(pick("k"), backends[0]);
+  list.splice(0, 1);
+  balancer.update(list);
+  assert.equal(pick("k"), backends[1]);
+});
+
 test("entries unused for the expiration time are collected; used ones stay", () => {
   const { backends, pick } = setup([1, 1]);
   assert.equal(pick("stale", 0), backends[0]);
