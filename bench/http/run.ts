@@ -2,7 +2,8 @@
  * The HTTP benchmark: one fast loopback backend (nginx, fixed small answer), then wrk for a
  * fixed time against the backend itself, ballast, nginx, HAProxy, node http-proxy and
  * @fastify/http-proxy, each proxy alone on its own core with keep-alive to the backend.
- * Prints requests/s, p50 and p99, each as a ratio to nginx.
+ * Prints requests/s, p50 and p99, each as a ratio to nginx, and requests per CPU second of
+ * each target (its throughput on a core of its own, which other load hardly moves).
  *
  * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1; with more, every target is measured once per round and the medians printed,
@@ -18,6 +19,7 @@ import { join, resolve } from "node:path";
 import { ballastConfig, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from "./configs.js";
 import {
   freePort,
+  groupCpuSeconds,
   killAllNow,
   run,
   type Started,
@@ -26,6 +28,7 @@ import {
   stopAll,
   waitUntilServing,
 } from "./processes.js";
+import { type Measurement, medianOf, printRoundRatios, printTable } from "./report.js";
 import { parseWrk, type WrkResult } from "./wrk.js";
 
 const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
@@ -131,86 +134,26 @@ async function wrk(port: number, seconds: number): Promise<WrkResult> {
   return parseWrk(output);
 }
 
-async function measure(dir: string, target: Target, backendPort: number): Promise<WrkResult> {
-  if (!target.launch) {
-    await wrk(backendPort, WARMUP_SECONDS);
-    return wrk(backendPort, durationSeconds);
-  }
+/** wrk's figures for `port`, and the CPU that the process group `pgid` used meanwhile. */
+async function measureRun(port: number, pgid: number | undefined): Promise<Measurement> {
+  await wrk(port, WARMUP_SECONDS);
+  const cpuBefore = pgid === undefined ? undefined : groupCpuSeconds(pgid);
+  const result = await wrk(port, durationSeconds);
+  const cpuAfter = pgid === undefined ? undefined : groupCpuSeconds(pgid);
+  const cpuSeconds =
+    cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
+  return { ...result, cpuSeconds, requestsPerCpuSecond: result.requests / cpuSeconds };
+}
+
+async function measure(dir: string, target: Target, backend: Started, backendPort: number) {
+  if (!target.launch) return measureRun(backendPort, backend.child.pid);
   const port = await freePort();
   const started = await target.launch(dir, port, backendPort);
   try {
     await waitUntilServing(started, port);
-    await wrk(port, WARMUP_SECONDS);
-    return await wrk(port, durationSeconds);
+    return await measureRun(port, started.child.pid);
   } finally {
     await stop(started, profile ? 15_000 : 3000);
-  }
-}
-
-/** Each figure's median over the rounds (errors summed). */
-function medianOf(list: WrkResult[]): WrkResult {
-  const median = (pick: (r: WrkResult) => number) => {
-    const sorted = list.map(pick).sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
-  return {
-    requestsPerSecond: median((r) => r.requestsPerSecond),
-    p50Ms: median((r) => r.p50Ms),
-    p99Ms: median((r) => r.p99Ms),
-    errors: list.reduce((sum, r) => sum + r.errors, 0),
-    requests: list.reduce((sum, r) => sum + r.requests, 0),
-  };
-}
-
-/** ballast's ratios round by round: targets measured close in time see similar other load. */
-function printRoundRatios(samples: Map<string, WrkResult[]>): void {
-  const ballast = samples.get("ballast");
-  if (!ballast) return;
-  for (const reference of ["nginx", "http-proxy"]) {
-    const other = samples.get(reference);
-    if (!other || other.length !== ballast.length) continue;
-    const ratios = ballast.map((r, i) =>
-      (r.requestsPerSecond / other[i].requestsPerSecond).toFixed(2),
-    );
-    console.log(`ballast / ${reference} req/s by round: ${ratios.join(" ")}`);
-  }
-}
-
-function printTable(results: Map<string, WrkResult>): void {
-  const nginx = results.get("nginx");
-  const ratio = (value: number, reference: number | undefined) =>
-    reference ? `${(value / reference).toFixed(2)}x` : "-";
-  const rows = [
-    ["target", "req/s", "p50 ms", "p99 ms", "errors", "req/s:nginx", "p50:nginx", "p99:nginx"],
-  ];
-  for (const [name, r] of results) {
-    rows.push([
-      name,
-      r.requestsPerSecond.toFixed(0),
-      r.p50Ms.toFixed(3),
-      r.p99Ms.toFixed(3),
-      String(r.errors),
-      ratio(r.requestsPerSecond, nginx?.requestsPerSecond),
-      ratio(r.p50Ms, nginx?.p50Ms),
-      ratio(r.p99Ms, nginx?.p99Ms),
-    ]);
-  }
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  for (const row of rows) {
-    console.log(row.map((cell, column) => cell.padStart(widths[column])).join("  "));
-  }
-  const ballast = results.get("ballast");
-  const httpProxy = results.get("http-proxy");
-  if (ballast && httpProxy) {
-    console.log(
-      `ballast / http-proxy req/s: ${ratio(ballast.requestsPerSecond, httpProxy.requestsPerSecond)}`,
-    );
-  }
-  if (ballast && nginx) {
-    console.log(
-      `ballast / nginx req/s: ${ratio(ballast.requestsPerSecond, nginx.requestsPerSecond)}`,
-    );
   }
 }
 
@@ -229,12 +172,12 @@ async function main(): Promise<void> {
         `${rounds} round(s), medians; ` +
         (twoCores ? "proxy on core 0, backend and wrk on core 1" : "one core: no pinning"),
     );
-    const samples = new Map<string, WrkResult[]>();
+    const samples = new Map<string, Measurement[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const target of targets) {
         if (only && !only.includes(target.name)) continue;
         try {
-          const result = await measure(dir, target, backendPort);
+          const result = await measure(dir, target, backend, backendPort);
           samples.set(target.name, [...(samples.get(target.name) ?? []), result]);
           if (rounds > 1)
             console.log(
@@ -245,7 +188,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    const results = new Map<string, WrkResult>();
+    const results = new Map<string, Measurement>();
     for (const [name, list] of samples) results.set(name, medianOf(list));
     if (rounds > 1) printRoundRatios(samples);
     printTable(results);
