@@ -207,7 +207,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       headers.push("set-cookie", this.setCookie, "cache-control", "private");
     }
     if (this.ctx.stopping) res.shouldKeepAlive = false;
-    res.writeHead(statusCode, statusText, headers);
+    // An empty reason phrase from the backend gets node's standard one.
+    if (statusText) res.writeHead(statusCode, statusText, headers);
+    else res.writeHead(statusCode, headers);
     return true;
   }
 
