@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isPrime, maglev, populate } from "../../src/balancer/maglev.js";
 import type { Backend } from "../../src/balancer/types.js";
+import { poolSchema } from "../../src/config/schema/pool.js";
 import { makeBackends, seededRandom } from "./fixtures.js";
 import { churn } from "./hash-fixtures.js";
 
@@ -70,6 +71,16 @@ test("the table size must be prime, with a clear error", () => {
   assert.throws(() => maglev.create({ tableSize: 1 }), /prime/);
   assert.doesNotThrow(() => maglev.create({ tableSize: 7 }));
   assert.ok(isPrime(65537) && isPrime(2) && !isPrime(1) && !isPrime(65535));
+});
+
+test("a non-prime table_size is a config error at options.table_size", () => {
+  const parse = (size: number) =>
+    poolSchema.safeParse({ algorithm: "maglev", options: { table_size: size } });
+  const bad = parse(65536);
+  assert.equal(bad.success, false);
+  assert.deepEqual(bad.error?.issues[0].path, ["options", "table_size"]);
+  assert.match(bad.error?.issues[0].message ?? "", /prime/);
+  assert.equal(parse(65537).success, true);
 });
 
 test("a key maps to its slot; an unavailable slot owner sends only its keys elsewhere", () => {

@@ -1,5 +1,6 @@
 /** The `pools` section: backends, the algorithm and how a pool behaves. */
 import { z } from "zod";
+import { isPrime } from "../../balancer/maglev.js";
 import { algorithmNames } from "../../balancer/types.js";
 import { duration, hostPort } from "./common.js";
 import { healthCheckSchema, passiveSchema } from "./health.js";
@@ -46,7 +47,14 @@ export const poolSchema = z.strictObject({
     .strictObject({
       vnodes: z.number().int().min(1).max(10_000).optional(),
       hash: z.enum(["fnv1a", "murmur3", "md5", "xxhash32"]).optional(),
-      table_size: z.number().int().min(7).optional(),
+      /** maglev: prime, so every backend's preference list visits every slot. */
+      table_size: z
+        .number()
+        .int()
+        .min(7)
+        .max(1 << 24)
+        .refine(isPrime, { message: "maglev's table size must be a prime, such as 65537" })
+        .optional(),
       load_factor: z.number().min(1).optional(),
       expiration: duration.optional(),
       hash_port: z.boolean().optional(),
