@@ -71,7 +71,7 @@ test("at least 10 reloads under a bounded load run lose zero requests", async (t
   for (let i = 1; i <= RELOADS; i++) {
     const before = ok;
     // Let some requests through between reloads (bounded wait, never an assertion on time).
-    for (let spin = 0; spin < 200 && ok < before + 20; spin++) {
+    for (let spin = 0; spin < 400 && ok < before + 100; spin++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const text = variant(i, backends);
@@ -93,13 +93,14 @@ test("at least 10 reloads under a bounded load run lose zero requests", async (t
   reloading = false;
   await load;
 
+  t.diagnostic(`${ok} requests over ${RELOADS} reloads, ${failures.length} failed`);
   assert.equal(stack.runtime.reloads, RELOADS);
   assert.ok(
     applied.includes("api,v2") && applied.includes("api"),
     "the route's pool came and went",
   );
   assert.deepEqual(failures, [], `${failures.length} of ${ok + failures.length} requests failed`);
-  assert.ok(ok >= RELOADS * 20, `only ${ok} requests completed`);
+  assert.ok(ok >= RELOADS * 50, `only ${ok} requests completed`);
   // Every backend that left the config has drained out of its pool once its work ended.
   assert.deepEqual(
     stack.runtime.pools.get("api")!.backends.map((b) => b.id),
