@@ -7,6 +7,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
+import {
+  buildHashRing,
+  MAX_RING_POINTS,
+  RingPointCache,
+} from "../../src/balancer/common/hash-ring.js";
 import { consistentHashRing } from "../../src/balancer/consistent-hash-ring.js";
 import type { Backend, BalancerOptions } from "../../src/balancer/types.js";
 import { makeBackends, seededRandom, type TestBackend } from "./fixtures.js";
@@ -118,6 +123,14 @@ test("md5 mode builds libketama's ring: four points per digest of '<id>-<n>'", (
     const expected = (ring.find((p) => p.point >= hash) ?? ring[0]).b;
     assert.equal(balancer.pick({ now: 0, random, key }), expected, key);
   }
+});
+
+test("huge weights are scaled down together, keeping the ring bounded and the shares", () => {
+  const backends = makeBackends([60_000, 60_000, 30_000]);
+  const ring = buildHashRing(backends, 10_000, new RingPointCache("xxhash32"));
+  assert.ok(ring.points.length <= MAX_RING_POINTS + backends.length);
+  const owned = ring.owners.filter((owner) => owner === backends[2]).length;
+  assert.ok(Math.abs(owned / ring.points.length - 0.2) < 0.001);
 });
 
 test("no backend when the pool is empty or every backend is unavailable", () => {

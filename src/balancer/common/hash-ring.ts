@@ -9,6 +9,9 @@ import { hashFunction, ketamaPoint, md5Digest } from "./hash.js";
 /** ketama's 160 points per backend of weight 1 (40 MD5 digests × 4 points). */
 export const DEFAULT_VNODES = 160;
 
+/** Most points a ring holds (16 MB of points, 32 MB of owner references). */
+export const MAX_RING_POINTS = 1 << 22;
+
 /** Points sorted ascending, with the backend that owns each one. */
 export interface HashRing<B extends Backend> {
   readonly points: Uint32Array;
@@ -75,17 +78,22 @@ export class RingPointCache {
 
 /**
  * Builds the ring. Backends of weight 0 get no points; others get `round(vnodes × weight)`
- * (at least one), taken from `cache`. Equal points keep list order (the sort is stable).
+ * (at least one; scaled down together beyond MAX_RING_POINTS), taken from `cache`. Equal points keep list order (the sort is stable).
  */
 export function buildHashRing<B extends Backend>(
   backends: readonly B[],
   vnodes: number,
   cache: RingPointCache,
 ): HashRing<B> {
+  let requested = 0;
+  for (const backend of backends) if (backend.weight > 0) requested += vnodes * backend.weight;
+  // Large weights times many vnodes would make a ring of hundreds of millions of points:
+  // past the bound, every backend's count shrinks in proportion, keeping the shares.
+  const scale = requested > MAX_RING_POINTS ? MAX_RING_POINTS / requested : 1;
   const counts: number[] = [];
   let total = 0;
   for (const backend of backends) {
-    const count = backend.weight > 0 ? Math.max(1, Math.round(vnodes * backend.weight)) : 0;
+    const count = backend.weight > 0 ? Math.max(1, Math.round(vnodes * backend.weight * scale)) : 0;
     counts.push(count);
     total += count;
   }
