@@ -1,9 +1,19 @@
-/** Runs a check command as its own process group, so a timeout kills it and its children. */
-import { spawn } from "node:child_process";
-import { type CheckResult, describeError, failed, passed } from "./types.js";
+/**
+ * Runs check commands (exec, ping) in one shared worker thread. Node's spawn() blocks the
+ * calling event loop for milliseconds per process (measured up to 100 ms on a busy host),
+ * so spawning from the main thread would stall every proxied request; the worker takes that
+ * cost, and the main thread only exchanges two small messages per check.
+ */
+import { Worker } from "node:worker_threads";
+import type { CommandReply, CommandRequest } from "./command-worker.js";
+import { type CheckResult, failed } from "./types.js";
 
 /** Output kept for the check's detail, by default. */
 const DETAIL_CHARS = 200;
+
+let worker: Worker | undefined;
+let nextId = 1;
+const pending = new Map<number, (result: CheckResult) => void>();
 
 /**
  * Runs argv (no shell); exit 0 passes. On abort the whole process group gets SIGKILL, as
@@ -16,49 +26,41 @@ export function runCommand(
 ): Promise<CheckResult> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(failed("timed out before starting"));
-    const [file, ...args] = argv;
-    // detached: a process group of its own, so a shell script's children die with it.
-    const child = spawn(file, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const collect = (chunk: Buffer) => {
-      if (output.length < detailChars) output += chunk.toString("utf8");
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
-    let timedOut = false;
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    };
-    const onAbort = () => {
-      timedOut = true;
-      killGroup();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    const finish = (result: CheckResult) => {
+    const runner = commandWorker();
+    const id = nextId++;
+    const onAbort = () => send(runner, { type: "abort", id });
+    pending.set(id, (result) => {
       signal.removeEventListener("abort", onAbort);
-      // A background child that kept our pipes open must not keep this process alive.
-      child.stdout.destroy();
-      child.stderr.destroy();
       resolve(result);
-    };
-    child.once("error", (error) => finish(failed(`cannot run ${file}: ${describeError(error)}`)));
-    // "exit", not "close": a grandchild holding the pipes open must not stall the check.
-    child.once("exit", (code, killedBy) => {
-      const said = summarize(output, detailChars);
-      if (timedOut) return finish(failed("timed out; killed"));
-      if (code === 0) return finish(passed(said === "" ? "exit 0" : `exit 0: ${said}`));
-      const how = killedBy ? `killed by ${killedBy}` : `exit ${code}`;
-      finish(failed(said === "" ? how : `${how}: ${said}`));
     });
+    signal.addEventListener("abort", onAbort, { once: true });
+    // Keep the process alive while a check waits for its answer, and only then.
+    runner.ref();
+    send(runner, { type: "run", id, argv: [...argv], detailChars });
   });
 }
 
-function summarize(output: string, limit: number): string {
-  const trimmed = output.trim().replace(/\s+/g, " ");
-  return trimmed.length > limit ? `${trimmed.slice(0, limit)}...` : trimmed;
+function send(runner: Worker, request: CommandRequest): void {
+  runner.postMessage(request);
+}
+
+function commandWorker(): Worker {
+  if (worker !== undefined) return worker;
+  const started = new Worker(new URL("./command-worker.js", import.meta.url));
+  started.unref();
+  started.on("message", (reply: CommandReply) => {
+    const settle = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (pending.size === 0) started.unref();
+    settle?.({ ok: reply.ok, detail: reply.detail });
+  });
+  const fail = (why: string) => {
+    if (worker === started) worker = undefined;
+    for (const settle of pending.values()) settle(failed(why));
+    pending.clear();
+  };
+  started.on("error", (error) => fail(`command runner failed: ${error.message}`));
+  started.on("exit", (code) => fail(`command runner exited with ${code}`));
+  worker = started;
+  return started;
 }
