@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { test } from "node:test";
 import { diffConfigs } from "../../src/runtime/diff.js";
-import { adminCall, httpConfigYaml, startBackends, startStack } from "./helpers.js";
+import { adminCall, httpConfigYaml, startBackends, startStack, waitFor } from "./helpers.js";
 
 test("backends that stay keep their health, counters and admin state across a reload", async (t) => {
   const backends = await startBackends(3);
@@ -98,4 +99,49 @@ test("the diff names added, removed and changed pools, backends and listeners", 
     diff.listeners.added.map((l) => l.name),
     ["new"],
   );
+});
+
+test("an idle keep-alive client connection survives a reload that changes routes and pools", async (t) => {
+  const backends = await startBackends(2);
+  const [b1, b2] = backends;
+  const stack = await startStack(
+    httpConfigYaml({ pools: { api: { backends: [b1] } }, defaultPool: "api" }),
+  );
+  const socket = connect(Number(new URL(stack.webUrl).port), "127.0.0.1");
+  t.after(async () => {
+    socket.destroy();
+    await stack.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  let received = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => {
+    received += chunk;
+  });
+  let closed = false;
+  socket.on("close", () => {
+    closed = true;
+  });
+  const ask = async (path: string) => {
+    const start = received.length;
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: test\r\n\r\n`);
+    // The test backends answer chunked: the body ends with the zero-length chunk.
+    await waitFor(`an answer to ${path}`, () => /b\d\r\n0\r\n\r\n$/.test(received.slice(start)));
+    return received.slice(start).replace(/\r\n0\r\n\r\n$/, "");
+  };
+  assert.match(await ask("/"), /^HTTP\/1\.1 200[\s\S]*b1$/);
+
+  const next = httpConfigYaml({
+    pools: { api: { backends: [b1] }, other: { backends: [b2] } },
+    defaultPool: "api",
+    routes: [{ pathPrefix: "/other", pool: "other" }],
+  });
+  const answer = await adminCall(stack, "POST", "/api/reload", next);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body.summary.listenersUpdated, ["web"]);
+
+  // The same connection, idle during the reload, now follows the new routes.
+  assert.match(await ask("/other/x"), /b2$/);
+  assert.match(await ask("/"), /b1$/);
+  assert.equal(closed, false);
 });

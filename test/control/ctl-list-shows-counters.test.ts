@@ -122,6 +122,23 @@ test("`ballast ctl` changes backends like ipvsadm -a/-e/-d, with clear errors an
   assert.equal(JSON.parse(removed.stdout).removed, "b3");
   assert.equal(pool.get("b3"), undefined);
 
+  const registered = await ctl([
+    "register",
+    "api",
+    backends[2].address,
+    "--name",
+    "beat",
+    "--ttl",
+    "30s",
+    ...admin,
+  ]);
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.match(registered.stdout, /registered beat in pool api until/);
+  assert.equal(pool.get("beat")?.source, "registry");
+  const renewed = await ctl(["renew", "api", "beat", ...admin]);
+  assert.equal(renewed.code, 0, renewed.stderr);
+  assert.match(renewed.stdout, /renewed beat/);
+
   const reload = await ctl(["reload", ...admin]);
   assert.equal(reload.code, 0, reload.stderr);
   assert.match(reload.stdout, /reloaded/);
