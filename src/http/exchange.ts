@@ -85,6 +85,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private bytesIn = 0;
   private bytesOut = 0;
   private failure: string | undefined;
+  /** The status whose response was dropped for a retry; answered if no retry can be sent. */
+  private retryStatus = 502;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -113,8 +115,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.send();
   }
 
-  private send(): void {
-    const lease = this.take();
+  /** Sends the request; a retry passes the backend it already picked. */
+  private send(retryTo?: BackendState): void {
+    const lease = retryTo === undefined ? this.take() : this.takeForRetry(retryTo);
     if (lease === undefined) {
       this.lease = undefined;
       const sorry = this.poolConfig?.sorry_server;
@@ -139,6 +142,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const lease = this.pool.acquire(this.key, this.previous);
     if (lease !== undefined && lease.backend !== this.stickyBackend) {
       this.setCookie = stickyCookie(lease.backend, sticky);
+    }
+    return lease;
+  }
+
+  private takeForRetry(backend: BackendState): Lease {
+    const lease = this.pool.take(backend);
+    const sticky = this.poolConfig?.sticky;
+    if (sticky !== undefined && backend !== this.stickyBackend) {
+      this.setCookie = stickyCookie(backend, sticky);
     }
     return lease;
   }
@@ -194,6 +206,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.responseOk = false;
       if (this.canRetry(true)) {
         this.failure = `status ${statusCode}`;
+        this.retryStatus = statusCode;
         this.abortUpstream?.(RETRY_STATUS);
         return false;
       }
@@ -235,17 +248,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const sent = this.lease?.state === "active";
     if (error === RETRY_STATUS) {
       this.release(false);
-      process.nextTick(() => this.retry());
+      process.nextTick(() => this.retry(this.retryStatus));
       return;
     }
     this.release(false);
     const timeout = isTimeout(error.code);
+    const status = timeout ? 504 : 502;
     this.failure = error.code ?? error.message;
     if (!this.res.headersSent && this.canRetry(sent)) {
-      process.nextTick(() => this.retry());
+      process.nextTick(() => this.retry(status));
       return;
     }
-    const status = timeout ? 504 : 502;
     this.ctx.logger.warn(
       {
         listener: this.ctx.name,
@@ -281,14 +294,36 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return this.ctx.budget.tryRetry(performance.now());
   }
 
-  private retry(): void {
+  /**
+   * Sends the request again, to another backend when one is available. When the only
+   * choice is the backend that just failed, a timeout is not retried there (it would only
+   * double the wait, as nginx's proxy_next_upstream never retries the same server); other
+   * failures (a reset keep-alive socket, a 503 during a restart) are.
+   */
+  private retry(failedStatus: number): void {
     if (this.clientGone || this.finished) return;
+    const previous = this.lease?.backend;
+    this.lease = undefined;
+    const next = this.pool.pick(this.key, previous);
+    if (next === undefined || (next === previous && failedStatus === 504)) {
+      this.ctx.logger.warn(
+        {
+          listener: this.ctx.name,
+          id: this.head.requestId,
+          backend: previous?.id,
+          status: failedStatus,
+        },
+        "upstream failed (%s) and no other backend to retry",
+        this.failure,
+      );
+      this.fail(failedStatus, this.failure ?? "retry impossible");
+      return;
+    }
     this.attempt++;
     this.ctx.counters.retries++;
-    this.previous = this.lease?.backend;
-    this.lease = undefined;
+    this.previous = previous;
     this.responseOk = true;
-    this.send();
+    this.send(next);
   }
 
   /** The client closed its connection (or the response ended: then nothing to do). */

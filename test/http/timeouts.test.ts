@@ -1,8 +1,15 @@
-/** Timeouts end in the right status: a slow backend → 504, a slow client head → 408. */
+/**
+ * Timeouts end in the right status: connect → failover or 504, a slow backend → 504, a slow
+ * client head → 408, an idle keep-alive connection is closed.
+ */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import {
   backendsOf,
+  eventually,
   fetchText,
   rawExchange,
   startBackend,
@@ -11,9 +18,86 @@ import {
 } from "./helpers.js";
 
 describe("http timeouts", () => {
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanup: (() => Promise<void> | void)[] = [];
   after(async () => {
     for (const close of cleanup.reverse()) await close();
+  });
+
+  /** A loopback port whose accept queue is full: connects to it hang (SYNs are dropped). */
+  async function blackholePort(): Promise<number> {
+    const child = spawn("python3", [
+      "-c",
+      "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
+    ]);
+    cleanup.push(() => {
+      child.kill("SIGKILL");
+    });
+    const [line] = await once(child.stdout, "data");
+    const port = Number(String(line).trim());
+    // One queued connection fills a backlog of 0; later SYNs get no answer.
+    const filler = connect(port, "127.0.0.1");
+    filler.on("error", () => {});
+    await once(filler, "connect");
+    cleanup.push(() => {
+      filler.destroy();
+    });
+    return port;
+  }
+
+  it("a connect timeout fails over to another backend, or ends in 504", async () => {
+    const port = await blackholePort();
+    const live = await startBackend("live");
+    cleanup.push(() => live.close());
+    const proxy = await startProxy(
+      {
+        routes: [{ match: { path: "/only-dead" }, pool: "dead" }],
+        default_pool: "mixed",
+        timeouts: { connect: "150ms" },
+        retries: { budget_percent: 100, min_retries_per_second: 100 },
+      },
+      {
+        mixed: {
+          algorithm: "rr",
+          backends: [{ address: `127.0.0.1:${port}`, name: "hole" }, ...backendsOf([live])],
+        },
+        dead: { backends: [{ address: `127.0.0.1:${port}`, name: "hole" }] },
+      },
+    );
+    cleanup.push(() => proxy.close());
+    for (let i = 0; i < 2; i++) {
+      const reply = await fetchText(proxy.port, "/");
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, "live");
+    }
+    const reply = await fetchText(proxy.port, "/only-dead");
+    assert.equal(reply.status, 504);
+    assert.ok(proxy.pools.get("mixed")!.get("hole")!.counters.failures >= 1);
+  });
+
+  it("an idle keep-alive client connection is closed after timeouts.idle", async () => {
+    const backend = await startBackend("b");
+    cleanup.push(() => backend.close());
+    const proxy = await startProxy(
+      { default_pool: "p", timeouts: { idle: "200ms" } },
+      { p: { backends: backendsOf([backend]) } },
+    );
+    cleanup.push(() => proxy.close());
+    const socket = connect(proxy.port, "127.0.0.1");
+    cleanup.push(() => {
+      socket.destroy();
+    });
+    let received = "";
+    let closed = false;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.ok(await eventually(() => received.endsWith("\r\n\r\nb")), "first answer");
+    assert.equal(closed, false, "keep-alive: the connection stays open after the answer");
+    assert.ok(await eventually(() => closed), "the idle connection was closed");
   });
 
   it("a backend slower than timeouts.response gives 504 with a request id", async () => {
