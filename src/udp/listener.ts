@@ -16,11 +16,14 @@ import type { ListenerConfig, UdpListenerConfig } from "../config/schema/index.j
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { unmapIPv4 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
-import { formatHostPort } from "../pool/backend.js";
+import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import { persistenceTableOf } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
 import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
+
+/** Clients whose last session failed, remembered so their retry avoids that backend. */
+const MAX_REMEMBERED_FAILURES = 4096;
 
 /** Creates a udp listener from its config. */
 export const createUdpListener: ListenerFactory = (config, context) =>
@@ -34,6 +37,11 @@ export class UdpListener implements Listener, UdpSessionOwner {
   private socket: Socket | undefined;
   /** Sessions by "address|port", least recently used first. */
   private readonly sessions_ = new Map<string, UdpSession>();
+  /**
+   * The backend whose upstream socket failed (ICMP port unreachable) for a client, so the
+   * client's retry starts its new session elsewhere. Small and cleared when full.
+   */
+  private readonly failedBackends = new Map<string, BackendState>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly noBackendLog: RateLimitedLog;
   private readonly counters = {
@@ -138,7 +146,13 @@ export class UdpListener implements Listener, UdpSessionOwner {
       { listener: this.name, backend: session.backend?.id, err: error.message },
       "udp upstream error: session ended",
     );
+    const backend = session.backend;
+    if (backend !== undefined) {
+      if (this.failedBackends.size >= MAX_REMEMBERED_FAILURES) this.failedBackends.clear();
+      this.failedBackends.set(session.key, backend);
+    }
     this.endSession(session, false);
+    this.failOver(session, error);
   }
 
   private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => {
@@ -147,7 +161,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     const now = performance.now();
     let session = this.sessions_.get(key);
     if (session === undefined) {
-      session = this.openSession(key, remote, now);
+      session = this.openSession(key, remote.address, remote.port, now);
       if (session === undefined) return;
     } else {
       session.lastSeen = now;
@@ -174,21 +188,51 @@ export class UdpListener implements Listener, UdpSessionOwner {
     lease.release({ ok: true, bytesIn: message.length });
   };
 
-  private openSession(key: string, remote: RemoteInfo, now: number): UdpSession | undefined {
+  /**
+   * A connected upstream socket learns of ICMP port unreachable: the backend is not there.
+   * Like a refused TCP connect, the client's latest datagram is re-sent on a new session to
+   * another backend, at most once per backend in the pool, so the client sees no loss.
+   */
+  private failOver(failed: UdpSession, error: Error): void {
+    const datagram = failed.lastDatagram;
+    if (datagram === undefined || this.socket === undefined) return;
+    if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED") return;
+    const pool = this.context.pools.get(this.config.pool);
+    if (pool === undefined || failed.failovers + 1 >= pool.backends.length) return;
+    if (this.sessions_.has(failed.key)) return;
+    const session = this.openSession(
+      failed.key,
+      failed.clientAddress,
+      failed.clientPort,
+      performance.now(),
+    );
+    if (session === undefined) return;
+    session.failovers = failed.failovers + 1;
+    session.send(datagram);
+  }
+
+  private openSession(
+    key: string,
+    address: string,
+    port: number,
+    now: number,
+  ): UdpSession | undefined {
     const pool = this.context.pools.get(this.config.pool);
     if (pool === undefined) {
-      this.noBackend(remote.address);
+      this.noBackend(address);
       return undefined;
     }
-    const clientAddress = unmapIPv4(remote.address);
+    const clientAddress = unmapIPv4(address);
     let lease: Lease | undefined;
     if (this.config.mode === "session") {
+      const failed = this.failedBackends.get(key);
+      if (failed !== undefined) this.failedBackends.delete(key);
       const persistence = persistenceTableOf(pool);
       const bound = persistence?.lookup(clientAddress);
       lease =
-        bound !== undefined
+        bound !== undefined && bound !== failed
           ? pool.take(bound)
-          : pool.acquire(this.keyOf(pool, clientAddress, remote.port));
+          : pool.acquire(this.keyOf(pool, clientAddress, port), failed);
       if (lease === undefined) {
         this.noBackend(clientAddress);
         return undefined;
@@ -197,7 +241,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     }
     if (this.sessions_.size >= this.config.max_sessions) this.evictOldest();
     const ipv6 = lease !== undefined ? isIPv6(lease.backend.host) : hasIPv6Backend(pool);
-    const session = new UdpSession(key, remote.address, remote.port, lease, ipv6, now, this);
+    const session = new UdpSession(key, address, port, lease, ipv6, now, this);
     this.sessions_.set(key, session);
     this.counters.sessionsCreated++;
     return session;

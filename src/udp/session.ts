@@ -40,6 +40,10 @@ export class UdpSession {
   bytesOut = 0;
   ready = false;
   closed = false;
+  /** The client's latest datagram (session mode), re-sent elsewhere if the backend is gone. */
+  lastDatagram: Buffer | undefined;
+  /** How many times this client's datagram was moved to another backend in a row. */
+  failovers = 0;
   private queue: Buffer[] | undefined;
   /** Backends of queued datagrams in datagram mode, parallel to `queue`. */
   private readonly queueTargets: BackendState[] = [];
@@ -82,6 +86,7 @@ export class UdpSession {
   /** Forwards a client datagram to the session's backend (session mode). */
   send(message: Buffer): void {
     this.bytesIn += message.length;
+    this.lastDatagram = message;
     if (this.ready) this.upstream.send(message);
     else this.enqueue(message, undefined);
   }

@@ -137,6 +137,18 @@ export async function psql(port: number, sql: string): Promise<string> {
 
 /** dnsmasq answering `x.test` with 1.2.3.4 and `who.test` with `who`, no upstream resolvers. */
 export async function startDnsmasq(who: string): Promise<RealServer & { queries(): number }> {
+  // dnsmasq binds TCP and UDP on its port; a port free for one may be taken for the other
+  // while other tests run, so a failed start is retried on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasqOnce(who);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): number }> {
   const dir = tempDir("dnsmasq");
   const port = await freePort("udp");
   const daemon = startDaemon("dnsmasq", [
@@ -155,18 +167,25 @@ export async function startDnsmasq(who: string): Promise<RealServer & { queries(
     "--address=/x.test/1.2.3.4",
     `--address=/who.test/${who}`,
   ]);
-  await waitFor(async () => {
-    const answer = await run("dig", [
-      "@127.0.0.1",
-      "-p",
-      String(port),
-      "+short",
-      "+tries=1",
-      "+time=1",
-      "x.test",
-    ]);
-    return answer.stdout.trim() === "1.2.3.4";
-  }, 10_000);
+  try {
+    await waitFor(async () => {
+      if (daemon.process.exitCode !== null) throw new Error(`dnsmasq exited: ${daemon.output()}`);
+      const answer = await run("dig", [
+        "@127.0.0.1",
+        "-p",
+        String(port),
+        "+short",
+        "+tries=1",
+        "+time=1",
+        "x.test",
+      ]);
+      return answer.stdout.trim() === "1.2.3.4";
+    }, 10_000);
+  } catch (error) {
+    await daemon.stop();
+    dir.cleanup();
+    throw error;
+  }
   const before = countQueries(daemon.output());
   return {
     port,
