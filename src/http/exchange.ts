@@ -122,14 +122,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.lease = undefined;
       const sorry = this.poolConfig?.sorry_server;
       if (sorry !== undefined && this.attempt === 0) {
-        this.dispatchTo(sorry.host, sorry.port);
+        this.dispatchTo(sorry);
         return;
       }
       this.fail(503, "no backend available");
       return;
     }
     this.lease = lease;
-    this.dispatchTo(lease.backend.host, lease.backend.port);
+    this.dispatchTo(lease.backend);
   }
 
   private take(): Lease | undefined {
@@ -155,7 +155,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return lease;
   }
 
-  private dispatchTo(host: string, port: number): void {
+  private dispatchTo(target: { readonly host: string; readonly port: number }): void {
     if (this.expectContinue) {
       // The proxy reads the body only now that it knows where to send it (nginx's way).
       this.expectContinue = false;
@@ -163,7 +163,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     this.abortUpstream = undefined;
     this.sentAt = 0;
-    const upstream = this.ctx.upstreams.get(host, port);
+    const upstream = this.ctx.upstreams.get(target);
     upstream.dispatch(
       {
         path: this.path,

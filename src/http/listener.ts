@@ -3,7 +3,9 @@
  * heads), a compiled router, and one ProxyExchange per request forwarding through undici
  * keep-alive pools.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { algorithms } from "../balancer/index.js";
 import type { AlgorithmName } from "../balancer/types.js";
@@ -87,7 +89,7 @@ export class HttpListener implements Listener {
       onTunnelEnd: () => this.checkDrained(),
     };
     const t = config.timeouts;
-    this.server = createServer({
+    const serverOptions = {
       maxHeaderSize: config.max_header_size,
       headersTimeout: t.request_header,
       // No limit on the whole request: large uploads stream for as long as they flow.
@@ -97,7 +99,17 @@ export class HttpListener implements Listener {
       connectionsCheckingInterval: Math.max(50, Math.min(1000, t.request_header / 4)),
       requireHostHeader: true,
       noDelay: true,
-    });
+    };
+    // TLS termination (nginx `listen ssl`, HAProxy `bind ... ssl crt`): same server, with
+    // the certificate and key read once at creation.
+    this.server =
+      config.tls === undefined
+        ? createServer(serverOptions)
+        : createHttpsServer({
+            ...serverOptions,
+            cert: pemOf(config.tls.cert),
+            key: pemOf(config.tls.key),
+          });
     const server = this.server;
     // A client's FIN ends its requests (node's default, nginx's 499 "client closed
     // connection"): the upstream request is aborted and the backend's count released.
@@ -385,6 +397,11 @@ function targetOf(url: string | undefined): Target | undefined {
   const origin = rest.length === 0 || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
   const q = origin.indexOf("?");
   return { url: origin, path: q < 0 ? origin : origin.slice(0, q), authority };
+}
+
+/** A PEM given inline ("-----BEGIN ...") or as a file path. */
+function pemOf(value: string): string {
+  return value.startsWith("-----BEGIN") ? value : readFileSync(value, "utf8");
 }
 
 function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {

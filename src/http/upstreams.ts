@@ -21,25 +21,43 @@ export interface UpstreamOptions {
   maxHeaderSize: number;
 }
 
+/** A pool unused this long, with nothing in it, is closed (backends come and go). */
+const UNUSED_POOL_MS = 5 * 60_000;
+
 /** The keep-alive pools of one listener, by backend address. */
 export class Upstreams {
   private readonly byAddress = new Map<string, UndiciPool>();
+  /** Per backend object, so the hot path builds no address string. */
+  private byTarget = new WeakMap<object, UndiciPool>();
+  /** Pools used since the last sweep. */
+  private readonly used = new Set<UndiciPool>();
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private options: UpstreamOptions) {}
+  constructor(private options: UpstreamOptions) {
+    // Backends from the registry or the admin API come and go; without a sweep every
+    // address ever seen would keep its pool.
+    this.sweeper = setInterval(() => this.sweep(), UNUSED_POOL_MS);
+    this.sweeper.unref();
+  }
 
   /** True when every request must close its upstream connection (keepalive 0). */
   get noReuse(): boolean {
     return this.options.keepalive === 0;
   }
 
-  /** The pool for host:port, created on first use. */
-  get(host: string, port: number): UndiciPool {
-    const address = formatHostPort(host, port);
-    let pool = this.byAddress.get(address);
-    if (pool === undefined) {
-      pool = this.create(address);
-      this.byAddress.set(address, pool);
+  /** The pool for a backend (or sorry server) at host:port, created on first use. */
+  get(target: { readonly host: string; readonly port: number }): UndiciPool {
+    let pool = this.byTarget.get(target);
+    if (pool === undefined || pool.closed) {
+      const address = formatHostPort(target.host, target.port);
+      pool = this.byAddress.get(address);
+      if (pool === undefined) {
+        pool = this.create(address);
+        this.byAddress.set(address, pool);
+      }
+      this.byTarget.set(target, pool);
     }
+    this.used.add(pool);
     return pool;
   }
 
@@ -53,16 +71,30 @@ export class Upstreams {
     if (same) return;
     const old = [...this.byAddress.values()];
     this.byAddress.clear();
+    this.byTarget = new WeakMap();
     for (const pool of old) pool.close().catch(() => {});
   }
 
   /** Closes every pool: gracefully (requests finish) or at once. */
   async close(graceful: boolean): Promise<void> {
+    clearInterval(this.sweeper);
     const pools = [...this.byAddress.values()];
     this.byAddress.clear();
     await Promise.all(
       pools.map((pool) => (graceful ? pool.close() : pool.destroy()).catch(() => {})),
     );
+  }
+
+  /** Closes pools not used since the previous sweep and holding no request. */
+  private sweep(): void {
+    for (const [address, pool] of this.byAddress) {
+      if (this.used.has(pool)) continue;
+      const stats = pool.stats;
+      if (stats.pending + stats.running + stats.queued > 0) continue;
+      this.byAddress.delete(address);
+      pool.close().catch(() => {});
+    }
+    this.used.clear();
   }
 
   private create(address: string): UndiciPool {
