@@ -303,6 +303,3 @@ function redactConfig(runtime: Runtime): unknown {
 function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
-
-/** Adds a route from another module (heartbeats). */
-export const addRoute = route;
