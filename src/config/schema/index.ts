@@ -61,6 +61,15 @@ export const configSchema = z
         );
       } else {
         check(listener.pool, ["listeners", i, "pool"]);
+        // An L4 listener sees no request: only the client's address (and port) can be hashed.
+        const hashKey = config.pools[listener.pool]?.hash_key;
+        if (hashKey !== undefined && hashKey !== "client_ip" && hashKey !== "client_ip_port") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["pools", listener.pool, "hash_key"],
+            message: `pool "${listener.pool}" serves ${listener.protocol} listener "${listener.name}", which can only hash "client_ip" or "client_ip_port"`,
+          });
+        }
       }
     });
   });
