@@ -12,7 +12,7 @@
  * niceness, e.g. -10, on a machine shared with other work), BENCH_PROFILE=1 (ballast under --cpu-prof;
  * the profile is kept and its path printed).
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -157,8 +157,12 @@ async function measure(dir: string, target: Target, backend: Started, backendPor
   }
 }
 
+/** The temp dir of configs and logs, removed however the run ends. */
+let workDir: string | undefined;
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "ballast-bench-http-"));
+  workDir = dir;
   try {
     const backendPort = await freePort();
     const backendFile = join(dir, "backend.conf");
@@ -202,6 +206,7 @@ async function main(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     killAllNow();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
     process.exit(130);
   });
 }
