@@ -82,7 +82,8 @@ function syntaxError(
     const { line, col } = lineCounter.linePos(error.pos[0]);
     // `${VAR}` unquoted inside { } or [ ] reads as a nested mapping: say how to fix it.
     const hint = /\$\{/.test(text.split("\n")[line - 1] ?? "")
-      ? ' (quote values that hold ${...}, as in "${VAR}")'
+      ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal reference in the hint
+        ' (quote values that hold ${...}, as in "${VAR}")'
       : "";
     return {
       file: sourceName,

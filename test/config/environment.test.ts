@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are literal ${VAR} references
 /** `${VAR}` and `${VAR:-default}` in values, without leaking secrets into error messages. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are literal ${VAR} references
 /**
  * Each kind of mistake names the file, the path inside it, what is wrong and what would be
  * valid, and the real CLI exits non-zero.

@@ -56,9 +56,9 @@ export const configSchema = z
       names.add(listener.name);
       if (listener.protocol === "http") {
         check(listener.default_pool, ["listeners", i, "default_pool"]);
-        listener.routes.forEach((route, j) =>
-          check(route.pool, ["listeners", i, "routes", j, "pool"]),
-        );
+        listener.routes.forEach((route, j) => {
+          check(route.pool, ["listeners", i, "routes", j, "pool"]);
+        });
       } else {
         check(listener.pool, ["listeners", i, "pool"]);
         // An L4 listener sees no request: only the client's address (and port) can be hashed.
