@@ -234,12 +234,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(_trailers: string[] | null): void {
+    this.abortUpstream = undefined;
     this.res.end();
     this.release(this.responseOk);
     this.end();
   }
 
   onError(error: Error & { code?: string }): void {
+    // The attempt is over: a client leaving before the retry must not call a stale abort.
+    this.abortUpstream = undefined;
     if (this.clientGone || error === CLIENT_GONE) {
       this.release(true);
       this.end();
@@ -331,13 +334,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.clientGone = true;
     this.ctx.counters.clientAborts++;
-    const abort = this.abortUpstream;
-    if (abort !== undefined) {
-      abort(CLIENT_GONE);
-      return;
-    }
-    // Queued in undici or between two attempts: give the backend back now; a late onConnect
-    // aborts at once.
+    // undici reports the abort through onError at once; if the request was queued, or
+    // between two attempts, there is nothing to abort and a late onConnect aborts itself.
+    this.abortUpstream?.(CLIENT_GONE);
     this.release(true);
     this.end();
   }

@@ -52,8 +52,14 @@ export function proxyUpgrade(
     ctx.tunnels.delete(client);
     ctx.onTunnelEnd();
   };
+  let tunnelOpen = false;
   client.on("error", () => client.destroy());
   client.once("close", end);
+  // node's server sockets allow half-open connections; a client that ends before the
+  // tunnel exists is gone (once the tunnel is open, pipe() passes the FIN on).
+  client.once("end", () => {
+    if (!tunnelOpen) client.destroy();
+  });
 
   const tryBackend = (): void => {
     const lease = pool.acquire(key, previous);
@@ -74,6 +80,7 @@ export function proxyUpgrade(
     upstream.once("connect", () => {
       clearTimeout(timer);
       connected = true;
+      tunnelOpen = true;
       lease.established();
       upstream.write(headText(request));
       if (request.early.length > 0) upstream.write(request.early);
@@ -107,9 +114,10 @@ export function proxyUpgrade(
     });
     upstream.once("close", () => {
       clearTimeout(timer);
-      if (!connected) return;
+      // Not connected: the error handler released it, or the client left while connecting
+      // (then the backend is not to blame). Lease.release is idempotent.
       lease.release({ ok: true, bytesIn, bytesOut });
-      client.destroy();
+      if (connected) client.destroy();
     });
     client.once("close", () => {
       if (connected) upstream.destroy();

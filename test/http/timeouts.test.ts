@@ -3,12 +3,11 @@
  * client head → 408, an idle keep-alive connection is closed.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import {
   backendsOf,
+  blackholePort,
   eventually,
   fetchText,
   rawExchange,
@@ -23,29 +22,10 @@ describe("http timeouts", () => {
     for (const close of cleanup.reverse()) await close();
   });
 
-  /** A loopback port whose accept queue is full: connects to it hang (SYNs are dropped). */
-  async function blackholePort(): Promise<number> {
-    const child = spawn("python3", [
-      "-c",
-      "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-    ]);
-    cleanup.push(() => {
-      child.kill("SIGKILL");
-    });
-    const [line] = await once(child.stdout, "data");
-    const port = Number(String(line).trim());
-    // One queued connection fills a backlog of 0; later SYNs get no answer.
-    const filler = connect(port, "127.0.0.1");
-    filler.on("error", () => {});
-    await once(filler, "connect");
-    cleanup.push(() => {
-      filler.destroy();
-    });
-    return port;
-  }
-
   it("a connect timeout fails over to another backend, or ends in 504", async () => {
-    const port = await blackholePort();
+    const hole = await blackholePort();
+    cleanup.push(() => hole.close());
+    const port = hole.port;
     const live = await startBackend("live");
     cleanup.push(() => live.close());
     const proxy = await startProxy(

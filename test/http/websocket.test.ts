@@ -1,10 +1,12 @@
 /** WebSocket (and any Upgrade) passes through: a ws echo works via the proxy. */
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import {
   backendsOf,
+  blackholePort,
   eventually,
   rawExchange,
   startBackend,
@@ -50,6 +52,29 @@ describe("http websocket passthrough", () => {
     await once(client, "close");
     assert.ok(await eventually(() => state.active + state.inactive === 0));
     assert.ok(await eventually(() => proxy.listener.stats().tunnels === 0));
+  });
+
+  it("a client that leaves while the backend connect hangs leaves no count behind", async () => {
+    const hole = await blackholePort();
+    const stuck = await startProxy(
+      { default_pool: "h" },
+      { h: { backends: [{ address: `127.0.0.1:${hole.port}` }] } },
+    );
+    try {
+      const socket = connect(stuck.port, "127.0.0.1");
+      socket.on("error", () => {});
+      socket.write(
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      );
+      const state = stuck.pools.get("h")!.backends[0];
+      assert.ok(await eventually(() => state.inactive === 1), "the connect is counted inactive");
+      socket.destroy();
+      assert.ok(await eventually(() => state.active + state.inactive === 0), "count released");
+      assert.ok(await eventually(() => stuck.listener.stats().tunnels === 0));
+    } finally {
+      await stuck.close();
+      hole.close();
+    }
   });
 
   it("an upgrade to a dead pool gets 503 on the raw socket", async () => {
