@@ -31,7 +31,15 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     runtime = new Runtime(config, { logger });
     await runtime.start();
   } catch (error) {
-    // The HTTP data plane may be missing or the port taken: show the algorithms instead.
+    if (/EADDRINUSE/.test(String((error as Error).message))) {
+      console.error(
+        `ballast demo: ${host}:${port} is in use; try --port ${port + 1} (or 0 for any)`,
+      );
+      await closeAll(backends);
+      await flushLogger(logger);
+      return 1;
+    }
+    // Without a working HTTP data plane, show the algorithms' decisions instead.
     console.log(`The balancer could not listen: ${(error as Error).message}`);
     console.log("Here is what each demo pool picks for 18 requests arriving 4 ms apart:");
     const delays = new Map(backends.map((b) => [b.name, b.delayMs]));

@@ -109,9 +109,16 @@ function describeSize(
 ): Pick<ConfigIssue, "problem" | "expected" | "got"> {
   const small = issue.code === "too_small";
   if (issue.origin === "number" || issue.origin === "int") {
+    // An exclusive bound (`floor` must be above 0) cannot be said as "from 0 to 1".
+    const exclusive = (issue as { inclusive?: boolean }).inclusive === false;
+    const limit = small
+      ? (issue as { minimum: unknown }).minimum
+      : (issue as { maximum: unknown }).maximum;
     return {
       problem: small ? "too small" : "too large",
-      expected: expectedNumber(schema) ?? issue.message,
+      expected: exclusive
+        ? `expected a number ${small ? "above" : "below"} ${limit}`
+        : (expectedNumber(schema) ?? issue.message),
       got,
     };
   }

@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, type YAMLError } from "yaml";
 import { describeIssues } from "./describe-issues.js";
 import { ConfigError, type ConfigIssue, formatPath } from "./errors.js";
 import { interpolateEnvironment } from "./interpolate.js";
+import { unknownPoolReferences } from "./references.js";
 import { type Config, configSchema } from "./schema/index.js";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./errors.js";
@@ -67,6 +68,10 @@ export function parseConfigText(
   // Never print a secret that came from the environment: show the reference instead.
   const reference = (path: readonly PropertyKey[]) => fromEnvironment.get(JSON.stringify(path));
   const issues = describeIssues(result.error.issues, configSchema, document, sourceName, reference);
+  const reported = new Set(issues.map((issue) => issue.path));
+  for (const issue of unknownPoolReferences(document, sourceName)) {
+    if (!reported.has(issue.path)) issues.push(issue);
+  }
   for (const issue of issues) addPosition(issue, doc, lineCounter);
   throw new ConfigError(issues);
 }

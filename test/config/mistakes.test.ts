@@ -71,6 +71,21 @@ describe("config mistakes", () => {
     );
   });
 
+  it("an unknown pool is reported together with other mistakes", () => {
+    const stderr = checkFails(
+      "unknown-pool-and-weight.yaml",
+      configWith({
+        listener: "    routes:\n      - { match: { path_prefix: /v2 }, pool: api-v2 }",
+        backends: '      - { address: "127.0.0.1:3001", weight: -1 }',
+      }),
+    );
+    assert.match(
+      stderr,
+      /listeners\[0\]\.routes\[0\]\.pool: unknown pool "api-v2"; defined pools: api/,
+    );
+    assert.match(stderr, /pools\.api\.backends\[0\]\.weight: too small/);
+  });
+
   it("a bad duration", () => {
     const stderr = checkFails("duration.yaml", configWith({ pool: "    slow_start: 10 seconds" }));
     assert.match(
