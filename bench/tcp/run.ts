@@ -1,0 +1,210 @@
+/**
+ * TCP benchmark: ballast's tcp listener against HAProxy `mode tcp` and nginx `stream`, in one
+ * run, over the same backends. Each proxy runs alone on CPU 0 (one thread/worker/process);
+ * the backends (redis-server; nginx serving an 8 MB file) and the load generators share
+ * CPU 1. Figures:
+ *   - new connections per second: redis-benchmark -k 0 (a new connection for every PING)
+ *   - requests per second over long-lived connections: redis-benchmark -k 1 (GET)
+ *   - bulk MB/s: wrk downloading the 8 MB file through the proxy
+ * each also as a ratio to HAProxy. Every run is bounded (request counts, wrk -d) and every
+ * process is stopped at the end, also on failure.
+ *
+ * Knobs: BENCH_NEW_CONNECTIONS (10000), BENCH_REQUESTS (300000), BENCH_BULK_SECONDS (5).
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, killAllNow, type Started, start, stop, stopAll } from "../http/processes.js";
+import { redisBenchmark, wrkMegabytesPerSecond } from "./load.js";
+import { ballast, haproxy, nginxStream, type ProxySpec, type Route } from "./proxies.js";
+
+const newConnections = Number(process.env.BENCH_NEW_CONNECTIONS ?? 10_000);
+const requests = Number(process.env.BENCH_REQUESTS ?? 300_000);
+const bulkSeconds = Number(process.env.BENCH_BULK_SECONDS ?? 5);
+const twoCores = cpus().length >= 2;
+const proxyCore = twoCores ? 0 : undefined;
+const loadCore = twoCores ? 1 : undefined;
+const pinLoad = (argv: string[]) =>
+  loadCore !== undefined && hasCommand("taskset")
+    ? ["taskset", "-c", String(loadCore), ...argv]
+    : argv;
+
+interface Figures {
+  name: string;
+  newConnectionsPerSecond: number;
+  requestsPerSecond: number;
+  bulkMegabytesPerSecond: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "ballast-bench-tcp-"));
+process.on("exit", () => {
+  killAllNow();
+  rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(1));
+
+try {
+  const redisPort = await freePort();
+  const bulkPort = await freePort();
+  const redis = start("redis-server", loadCore, [
+    "redis-server",
+    "--port",
+    String(redisPort),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--maxclients",
+    "10000",
+  ]);
+  const bulk = startBulkServer(bulkPort);
+  await waitForPort(redis, redisPort);
+  await waitForPort(bulk, bulkPort);
+  // Values for GET, so the long-lived test reads real data.
+  redisBenchmark(redisPort, ["-t", "set", "-n", "10000", "-r", "1000", "-d", "64", "-q"], 60_000);
+
+  const results: Figures[] = [measure("direct (no proxy)", redisPort, bulkPort)];
+  for (const proxy of [haproxy, nginxStream, ballast]) {
+    results.push(await measureProxy(proxy, redisPort, bulkPort));
+  }
+  console.log(report(results));
+} finally {
+  await stopAll();
+}
+
+async function measureProxy(
+  proxy: ProxySpec,
+  redisPort: number,
+  bulkPort: number,
+): Promise<Figures> {
+  const routes: Route[] = [
+    { listen: await freePort(), backend: redisPort },
+    { listen: await freePort(), backend: bulkPort },
+  ];
+  const proxyDir = join(dir, proxy.name.replace(/\W+/g, "-"));
+  mkdirSync(proxyDir);
+  const started = start(proxy.name, proxyCore, proxy.command(proxyDir, routes));
+  try {
+    for (const route of routes) await waitForPort(started, route.listen);
+    return measure(proxy.name, routes[0].listen, routes[1].listen);
+  } finally {
+    await stop(started);
+  }
+}
+
+function measure(name: string, redisPort: number, bulkPort: number): Figures {
+  process.stderr.write(`bench:tcp: ${name}...\n`);
+  const bench = (args: string[], limitMs: number) => redisBenchmarkPinned(redisPort, args, limitMs);
+  bench(["-k", "1", "-c", "50", "-n", "20000", "-t", "get", "-r", "1000"], 60_000); // warm-up
+  return {
+    name,
+    newConnectionsPerSecond: bench(
+      ["-k", "0", "-c", "32", "-n", String(newConnections), "-t", "ping_mbulk"],
+      120_000,
+    ),
+    requestsPerSecond: bench(
+      ["-k", "1", "-c", "50", "-n", String(requests), "-t", "get", "-r", "1000"],
+      120_000,
+    ),
+    bulkMegabytesPerSecond: wrkPinned(bulkPort),
+  };
+}
+
+function redisBenchmarkPinned(port: number, args: string[], limitMs: number): number {
+  if (loadCore === undefined || !hasCommand("taskset")) return redisBenchmark(port, args, limitMs);
+  // taskset execs redis-benchmark, so the parsing in load.ts sees its output unchanged.
+  return redisBenchmark(port, args, limitMs, pinLoad);
+}
+
+function wrkPinned(port: number): number {
+  return wrkMegabytesPerSecond(port, "/bulk", 8, bulkSeconds, pinLoad);
+}
+
+/** nginx (http) serving an 8 MB file at /bulk: the source of the bulk transfer test. */
+function startBulkServer(port: number): Started {
+  const root = join(dir, "bulk");
+  mkdirSync(join(root, "tmp"), { recursive: true });
+  writeFileSync(join(root, "bulk"), Buffer.alloc(8 * 1024 * 1024, 0x61));
+  // nginx's worker runs as an unprivileged user: it must be able to walk to the file.
+  chmodSync(dir, 0o755);
+  chmodSync(root, 0o755);
+  chmodSync(join(root, "bulk"), 0o644);
+  writeFileSync(
+    join(root, "nginx.conf"),
+    `worker_processes 1;
+pid ${join(root, "nginx.pid")};
+error_log ${join(root, "error.log")} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path ${join(root, "tmp")};
+  proxy_temp_path ${join(root, "tmp")};
+  fastcgi_temp_path ${join(root, "tmp")};
+  uwsgi_temp_path ${join(root, "tmp")};
+  scgi_temp_path ${join(root, "tmp")};
+  server { listen 127.0.0.1:${port}; root ${root}; location = /bulk { } }
+}
+`,
+  );
+  return start("bulk nginx", loadCore, [
+    "nginx",
+    "-p",
+    root,
+    "-c",
+    join(root, "nginx.conf"),
+    "-g",
+    "daemon off;",
+  ]);
+}
+
+async function waitForPort(started: Started, port: number, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (started.child.exitCode !== null) break;
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${started.name} does not accept on port ${port}:\n${started.output.join("\n")}`);
+}
+
+function report(results: Figures[]): string {
+  const base = results.find((r) => r.name === "haproxy")!;
+  const ratio = (value: number, reference: number) => `${(value / reference).toFixed(2)}x`;
+  const rows = results.map((r) =>
+    [
+      r.name,
+      `${Math.round(r.newConnectionsPerSecond)} (${ratio(r.newConnectionsPerSecond, base.newConnectionsPerSecond)})`,
+      `${Math.round(r.requestsPerSecond)} (${ratio(r.requestsPerSecond, base.requestsPerSecond)})`,
+      `${r.bulkMegabytesPerSecond.toFixed(0)} (${ratio(r.bulkMegabytesPerSecond, base.bulkMegabytesPerSecond)})`,
+    ].join(" | "),
+  );
+  const setup = twoCores
+    ? "proxy alone on CPU 0; backends and load generators on CPU 1"
+    : "one CPU: nothing pinned";
+  return [
+    `TCP proxies, one thread/worker each (${setup}); ratio to HAProxy in brackets`,
+    "",
+    "| proxy | new connections/s | requests/s, long-lived (redis GET, 50 conns) | bulk MB/s (wrk, 8 MB file) |",
+    "|---|---|---|---|",
+    ...rows.map((row) => `| ${row} |`),
+  ].join("\n");
+}
+
+function hasCommand(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+}
