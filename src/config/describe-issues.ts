@@ -68,7 +68,11 @@ function describeOne(
       }
       return {
         problem: `wrong type (${typeName(issue.input)})`,
-        expected: known ?? expectedNumber(schema) ?? `expected ${article(issue.expected)}`,
+        expected:
+          known ??
+          expectedNumber(schema) ??
+          backendHint(schema, issue.input) ??
+          `expected ${article(issue.expected)}`,
         got,
       };
     case "too_small":
@@ -90,7 +94,7 @@ function describeOne(
         problem: "invalid format",
         expected: issue.message.startsWith("expected")
           ? issue.message
-          : (known ?? `expected ${issue.format === "url" ? "a URL" : issue.format}`),
+          : (known ?? expectedFormat(issue)),
         got,
       };
     case "invalid_union":
@@ -177,6 +181,23 @@ function describeUnion(
   };
 }
 
+/** What a string format wants, in words: a prefix, a URL, a pattern. */
+function expectedFormat(issue: ZodIssue & { code: "invalid_format" }): string {
+  const detail = issue as { prefix?: string; suffix?: string; pattern?: string };
+  if (issue.format === "starts_with") return `expected a value starting with "${detail.prefix}"`;
+  if (issue.format === "ends_with") return `expected a value ending with "${detail.suffix}"`;
+  if (issue.format === "url") return "expected a URL such as https://example.com/";
+  if (issue.format === "regex") return `expected a value matching ${detail.pattern}`;
+  return `expected ${issue.format}`;
+}
+
+/** A backend written as a bare "host:port" string: show the mapping it should be. */
+function backendHint(schema: AnySchema | undefined, input: unknown): string | undefined {
+  if (schema === undefined || typeof input !== "string") return undefined;
+  if (!keysAt(schema, undefined).includes("address")) return undefined;
+  return `expected a mapping such as { address: ${JSON.stringify(input)} }`;
+}
+
 /** "expected a whole number from 0 to 65535", from the schema's bounds. */
 function expectedNumber(schema: AnySchema | undefined): string | undefined {
   const bounds = schema === undefined ? undefined : numberBounds(schema);
@@ -230,6 +251,7 @@ function typeName(value: unknown): string {
 function article(expected: string): string {
   if (expected === "object") return "a mapping";
   if (expected === "array") return "a list";
+  if (expected === "record") return "a mapping of names to settings";
   if (expected === "int") return "a whole number";
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
