@@ -10,8 +10,14 @@ import {
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { configSchema } from "../../src/config/schema/index.js";
-import { stickyCookie, stickyToken, withoutCookie } from "../../src/http/sticky.js";
+import {
+  stickyBackendOf,
+  stickyCookie,
+  stickyToken,
+  withoutCookie,
+} from "../../src/http/sticky.js";
 import { BackendState } from "../../src/pool/backend.js";
+import { Pool } from "../../src/pool/pool.js";
 import { Runtime } from "../../src/runtime/runtime.js";
 
 interface Reply {
@@ -193,5 +199,34 @@ describe("sticky cookie values", () => {
     assert.equal(withoutCookie("SRV=x", "SRV"), undefined);
     assert.equal(withoutCookie("a=1;b=2", "SRV"), "a=1;b=2");
     assert.equal(withoutCookie("XSRV=1; SRVX=2", "SRV"), "XSRV=1; SRVX=2");
+  });
+
+  it("name a backend only while it is available; weight 0 keeps its sticky clients", () => {
+    const pool = new Pool("p", [
+      { id: "a", host: "127.0.0.1", port: 1 },
+      { id: "b", host: "127.0.0.1", port: 2 },
+    ]);
+    const sticky = { cookie: "SRV", http_only: true, secure: false };
+    const a = pool.get("a")!;
+    const requestWith = (cookie: string) =>
+      ({ rawHeaders: ["Cookie", cookie] }) as unknown as IncomingMessage;
+    const withA = requestWith(`x=1; SRV=${stickyToken(a)}`);
+    assert.equal(stickyBackendOf(withA, pool, sticky), a);
+    assert.equal(stickyBackendOf(requestWith("SRV=AAAAAAAAAAAAAAAA"), pool, sticky), undefined);
+    assert.equal(stickyBackendOf(requestWith("SRV=127.0.0.1:1"), pool, sticky), undefined);
+    pool.setWeight("a", 0);
+    assert.equal(stickyBackendOf(withA, pool, sticky), a, "quiesced, not refused");
+    pool.setHealth("a", "down");
+    assert.equal(stickyBackendOf(withA, pool, sticky), undefined, "down");
+    pool.setHealth("a", "up");
+    pool.drain("a");
+    assert.equal(stickyBackendOf(withA, pool, sticky), undefined, "draining");
+    pool.setEnabled("a", true);
+    assert.equal(stickyBackendOf(withA, pool, sticky), a);
+    pool.remove("a");
+    assert.equal(stickyBackendOf(withA, pool, sticky), undefined, "removed from the pool");
+    const again = pool.add({ id: "a", host: "127.0.0.1", port: 3 });
+    assert.equal(stickyBackendOf(withA, pool, sticky), again, "same name, same cookie");
+    pool.close();
   });
 });
