@@ -16,7 +16,6 @@ import type { Pool } from "../pool/pool.js";
 /** What one connection needs from its listener, fixed at accept time. */
 export interface TcpConnectionSettings {
   connectTimeoutMs: number;
-  idleTimeoutMs: number;
   /** Connect attempts on other backends after a failed one. */
   retries: number;
 }
@@ -52,6 +51,9 @@ export class TcpConnection {
   private persistent = false;
   private connectStartedAt = 0;
   private connectLatencyMs: number | undefined;
+  /** Bytes read from both sides at the last idle sweep, and when they last changed. */
+  private bytesSeen = 0;
+  private activeAt = 0;
 
   constructor(
     readonly id: number,
@@ -150,12 +152,7 @@ export class TcpConnection {
     const header = this.proxyHeader;
     if (header !== undefined) upstream.write(header);
     const client = this.client;
-    client.setNoDelay(true);
-    // The client socket carries the idle timer: it sees traffic of both directions.
-    if (this.settings.idleTimeoutMs > 0) {
-      client.setTimeout(this.settings.idleTimeoutMs);
-      client.on("timeout", this.onIdle);
-    }
+    this.activeAt = performance.now();
     // pipe() gives backpressure both ways, and ends the other side's writable when one
     // side's readable ends: that is the half-close (FIN) passed on.
     client.pipe(upstream);
@@ -201,9 +198,22 @@ export class TcpConnection {
     this.destroy();
   };
 
-  private readonly onIdle = (): void => {
-    this.destroy();
-  };
+  /**
+   * The listener's idle sweep: closes the connection when no byte moved either way for
+   * `idleMs`. Comparing byte counts at each sweep costs nothing per chunk, where a socket
+   * timeout would re-arm a timer on every read and write.
+   */
+  checkIdle(now: number, idleMs: number): void {
+    const upstream = this.upstream;
+    if (upstream === undefined || this.lease === undefined || this.lease.state !== "active") return;
+    const moved = this.client.bytesRead + upstream.bytesRead;
+    if (moved !== this.bytesSeen) {
+      this.bytesSeen = moved;
+      this.activeAt = now;
+    } else if (now - this.activeAt >= idleMs) {
+      this.destroy();
+    }
+  }
 
   private readonly onClientClose = (hadError: boolean): void => {
     const upstream = this.upstream;

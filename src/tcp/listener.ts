@@ -46,6 +46,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   private readonly pending = new Set<Socket>();
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private listening = false;
   private readonly noBackendLog: RateLimitedLog;
   private readonly counters = {
@@ -88,6 +89,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
         this.listening = true;
         this.sweepTimer = setInterval(() => this.sweepPersistence(), PERSISTENCE_SWEEP_MS);
         this.sweepTimer.unref();
+        this.scheduleIdleSweep();
         resolve();
       });
     });
@@ -99,6 +101,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     this.config = config;
     this.settings = settingsOf(config);
     this.trusted = new TrustedSources(config.proxy_protocol?.accept_from ?? []);
+    if (this.listening) this.scheduleIdleSweep();
   }
 
   /** Stops accepting; open connections finish until the timeout, then are closed. */
@@ -106,6 +109,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     if (!this.listening) return;
     this.listening = false;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     // server.close() calls back once every accepted socket has closed.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.pending) socket.destroy();
@@ -255,6 +259,30 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     for (const connection of this.open) connection.destroy();
   }
 
+  /**
+   * Idle connections are found by a sweep every quarter of the idle timeout (at most 5 s),
+   * so a connection closes between `idle` and `idle` plus one sweep interval after its last
+   * byte.
+   */
+  private scheduleIdleSweep(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    const idleMs = this.config.timeouts.idle;
+    if (idleMs <= 0) return;
+    this.idleTimer = setInterval(
+      () => {
+        const now = this.clock();
+        for (const connection of this.open) connection.checkIdle(now, idleMs);
+      },
+      Math.max(25, Math.min(5000, idleMs / 4)),
+    );
+    this.idleTimer.unref();
+  }
+
+  private clock(): number {
+    return performance.now();
+  }
+
   private sweepPersistence(): void {
     const pool = this.context.pools.get(this.config.pool);
     if (pool !== undefined) persistenceTableOf(pool)?.sweep();
@@ -270,7 +298,6 @@ export function hashKeyOf(pool: Pool, address: string, port: number): string {
 function settingsOf(config: TcpListenerConfig): TcpConnectionSettings {
   return {
     connectTimeoutMs: config.timeouts.connect,
-    idleTimeoutMs: config.timeouts.idle,
     retries: config.retries,
   };
 }
