@@ -9,8 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { algorithms } from "../balancer/index.js";
 import type { AlgorithmName } from "../balancer/types.js";
-import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.js";
-import type { Logger } from "../log.js";
+import type { HttpListenerConfig, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import type { Pool } from "../pool/pool.js";
 import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
@@ -345,7 +344,7 @@ export class HttpListener implements Listener {
   private keyOf(
     req: IncomingMessage,
     pool: Pool,
-    config: ReturnType<NonNullable<ListenerContext["poolConfig"]>>,
+    config: PoolConfig | undefined,
   ): string | undefined {
     if (config === undefined) return undefined;
     const info = algorithms[pool.algorithm as AlgorithmName];
@@ -423,5 +422,3 @@ function upstreamOptions(config: HttpListenerConfig): UpstreamOptions {
     maxHeaderSize: config.max_header_size,
   };
 }
-
-export type { Logger };
