@@ -17,6 +17,7 @@ export interface UpgradeContext {
   readonly name: string;
   logger: Logger;
   connectTimeoutMs: number;
+  accessLog: boolean;
   attempts: number;
   /** Open tunnels, closed at the end of a graceful stop. */
   readonly tunnels: Set<Duplex>;
@@ -46,10 +47,31 @@ export function proxyUpgrade(
   let previous: BackendState | undefined;
   let attempt = 0;
   let ended = false;
+  const startedAt = performance.now();
+  let backendId: string | undefined;
+  let bytesIn = 0;
+  let bytesOut = 0;
   const end = () => {
     if (ended) return;
     ended = true;
     ctx.tunnels.delete(client);
+    if (ctx.accessLog) {
+      ctx.logger.info(
+        {
+          listener: ctx.name,
+          id: request.requestId,
+          method: request.method,
+          url: request.path,
+          upgrade: true,
+          backend: backendId,
+          attempts: attempt + 1,
+          ms: Math.round(performance.now() - startedAt),
+          bytesIn,
+          bytesOut,
+        },
+        "tunnel closed",
+      );
+    }
     ctx.onTunnelEnd();
   };
   let tunnelOpen = false;
@@ -70,8 +92,6 @@ export function proxyUpgrade(
     const backend = lease.backend;
     const upstream: Socket = connect({ host: backend.host, port: backend.port });
     let connected = false;
-    let bytesIn = 0;
-    let bytesOut = 0;
     const timer = setTimeout(() => {
       upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
     }, ctx.connectTimeoutMs);
@@ -81,6 +101,7 @@ export function proxyUpgrade(
       clearTimeout(timer);
       connected = true;
       tunnelOpen = true;
+      backendId = backend.id;
       lease.established();
       upstream.write(headText(request));
       if (request.early.length > 0) upstream.write(request.early);
