@@ -22,22 +22,28 @@ after(async () => {
 
 /** A loopback port whose accept queue is full: connects to it hang (SYNs are dropped). */
 async function blackholePort(): Promise<number> {
-  const child = spawn("python3", [
-    "-c",
-    "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
+  // A child process that listens with a backlog of 1 and then blocks its thread (without
+  // spinning), so it never accepts.
+  const child = spawn(process.execPath, [
+    "-e",
+    `const s = require("node:net").createServer();
+     s.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+       process.stdout.write(s.address().port + "\\n", () =>
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
+     });`,
   ]);
-  cleanups.push(() => {
-    child.kill("SIGKILL");
-  });
   const [line] = await once(child.stdout, "data");
   const port = Number(String(line).trim());
-  // One queued connection fills a backlog of 0; later SYNs get no answer.
-  const filler = connect(port, "127.0.0.1");
-  filler.on("error", () => {});
-  await once(filler, "connect");
-  cleanups.push(() => {
-    filler.destroy();
-  });
+  // Two queued connections fill a backlog of 1 (Node turns 0 into 511); later SYNs get no
+  // answer.
+  for (let i = 0; i < 2; i++) {
+    const filler = connect(port, "127.0.0.1");
+    filler.on("error", () => {});
+    await once(filler, "connect");
+    cleanups.push(() => {
+      filler.destroy();
+    });
+  }
   return port;
 }
 
