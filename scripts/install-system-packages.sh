@@ -3,7 +3,7 @@
 # own services are stopped again: tests start their own instances on loopback ports.
 set -euo pipefail
 packages=(
-  nginx-light haproxy redis-server redis-tools postgresql postgresql-contrib
+  nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
 )
 missing=()
