@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `ballast` command: a small dispatcher, one file per subcommand. */
+import { suggest } from "../config/describe-issues.js";
 import { UsageError } from "./args.js";
 import { runCheck } from "./check.js";
 import { runCtl } from "./ctl.js";
@@ -35,7 +36,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    console.error(`ballast: unknown command "${name}"; run "ballast help" for the list`);
+    const hint = suggest(
+      name,
+      Object.keys(commands).filter((c) => !c.startsWith("-")),
+    );
+    const guess = hint === undefined ? "" : `did you mean "${hint}"? `;
+    console.error(`ballast: unknown command "${name}"; ${guess}run "ballast help" for the list`);
     return 2;
   }
   try {
