@@ -32,6 +32,9 @@ async function blackholePort(): Promise<number> {
          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
      });`,
   ]);
+  cleanups.push(() => {
+    child.kill("SIGKILL");
+  });
   const [line] = await once(child.stdout, "data");
   const port = Number(String(line).trim());
   // Two queued connections fill a backlog of 1 (Node turns 0 into 511); later SYNs get no
