@@ -11,7 +11,11 @@ export interface Service {
  * Resolves with exit status 0 once a SIGTERM or SIGINT has stopped every service in reverse
  * order of registration. A second signal while stopping exits at once with 128 + signal.
  */
-export function waitForShutdown(services: readonly Service[], logger: Logger): Promise<number> {
+export function waitForShutdown(
+  services: readonly Service[],
+  logger: Logger,
+  signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"],
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -26,8 +30,7 @@ export function waitForShutdown(services: readonly Service[], logger: Logger): P
       );
       stopAll(services, logger).then(
         () => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
+          for (const signal of signals) process.off(signal, onSignal);
           logger.info("stopped");
           resolve(0);
         },
@@ -37,8 +40,7 @@ export function waitForShutdown(services: readonly Service[], logger: Logger): P
         },
       );
     };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    for (const signal of signals) process.on(signal, onSignal);
   });
 }
 

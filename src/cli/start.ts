@@ -1,8 +1,10 @@
 /** `ballast start --config FILE`: load the config, run the balancer until a signal stops it. */
 
+import cluster from "node:cluster";
 import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
-import { createLogger } from "../log.js";
+import { startWorkers } from "../http/workers.js";
+import { createLogger, type Logger } from "../log.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
 import { parseArgs, requireFlag } from "./args.js";
@@ -25,6 +27,15 @@ export async function runStart(args: readonly string[]): Promise<number> {
     return 1;
   }
   const logger = createLogger(config.log.level);
+  const role = startWorkers(config.workers, logger);
+  if (role.role === "primary") return superviseWorkers(role.done, logger);
+  const inCluster = config.workers > 1;
+  if (inCluster) {
+    // Ctrl-C reaches every process of the group; the primary then sends each worker SIGTERM.
+    // Counting both would turn a graceful stop into an immediate one, so workers wait for
+    // the primary's SIGTERM only.
+    process.on("SIGINT", () => {});
+  }
   const runtime = new Runtime(config, { logger, configFile: file });
   try {
     await runtime.start();
@@ -39,7 +50,11 @@ export async function runStart(args: readonly string[]): Promise<number> {
   const services: Service[] = [
     { name: "runtime", stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }) },
   ];
-  if (config.admin !== undefined) {
+  if (config.admin !== undefined && inCluster) {
+    // Each worker holds its own pools; an admin API answering from one of them at random
+    // would show and change one worker's state. Until workers share state, it stays off.
+    logger.warn("the admin API is not started with workers > 1");
+  } else if (config.admin !== undefined) {
     const admin = createAdminServer(runtime, adminOptionsFromConfig(config.admin));
     try {
       await admin.start();
@@ -61,7 +76,23 @@ export async function runStart(args: readonly string[]): Promise<number> {
   services.push({ name: "sighup", stop: async () => void process.off("SIGHUP", onHangup) });
 
   logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
-  const status = await waitForShutdown(services, logger);
+  const status = await waitForShutdown(services, logger, inCluster ? ["SIGTERM"] : undefined);
   await flushLogger(logger);
   return status;
+}
+
+/**
+ * The primary of `workers: N`: workers.ts forks and restarts them and passes SIGTERM/SIGINT
+ * on; SIGHUP is passed on here so each worker reloads the file itself.
+ */
+async function superviseWorkers(done: Promise<void>, logger: Logger): Promise<number> {
+  const onHangup = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+  };
+  process.on("SIGHUP", onHangup);
+  await done;
+  process.off("SIGHUP", onHangup);
+  logger.info("every worker has stopped");
+  await flushLogger(logger);
+  return 0;
 }
