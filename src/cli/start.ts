@@ -85,14 +85,15 @@ export async function runStart(args: readonly string[]): Promise<number> {
  * The primary of `workers: N`: workers.ts forks and restarts them and passes SIGTERM/SIGINT
  * on; SIGHUP is passed on here so each worker reloads the file itself.
  */
-async function superviseWorkers(done: Promise<void>, logger: Logger): Promise<number> {
+async function superviseWorkers(done: Promise<boolean>, logger: Logger): Promise<number> {
   const onHangup = () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
   };
   process.on("SIGHUP", onHangup);
-  await done;
+  const ok = await done;
   process.off("SIGHUP", onHangup);
   logger.info("every worker has stopped");
   await flushLogger(logger);
-  return 0;
+  if (!ok) console.error("ballast: a worker could not start; see the log");
+  return ok ? 0 : 1;
 }

@@ -17,8 +17,12 @@ import type { Logger } from "../log.js";
 export type WorkerRole =
   | { role: "worker"; id: number }
   | {
-      role: "primary" /** Resolves when every worker has exited after a stop. */;
-      done: Promise<void>;
+      role: "primary";
+      /**
+       * Resolves when every worker has exited after a stop: true for a requested stop, false
+       * when a worker died before it ever listened (a config that cannot start).
+       */
+      done: Promise<boolean>;
       stop(): void;
     };
 
@@ -34,18 +38,31 @@ export function startWorkers(count: number, logger: Logger): WorkerRole {
   if (count <= 1) return { role: "worker", id: 0 };
   if (cluster.isWorker) return { role: "worker", id: cluster.worker?.id ?? 0 };
   let stopping = false;
-  let resolveDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
+  let failed = false;
+  let resolveDone: (ok: boolean) => void = () => {};
+  const done = new Promise<boolean>((resolve) => {
     resolveDone = resolve;
   });
   const live = new Set<Worker>();
   const fork = (): void => {
     const worker = cluster.fork();
+    let listened = false;
     live.add(worker);
+    worker.once("listening", () => {
+      listened = true;
+    });
     worker.once("exit", (code, signal) => {
       live.delete(worker);
       if (stopping) {
-        if (live.size === 0) resolveDone();
+        if (live.size === 0) resolveDone(!failed);
+        return;
+      }
+      if (!listened) {
+        // Restarting a worker that never got as far as listening (a taken port, a bad
+        // certificate) would only repeat the failure forever: stop the others and report it.
+        logger.error({ pid: worker.process.pid, code, signal }, "worker failed to start; stopping");
+        failed = true;
+        stop();
         return;
       }
       logger.error({ pid: worker.process.pid, code, signal }, "worker died; restarting");
@@ -58,7 +75,7 @@ export function startWorkers(count: number, logger: Logger): WorkerRole {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    if (live.size === 0) resolveDone();
+    if (live.size === 0) resolveDone(!failed);
     // Each worker gets SIGTERM and runs its own graceful stop.
     for (const worker of live) worker.process.kill("SIGTERM");
   };

@@ -83,4 +83,40 @@ log: { level: info }
     const [code] = await once(child, "exit");
     assert.equal(code, 0);
   });
+
+  it("exits 1 instead of restarting forever when the workers cannot listen", {
+    timeout: 30_000,
+  }, async () => {
+    // Hold the port, so every worker fails to bind.
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const config = join(dir, "taken.yaml");
+    writeFileSync(
+      config,
+      `listeners:
+  - { name: web, protocol: http, bind: "127.0.0.1:${port}", default_pool: api }
+pools:
+  api:
+    backends: [{ address: "127.0.0.1:9" }]
+workers: 2
+log: { level: silent }
+`,
+    );
+    try {
+      const failing = spawn(process.execPath, [cliPath, "start", "--config", config], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      child = failing;
+      let stderr = "";
+      failing.stderr!.on("data", (chunk) => {
+        stderr += chunk;
+      });
+      const [code] = await once(failing, "exit");
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /worker could not start/);
+    } finally {
+      holder.close();
+    }
+  });
 });
