@@ -1,7 +1,7 @@
 /** A named set of backends with their state, and the calls data planes use to take one. */
-import { createBalancer } from "../balancer/index.js";
+import { algorithms, createBalancer, isAlgorithmName } from "../balancer/index.js";
 import type { Balancer, BalancerOptions, PickContext } from "../balancer/types.js";
-import { BackendState, type BackendSpec } from "./backend.js";
+import { type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
 
 /** Options of a pool; every one has a default. */
@@ -338,9 +338,41 @@ export class Pool implements LeaseOwner {
       const backup = this.allPrimariesDown() ? this.backupBalancer.pick(context) : undefined;
       return backup ?? this.pickInPanic();
     }
+    if (context.key === undefined && this.usesKey()) return this.pickWithoutKey();
     const chosen = this.primaryBalancer.pick(context);
     if (chosen !== undefined || this.backups.length === 0) return chosen;
     return this.backupBalancer.pick(context);
+  }
+
+  /** True when the algorithm decides by `PickContext.key` (the hashing schedulers). */
+  private usesKey(): boolean {
+    const name = this.options.algorithm;
+    return isAlgorithmName(name) && algorithms[name].usesKey;
+  }
+
+  /**
+   * A hashing pool asked without a key (the header, cookie or parameter is absent): as
+   * HAProxy's `balance hdr()`/`url_param` do, fall back to round robin rather than hashing
+   * the empty string, which would send every such request to one backend.
+   */
+  private pickWithoutKey(): BackendState | undefined {
+    const usable = (b: BackendState) => b.available && b.weight > 0;
+    return this.rotate(this.primaries, usable) ?? this.rotate(this.backups, usable);
+  }
+
+  /** The next backend after the shared cursor that passes `usable`, advancing the cursor. */
+  private rotate(
+    list: readonly BackendState[],
+    usable: (backend: BackendState) => boolean,
+  ): BackendState | undefined {
+    for (let i = 0; i < list.length; i++) {
+      const index = (this.panicCursor + i) % list.length;
+      if (usable(list[index])) {
+        this.panicCursor = (index + 1) % list.length;
+        return list[index];
+      }
+    }
+    return undefined;
   }
 
   /** Envoy's panic mode: too few healthy primaries, so spread over all that are enabled. */
@@ -358,15 +390,7 @@ export class Pool implements LeaseOwner {
   }
 
   private pickInPanic(): BackendState | undefined {
-    const list = this.primaries;
-    for (let i = 0; i < list.length; i++) {
-      const backend = list[(this.panicCursor + i) % list.length];
-      if (backend.enabled && !backend.draining && backend.weight > 0) {
-        this.panicCursor = (this.panicCursor + i + 1) % list.length;
-        return backend;
-      }
-    }
-    return undefined;
+    return this.rotate(this.primaries, (b) => b.enabled && !b.draining && b.weight > 0);
   }
 
   private firstAvailableExcept(exclude: BackendState): BackendState | undefined {
