@@ -9,22 +9,25 @@
  * each also as a ratio to HAProxy. Every run is bounded (request counts, wrk -d) and every
  * process is stopped at the end, also on failure.
  *
- * Each figure is the median of three runs after a warm-up.
+ * All proxies run side by side (only one under load at a time); after a warm-up, rounds go
+ * over every target in turn and each figure is the median of the rounds.
  *
- * Knobs: BENCH_NEW_CONNECTIONS (10000), BENCH_REQUESTS (150000), BENCH_BULK_SECONDS (5).
+ * Knobs: BENCH_ROUNDS (3), BENCH_NEW_CONNECTIONS (10000), BENCH_REQUESTS (150000),
+ * BENCH_BULK_SECONDS (5).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, killAllNow, type Started, start, stop, stopAll } from "../http/processes.js";
+import { freePort, killAllNow, type Started, start, stopAll } from "../http/processes.js";
 import { redisBenchmark, wrkMegabytesPerSecond } from "./load.js";
 import { ballast, haproxy, nginxStream, type ProxySpec, type Route } from "./proxies.js";
 
 const newConnections = Number(process.env.BENCH_NEW_CONNECTIONS ?? 10_000);
 const requests = Number(process.env.BENCH_REQUESTS ?? 150_000);
 const bulkSeconds = Number(process.env.BENCH_BULK_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const twoCores = cpus().length >= 2;
 const proxyCore = twoCores ? 0 : undefined;
 const loadCore = twoCores ? 1 : undefined;
@@ -47,27 +50,41 @@ process.on("exit", () => {
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(1));
 
+/** One thing measured: a proxy (or none) with its own redis-server behind it. */
+interface Target {
+  name: string;
+  redisPort: number;
+  bulkPort: number;
+  samples: Figures[];
+}
+
 try {
   const bulkPort = await freePort();
   const bulk = startBulkServer(bulkPort);
   await waitForPort(bulk, bulkPort);
-  const results: Figures[] = [];
+  const targets: Target[] = [];
   for (const proxy of [undefined, haproxy, nginxStream, ballast]) {
-    // A fresh redis-server on a new port for every target: the TIME_WAIT entries that the
-    // previous targets' hundred thousand short connections left towards the old port would
-    // otherwise slow down the connects of whichever proxy runs later.
+    // A redis-server of its own for every target: the TIME_WAIT entries that one target's
+    // short connections leave towards a port would otherwise slow the next target's connects.
     const redis = await startRedis();
-    try {
-      results.push(
-        proxy === undefined
-          ? measure("direct (no proxy)", redis.port, bulkPort)
-          : await measureProxy(proxy, redis.port, bulkPort),
-      );
-    } finally {
-      await stop(redis.started);
+    const routes = proxy === undefined ? undefined : await startProxy(proxy, redis.port, bulkPort);
+    targets.push({
+      name: proxy?.name ?? "direct (no proxy)",
+      redisPort: routes?.[0].listen ?? redis.port,
+      bulkPort: routes?.[1].listen ?? bulkPort,
+      samples: [],
+    });
+  }
+  for (const target of targets) warmUp(target);
+  // Rounds over all targets, so that a burst of other work on the machine hits every target
+  // alike; each figure is the median of the rounds.
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      process.stderr.write(`bench:tcp: round ${round}/${rounds}: ${target.name}\n`);
+      target.samples.push(measure(target));
     }
   }
-  console.log(report(results));
+  console.log(report(targets.map(medianFigures)));
 } finally {
   await stopAll();
 }
@@ -95,11 +112,8 @@ async function startRedis(): Promise<{ port: number; started: Started }> {
   return { port, started };
 }
 
-async function measureProxy(
-  proxy: ProxySpec,
-  redisPort: number,
-  bulkPort: number,
-): Promise<Figures> {
+/** Starts a proxy on CPU 0 in front of redis and the bulk server; returns its routes. */
+async function startProxy(proxy: ProxySpec, redisPort: number, bulkPort: number): Promise<Route[]> {
   const routes: Route[] = [
     { listen: await freePort(), backend: redisPort },
     { listen: await freePort(), backend: bulkPort },
@@ -107,37 +121,59 @@ async function measureProxy(
   const proxyDir = join(dir, proxy.name.replace(/\W+/g, "-"));
   mkdirSync(proxyDir);
   const started = start(proxy.name, proxyCore, proxy.command(proxyDir, routes));
-  try {
-    for (const route of routes) await waitForPort(started, route.listen);
-    return measure(proxy.name, routes[0].listen, routes[1].listen);
-  } finally {
-    await stop(started);
-  }
+  for (const route of routes) await waitForPort(started, route.listen);
+  return routes;
 }
 
-function measure(name: string, redisPort: number, bulkPort: number): Figures {
-  process.stderr.write(`bench:tcp: ${name}...\n`);
-  const bench = (args: string[], limitMs: number) => redisBenchmarkPinned(redisPort, args, limitMs);
-  // Warm-up of every path (V8 compiles ballast's hot functions during it), not measured.
-  bench(["-k", "1", "-c", "50", "-n", "20000", "-t", "get", "-r", "1000"], 60_000);
-  bench(["-k", "0", "-c", "32", "-n", "3000", "-t", "ping_mbulk"], 60_000);
-  wrkMegabytesPerSecond(bulkPort, "/bulk", 8, 1, pinLoad);
-  // The median of three runs: the machine is shared, single runs vary by tens of percent.
+/** Every path once, not measured: V8 compiles ballast's hot functions during it. */
+function warmUp(target: Target): void {
+  const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 60_000);
+  bench(["-k", "1", "-c", "50", "-n", "20000", "-t", "get", "-r", "1000"]);
+  bench(["-k", "0", "-c", "32", "-n", "3000", "-t", "ping_mbulk"]);
+  wrkMegabytesPerSecond(target.bulkPort, "/bulk", 8, 1, pinLoad);
+}
+
+function measure(target: Target): Figures {
+  const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 120_000);
   return {
-    name,
-    newConnectionsPerSecond: median(() =>
-      bench(["-k", "0", "-c", "32", "-n", String(newConnections), "-t", "ping_mbulk"], 120_000),
-    ),
-    requestsPerSecond: median(() =>
-      bench(["-k", "1", "-c", "50", "-n", String(requests), "-t", "get", "-r", "1000"], 120_000),
-    ),
-    bulkMegabytesPerSecond: median(() => wrkPinned(bulkPort)),
+    name: target.name,
+    newConnectionsPerSecond: bench([
+      "-k",
+      "0",
+      "-c",
+      "32",
+      "-n",
+      String(newConnections),
+      "-t",
+      "ping_mbulk",
+    ]),
+    requestsPerSecond: bench([
+      "-k",
+      "1",
+      "-c",
+      "50",
+      "-n",
+      String(requests),
+      "-t",
+      "get",
+      "-r",
+      "1000",
+    ]),
+    bulkMegabytesPerSecond: wrkPinned(target.bulkPort),
   };
 }
 
-function median(sample: () => number, runs = 3): number {
-  const values = Array.from({ length: runs }, sample).sort((a, b) => a - b);
-  return values[Math.floor(runs / 2)];
+function medianFigures(target: Target): Figures {
+  const median = (pick: (f: Figures) => number) => {
+    const values = target.samples.map(pick).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)];
+  };
+  return {
+    name: target.name,
+    newConnectionsPerSecond: median((f) => f.newConnectionsPerSecond),
+    requestsPerSecond: median((f) => f.requestsPerSecond),
+    bulkMegabytesPerSecond: median((f) => f.bulkMegabytesPerSecond),
+  };
 }
 
 function redisBenchmarkPinned(port: number, args: string[], limitMs: number): number {

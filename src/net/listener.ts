@@ -36,6 +36,11 @@ export interface Listener {
   address(): { host: string; port: number };
   /** Counters for the admin API and metrics. */
   stats(): Record<string, number>;
+  /**
+   * The connection table, for data planes that keep one (tcp: open connections; udp:
+   * sessions): one plain object per entry, ready for JSON.
+   */
+  connections?(): object[];
 }
 
 /** Makes a listener of one protocol. */

@@ -130,6 +130,11 @@ export class UdpListener implements Listener, UdpSessionOwner {
     return rows;
   }
 
+  /** The session table under the Listener contract's name. */
+  connections(): UdpSessionRow[] {
+    return this.sessions();
+  }
+
   /** @internal */
   reply(session: UdpSession, message: Buffer): void {
     const socket = this.socket;

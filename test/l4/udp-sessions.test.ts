@@ -64,6 +64,8 @@ describe("udp listener", () => {
       "the next session goes to the next backend",
     );
     assert.equal(front.listener.sessions().length, 2);
+    // The same table under the Listener contract's name, for the admin API.
+    assert.equal(front.listener.connections().length, 2);
     const backend = front.pool.get(firstBackend)!;
     assert.equal(backend.active, 1, "a session counts as one active connection");
   });
