@@ -12,6 +12,7 @@ import type { AlgorithmName } from "../balancer/types.js";
 import type { HttpListenerConfig, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import type { Pool } from "../pool/pool.js";
+import { HttpClientGuard } from "./client-guard.js";
 import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
 import { type ForwardingPolicy, scanRequestHead } from "./forward-headers.js";
 import { hashKeyOf } from "./hash-key.js";
@@ -54,6 +55,8 @@ export class HttpListener implements Listener {
   private readonly ctx: ProxyContext & UpgradeContext;
   private readonly pools: ListenerContext["pools"];
   private readonly poolConfig: ListenerContext["poolConfig"];
+  /** The `limits` section: allow/deny, rate and connection limits. */
+  private readonly guard: HttpClientGuard;
   private drained: (() => void) | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -64,6 +67,7 @@ export class HttpListener implements Listener {
     this.poolConfig = context.poolConfig;
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
+    this.guard = new HttpClientGuard(config.name, config.limits, context.logger);
     const counters: ProxyCounters = {
       requests: 0,
       inFlight: 0,
@@ -110,6 +114,8 @@ export class HttpListener implements Listener {
             key: pemOf(config.tls.key),
           });
     const server = this.server;
+    // Limits act at accept, on the raw socket (before any TLS handshake).
+    server.on("connection", this.guard.onConnection);
     // A client's FIN ends its requests (node's default, nginx's 499 "client closed
     // connection"): the upstream request is aborted and the backend's count released.
     server.on("request", (req: IncomingMessage, res: ServerResponse) =>
@@ -154,6 +160,7 @@ export class HttpListener implements Listener {
     this.config = config;
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
+    this.guard.configure(config.limits);
     const ctx = this.ctx;
     ctx.attempts = config.retries.attempts;
     ctx.retryStatuses = new Set(config.retries.on_status);
@@ -198,6 +205,7 @@ export class HttpListener implements Listener {
       errors: c.errors,
       clientAborts: c.clientAborts,
       tunnels: this.ctx.tunnels.size,
+      ...this.guard.counters,
     };
   }
 
@@ -253,6 +261,11 @@ export class HttpListener implements Listener {
     ctx.budget.recordRequest(performance.now());
     if (ctx.stopping) res.shouldKeepAlive = false;
     const head = scanRequestHead(req, this.policy, nextRequestId(), false);
+    const refusal = this.guard.checkRequest(req, res);
+    if (refusal !== 0) {
+      this.answer(req, res, refusal, head.requestId, head.host);
+      return;
+    }
     const target = targetOf(req.url);
     if (head.duplicateHost || target === undefined) {
       this.answer(req, res, 400, head.requestId, head.host);
@@ -300,6 +313,7 @@ export class HttpListener implements Listener {
     const ctx = this.ctx;
     ctx.counters.requests++;
     const head = scanRequestHead(req, this.policy, nextRequestId(), true);
+    if (!this.guard.admitUpgrade(req, socket, head.requestId)) return;
     const target = targetOf(req.url);
     if (head.duplicateHost || target === undefined || ctx.stopping) {
       refuse(socket, ctx.stopping ? 503 : 400, head.requestId);
@@ -351,7 +365,7 @@ export class HttpListener implements Listener {
     return info?.usesKey ? hashKeyOf(req, config.hash_key) : undefined;
   }
 
-  /** The proxy's own answer (400, 404, 421, 503) with its access log line. */
+  /** The proxy's own answer (400, 403, 404, 421, 429, 503) with its access log line. */
   private answer(
     req: IncomingMessage,
     res: ServerResponse,

@@ -1,4 +1,5 @@
 /** Small schema pieces shared by every section: durations, addresses, sizes. */
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -51,6 +52,15 @@ export const bindAddress = z.union([
 export const cidr = z
   .string()
   .regex(
-    /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/,
+    /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:.]+)(?:\/\d{1,3})?$/,
     'expected an address or CIDR block such as "10.0.0.0/8" or "::1"',
-  );
+  )
+  // The shape alone lets "300.1.1.1" or "10.0.0.0/33" through; a reload must not fail later.
+  .refine(isAddressOrBlock, 'expected an address or CIDR block such as "10.0.0.0/8" or "::1"');
+
+function isAddressOrBlock(text: string): boolean {
+  const slash = text.indexOf("/");
+  const family = isIP(slash < 0 ? text : text.slice(0, slash));
+  if (family === 0) return false;
+  return slash < 0 || Number(text.slice(slash + 1)) <= (family === 4 ? 32 : 128);
+}
