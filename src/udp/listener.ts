@@ -20,6 +20,7 @@ import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import { persistenceTableOf } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
+import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
 
 /** Clients whose last session failed, remembered so their retry avoids that backend. */
@@ -44,6 +45,9 @@ export class UdpListener implements Listener, UdpSessionOwner {
   private readonly failedBackends = new Map<string, BackendState>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly noBackendLog: RateLimitedLog;
+  /** The `limits` section: allow/deny, datagram rate, sessions per client and in total. */
+  private readonly limits: ClientLimits;
+  private readonly refusalLog: RateLimitedLog;
   private readonly counters = {
     datagramsIn: 0,
     datagramsOut: 0,
@@ -52,6 +56,10 @@ export class UdpListener implements Listener, UdpSessionOwner {
     sessionsEvicted: 0,
     noBackend: 0,
     upstreamErrors: 0,
+    /** Dropped: address denied. */
+    deniedDatagrams: 0,
+    /** Dropped: over `rate_per_second`, `connections_per_client` or `max_connections`. */
+    limitedDatagrams: 0,
   };
 
   constructor(
@@ -61,6 +69,8 @@ export class UdpListener implements Listener, UdpSessionOwner {
     this.name = config.name;
     this.config = config;
     this.noBackendLog = new RateLimitedLog(context.logger, 1000);
+    this.limits = new ClientLimits(config.limits);
+    this.refusalLog = new RateLimitedLog(context.logger, 1000);
   }
 
   /** Binds and starts receiving. */
@@ -96,6 +106,13 @@ export class UdpListener implements Listener, UdpSessionOwner {
     if (config.protocol !== "udp") return;
     const timeoutChanged = config.session_timeout !== this.config.session_timeout;
     this.config = config;
+    this.limits.configure(config.limits);
+    if (this.limits.filtersAddresses) {
+      // Sessions of clients the new lists deny end now, as new ones would be refused.
+      for (const session of this.sessions_.values()) {
+        if (!this.limits.allows(session.clientAddress)) this.endSession(session, true);
+      }
+    }
     while (this.sessions_.size > config.max_sessions) this.evictOldest();
     if (timeoutChanged && this.socket !== undefined) this.scheduleSweep();
   }
@@ -162,6 +179,11 @@ export class UdpListener implements Listener, UdpSessionOwner {
 
   private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => {
     this.counters.datagramsIn++;
+    // The rate counts datagrams (each is a request: a DNS query, a syslog line).
+    if (this.limits.takeToken(remote.address) > 0) {
+      this.refuse(remote.address, "rate_per_second");
+      return;
+    }
     const key = `${remote.address}|${remote.port}`;
     const now = performance.now();
     let session = this.sessions_.get(key);
@@ -222,8 +244,15 @@ export class UdpListener implements Listener, UdpSessionOwner {
     port: number,
     now: number,
   ): UdpSession | undefined {
+    // A session counts as a connection for allow/deny and the connection limits.
+    const refusal = this.limits.openConnection(address);
+    if (refusal !== undefined) {
+      this.refuse(address, refusal);
+      return undefined;
+    }
     const pool = this.context.pools.get(this.config.pool);
     if (pool === undefined) {
+      this.limits.closeConnection(address);
       this.noBackend(address);
       return undefined;
     }
@@ -239,6 +268,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
           ? pool.take(bound)
           : pool.acquire(this.keyOf(pool, clientAddress, port), failed);
       if (lease === undefined) {
+        this.limits.closeConnection(address);
         this.noBackend(clientAddress);
         return undefined;
       }
@@ -255,6 +285,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
   private endSession(session: UdpSession, ok: boolean): void {
     if (!session.close()) return;
     if (this.sessions_.get(session.key) === session) this.sessions_.delete(session.key);
+    this.limits.closeConnection(session.clientAddress);
     const lease = session.lease;
     if (lease === undefined) return;
     lease.release({ ok, bytesIn: session.bytesIn, bytesOut: session.bytesOut });
@@ -302,6 +333,13 @@ export class UdpListener implements Listener, UdpSessionOwner {
     const client = unmapIPv4(address);
     // Only client_ip and client_ip_port apply to L4; the config check refuses the others.
     return pool.hashKey === "client_ip_port" ? formatHostPort(client, port) : client;
+  }
+
+  /** Drops a datagram the limits refuse. */
+  private refuse(client: string, reason: Refusal): void {
+    if (reason === "denied") this.counters.deniedDatagrams++;
+    else this.counters.limitedDatagrams++;
+    this.refusalLog.warn({ listener: this.name, client, reason }, "datagram dropped by limits");
   }
 
   private noBackend(client: string): void {
