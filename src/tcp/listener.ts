@@ -16,6 +16,7 @@ import { RateLimitedLog } from "../net/rate-limited-log.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
+import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import {
   TcpConnection,
   type TcpConnectionOwner,
@@ -49,12 +50,19 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   private idleTimer: NodeJS.Timeout | undefined;
   private listening = false;
   private readonly noBackendLog: RateLimitedLog;
+  /** The `limits` section: allow/deny, connection rate and connection counts. */
+  private readonly limits: ClientLimits;
+  private readonly refusalLog: RateLimitedLog;
   private readonly counters = {
     accepted: 0,
     closed: 0,
     noBackend: 0,
     connectFailures: 0,
     proxyHeaderRejected: 0,
+    /** Closed at accept: address denied. */
+    deniedConnections: 0,
+    /** Closed at accept: over `rate_per_second`, `connections_per_client` or `max_connections`. */
+    limitedConnections: 0,
   };
 
   constructor(
@@ -66,6 +74,8 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     this.settings = settingsOf(config);
     this.trusted = new TrustedSources(config.proxy_protocol?.accept_from ?? []);
     this.noBackendLog = new RateLimitedLog(context.logger, 1000);
+    this.limits = new ClientLimits(config.limits);
+    this.refusalLog = new RateLimitedLog(context.logger, 1000);
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
   }
 
@@ -101,6 +111,14 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     this.config = config;
     this.settings = settingsOf(config);
     this.trusted = new TrustedSources(config.proxy_protocol?.accept_from ?? []);
+    this.limits.configure(config.limits);
+    // A client denied by the new lists loses its open connections too (an operator blocking
+    // an abuser means now); connection limits apply to new connections only.
+    if (this.limits.filtersAddresses) {
+      for (const connection of this.open) {
+        if (!this.limits.allows(connection.clientAddress)) connection.destroy();
+      }
+    }
     if (this.listening) this.scheduleIdleSweep();
   }
 
@@ -209,6 +227,12 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     clientPort: number,
     received: ProxyAddresses | undefined,
   ): void {
+    const refusal = this.limits.openConnection(clientAddress, true);
+    if (refusal !== undefined) {
+      this.refuse(socket, clientAddress, refusal);
+      return;
+    }
+    socket.on("close", () => this.limits.closeConnection(clientAddress));
     const pool = this.context.pools.get(this.config.pool);
     if (pool === undefined) {
       this.counters.noBackend++;
@@ -234,6 +258,15 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     );
     this.open.add(connection);
     connection.start();
+  }
+
+  /** Closes a connection the limits refuse, before any backend is picked. */
+  private refuse(socket: Socket, client: string, reason: Refusal): void {
+    if (reason === "denied") this.counters.deniedConnections++;
+    else this.counters.limitedConnections++;
+    this.refusalLog.warn({ listener: this.name, client, reason }, "connection refused at accept");
+    socket.on("error", ignore);
+    socket.destroy();
   }
 
   private proxyHeaderFor(
