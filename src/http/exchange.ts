@@ -2,22 +2,27 @@
  * One proxied request: pick, lease, dispatch to the backend's keep-alive pool, stream the
  * response back, retry on another backend when that is safe, and report the outcome once.
  *
- * The exchange is itself the undici dispatch handler (onConnect/onHeaders/onData/onComplete/
- * onError), so a request costs one object and no Promise; backpressure runs both ways
- * (undici pauses the client's body stream; `res.write() === false` pauses undici until
- * `drain`).
+ * The exchange is itself the upstream handler (onUpstreamConnect/Head/Data/End/Error), so a
+ * request costs one object and no Promise; backpressure runs both ways (the upstream
+ * connection pauses the client's body stream; `res.write() === false` pauses the upstream
+ * socket until `drain`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
 import type { PoolConfig } from "../config/schema/pool.js";
 import type { Logger } from "../log.js";
 import type { BackendState } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
-import { type RequestHead, responseHeaders } from "./forward-headers.js";
+import type { RequestHead } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { stickyBackendOf, stickyCookie, withoutCookie } from "./sticky.js";
+import {
+  CONNECT_TIMEOUT,
+  RESPONSE_TIMEOUT,
+  type UpstreamConnection,
+  type UpstreamHandler,
+} from "./upstream/client.js";
 import type { Upstreams } from "./upstreams.js";
 
 /** What every exchange of one listener shares. */
@@ -50,32 +55,39 @@ export interface ProxyCounters {
 /** RFC 9110 9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
-/** Thrown into undici to drop a response whose status is retried. */
+/** Aborts an upstream request whose response status is retried. */
 const RETRY_STATUS = new Error("retrying on another backend");
-/** Thrown into undici when the client went away. */
+/** Aborts an upstream request when the client went away. */
 const CLIENT_GONE = new Error("client closed the connection");
 
-/** undici error codes that mean "the backend did not answer in time". */
+/** Error codes that mean "the backend did not answer in time". */
 function isTimeout(code: string | undefined): boolean {
-  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
+  return code === CONNECT_TIMEOUT || code === RESPONSE_TIMEOUT;
 }
 
 const kExchange = Symbol("exchange");
 
+type WithExchange = ServerResponse & { [kExchange]?: ProxyExchange };
+
 function onResponseClose(this: ServerResponse): void {
-  (this as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange]?.clientClosed();
+  (this as WithExchange)[kExchange]?.clientClosed();
+}
+
+/** `drain` of the client response: reading the backend goes on (no closure per request). */
+function onResponseDrain(this: ServerResponse): void {
+  (this as WithExchange)[kExchange]?.resumeUpstream();
 }
 
 /** One request in flight through the proxy. */
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements UpstreamHandler {
   private lease: Lease | undefined;
   /** Backend of the previous attempt: a retry avoids it while another is available. */
   private previous: BackendState | undefined;
   private attempt = 0;
   private readonly startedAt = performance.now();
   private sentAt = 0;
-  private abortUpstream: ((error?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
+  /** The upstream connection of the current attempt, once it has one. */
+  private upstream: UpstreamConnection | undefined;
   private stickyBackend: BackendState | undefined;
   private setCookie: string | undefined;
   private finished = false;
@@ -161,60 +173,50 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.expectContinue = false;
       this.res.writeContinue();
     }
-    this.abortUpstream = undefined;
+    this.upstream = undefined;
     this.sentAt = 0;
-    const upstream = this.ctx.upstreams.get(target);
-    upstream.dispatch(
+    const req = this.req;
+    this.ctx.upstreams.get(target).dispatch(
       {
+        method: req.method ?? "GET",
         path: this.path,
-        method: this.req.method ?? "GET",
         headers: this.head.headers,
-        body: this.head.hasBody ? this.req : null,
-        reset: this.ctx.upstreams.noReuse,
-        idempotent: false,
+        body: this.head.hasBody ? req : null,
+        chunked: this.head.chunked,
       },
       this,
     );
   }
 
-  // ---- undici handler ------------------------------------------------------------------
+  // ---- upstream handler ----------------------------------------------------------------
 
-  onConnect(abort: (error?: Error) => void): void {
+  onUpstreamConnect(connection: UpstreamConnection): void {
     if (this.clientGone) {
-      abort(CLIENT_GONE);
+      connection.abort(this, CLIENT_GONE);
       return;
     }
-    this.abortUpstream = abort;
+    this.upstream = connection;
     this.sentAt = performance.now();
     this.lease?.established();
   }
 
-  /** undici passes the chunk itself (its typings say a size); both are handled. */
-  onBodySent(chunk: unknown): void {
-    this.bytesOut += typeof chunk === "number" ? chunk : (chunk as Buffer).length;
+  onUpstreamBodySent(bytes: number): void {
+    this.bytesOut += bytes;
   }
 
-  onHeaders(
-    statusCode: number,
-    rawHeaders: Buffer[] | string[] | null,
-    resume: () => void,
-    statusText: string,
-  ): boolean {
-    if (statusCode < 200) return true;
+  onUpstreamHead(statusCode: number, statusText: string, headers: string[]): boolean {
     const retryable = this.ctx.retryStatuses.has(statusCode);
     if (retryable) {
       this.responseOk = false;
       if (this.canRetry(true)) {
         this.failure = `status ${statusCode}`;
         this.retryStatus = statusCode;
-        this.abortUpstream?.(RETRY_STATUS);
+        this.upstream?.abort(this, RETRY_STATUS);
         return false;
       }
     }
     this.status = statusCode;
-    this.resumeUpstream = resume;
     const res = this.res;
-    const headers = responseHeaders(rawHeaders ?? []);
     if (this.setCookie !== undefined) {
       // HAProxy's `nocache`: a shared cache must not hand one client's cookie to another.
       headers.push("set-cookie", this.setCookie, "cache-control", "private");
@@ -226,23 +228,28 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onUpstreamData(chunk: Buffer): boolean {
     this.bytesIn += chunk.length;
     if (this.res.write(chunk)) return true;
-    if (this.resumeUpstream !== undefined) this.res.once("drain", this.resumeUpstream);
+    this.res.once("drain", onResponseDrain);
     return false;
   }
 
-  onComplete(_trailers: string[] | null): void {
-    this.abortUpstream = undefined;
+  /** The client took what was written: read on from the backend. */
+  resumeUpstream(): void {
+    this.upstream?.resume(this);
+  }
+
+  onUpstreamEnd(): void {
+    this.upstream = undefined;
     this.res.end();
     this.release(this.responseOk);
     this.end();
   }
 
-  onError(error: Error & { code?: string }): void {
+  onUpstreamError(error: Error & { code?: string }): void {
     // The attempt is over: a client leaving before the retry must not call a stale abort.
-    this.abortUpstream = undefined;
+    this.upstream = undefined;
     if (this.clientGone || error === CLIENT_GONE) {
       this.release(true);
       this.end();
@@ -270,9 +277,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         code: error.code,
         status,
       },
-      error.code === "UND_ERR_HEADERS_TIMEOUT"
+      error.code === RESPONSE_TIMEOUT
         ? "upstream response timeout"
-        : error.code === "UND_ERR_CONNECT_TIMEOUT"
+        : error.code === CONNECT_TIMEOUT
           ? "upstream connect timeout"
           : "upstream error: %s",
       error.message,
@@ -334,9 +341,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.clientGone = true;
     this.ctx.counters.clientAborts++;
-    // undici reports the abort through onError at once; if the request was queued, or
-    // between two attempts, there is nothing to abort and a late onConnect aborts itself.
-    this.abortUpstream?.(CLIENT_GONE);
+    // The connection reports the abort through onUpstreamError at once; if the request was
+    // queued, or between two attempts, there is nothing to abort and a late
+    // onUpstreamConnect aborts itself.
+    this.upstream?.abort(this, CLIENT_GONE);
     this.release(true);
     this.end();
   }

@@ -26,6 +26,8 @@ export interface RequestHead {
   duplicateHost: boolean;
   /** The request has a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
+  /** The body is chunked (Transfer-Encoding), so it goes upstream chunked too. */
+  chunked: boolean;
   /** Index in `headers` of the Cookie value, -1 when none (sticky strips its cookie). */
   cookieIndex: number;
   /** The id to log and to send upstream: a trusted inbound X-Request-Id, or `fallbackId`. */
@@ -83,6 +85,7 @@ export function scanRequestHead(
   let host: string | undefined;
   let duplicateHost = false;
   let hasBody = false;
+  let chunked = false;
   let cookieIndex = -1;
   let connection: string | undefined;
   let forwardedFor: string | undefined;
@@ -96,8 +99,10 @@ export function scanRequestHead(
     const lower = name.toLowerCase();
     if (REQUEST_HOP.has(lower)) {
       if (lower === "connection") connection = connection ? `${connection},${value}` : value;
-      else if (lower === "transfer-encoding") hasBody = true;
-      else if (lower === "upgrade" && upgrade) headers.push(name, value);
+      else if (lower === "transfer-encoding") {
+        hasBody = true;
+        chunked = true;
+      } else if (lower === "upgrade" && upgrade) headers.push(name, value);
       continue;
     }
     switch (lower) {
@@ -154,11 +159,15 @@ export function scanRequestHead(
   }
   requestId ??= fallbackId;
   headers.push("x-request-id", requestId);
-  return { headers, host, duplicateHost, hasBody, cookieIndex, requestId };
+  return { headers, host, duplicateHost, hasBody, chunked, cookieIndex, requestId };
 }
 
 /** Removes the fields a Connection header names (RFC 9110 7.6.1); returns the new cookie index. */
-function dropConnectionOptions(headers: string[], connection: string, cookieIndex: number): number {
+export function dropConnectionOptions(
+  headers: string[],
+  connection: string,
+  cookieIndex: number,
+): number {
   let named: Set<string> | undefined;
   for (const token of connection.split(",")) {
     const option = token.trim().toLowerCase();

@@ -1,11 +1,11 @@
 /**
- * Upstream connection reuse: one undici Pool (keep-alive sockets, bounded) per backend
+ * Upstream connection reuse: one SocketPool (keep-alive sockets, bounded) per backend
  * address. The idle timeout is kept below the backend's own so that a request is never
  * written onto a socket the backend is just closing (nginx `keepalive_timeout` upstream,
  * HAProxy `http-reuse`).
  */
-import { Pool as UndiciPool } from "undici";
 import { formatHostPort } from "../pool/backend.js";
+import { SocketPool } from "./upstream/socket-pool.js";
 
 /** Timeouts and sizes of the upstream side, from the listener config. */
 export interface UpstreamOptions {
@@ -26,11 +26,11 @@ const UNUSED_POOL_MS = 5 * 60_000;
 
 /** The keep-alive pools of one listener, by backend address. */
 export class Upstreams {
-  private readonly byAddress = new Map<string, UndiciPool>();
+  private readonly byAddress = new Map<string, SocketPool>();
   /** Per backend object, so the hot path builds no address string. */
-  private byTarget = new WeakMap<object, UndiciPool>();
+  private byTarget = new WeakMap<object, SocketPool>();
   /** Pools used since the last sweep. */
-  private readonly used = new Set<UndiciPool>();
+  private readonly used = new Set<SocketPool>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private options: UpstreamOptions) {
@@ -40,19 +40,14 @@ export class Upstreams {
     this.sweeper.unref();
   }
 
-  /** True when every request must close its upstream connection (keepalive 0). */
-  get noReuse(): boolean {
-    return this.options.keepalive === 0;
-  }
-
   /** The pool for a backend (or sorry server) at host:port, created on first use. */
-  get(target: { readonly host: string; readonly port: number }): UndiciPool {
+  get(target: { readonly host: string; readonly port: number }): SocketPool {
     let pool = this.byTarget.get(target);
     if (pool === undefined || pool.closed) {
       const address = formatHostPort(target.host, target.port);
       pool = this.byAddress.get(address);
       if (pool === undefined) {
-        pool = this.create(address);
+        pool = this.create(target.host, target.port);
         this.byAddress.set(address, pool);
       }
       this.byTarget.set(target, pool);
@@ -89,28 +84,24 @@ export class Upstreams {
   private sweep(): void {
     for (const [address, pool] of this.byAddress) {
       if (this.used.has(pool)) continue;
-      const stats = pool.stats;
-      if (stats.pending + stats.running + stats.queued > 0) continue;
+      if (pool.busy > 0) continue;
       this.byAddress.delete(address);
       pool.close().catch(() => {});
     }
     this.used.clear();
   }
 
-  private create(address: string): UndiciPool {
+  private create(host: string, port: number): SocketPool {
     const o = this.options;
-    return new UndiciPool(`http://${address}`, {
-      // undici bounds the sockets, not only the idle ones: beyond `connections` requests
-      // wait in the pool's queue (their lease stays "opening", counted as inactive).
-      connections: o.keepalive > 0 ? o.keepalive : null,
-      pipelining: 1,
-      connectTimeout: o.connectTimeoutMs,
-      headersTimeout: o.responseTimeoutMs,
-      bodyTimeout: o.bodyTimeoutMs,
-      keepAliveTimeout: o.idleTimeoutMs,
-      keepAliveMaxTimeout: o.idleTimeoutMs,
-      // A backend's Keep-Alive: timeout=N hint is honoured minus this margin.
-      keepAliveTimeoutThreshold: 1000,
+    return new SocketPool(host, port, {
+      // The bound is on all sockets, not only the idle ones: beyond it requests wait in the
+      // pool's queue (their lease stays "opening", counted as inactive).
+      maxConnections: o.keepalive,
+      closeEach: o.keepalive === 0,
+      connectTimeoutMs: o.connectTimeoutMs,
+      responseTimeoutMs: o.responseTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
     });
   }
