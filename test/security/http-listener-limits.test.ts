@@ -4,7 +4,13 @@
  * closed at accept with a log line, and a reload changes all of it in place.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import type { Listener } from "../../src/net/listener.js";
@@ -41,7 +47,7 @@ describe("http listener limits", () => {
     await backend.close();
   });
 
-  function configOf(limits: Record<string, unknown> | undefined) {
+  function configOf(limits: Record<string, unknown> | undefined, extra = {}) {
     return httpListenerSchema.parse({
       name: "guarded",
       protocol: "http",
@@ -49,11 +55,12 @@ describe("http listener limits", () => {
       default_pool: "app",
       access_log: false,
       limits,
+      ...extra,
     });
   }
 
-  async function listen(limits: Record<string, unknown> | undefined) {
-    const listener = createHttpListener(configOf(limits), {
+  async function listen(limits: Record<string, unknown> | undefined, extra = {}) {
+    const listener = createHttpListener(configOf(limits, extra), {
       pools: new Map([["app", pool]]),
       logger: log.logger,
     });
@@ -70,6 +77,36 @@ describe("http listener limits", () => {
     assert.match(served, /^HTTP\/1\.1 200 /);
     assert.match(served, /b1$/);
     assert.equal(listener.stats().deniedConnections, 1);
+  });
+
+  it("with TLS, closes a denied client before the handshake", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-limits-tls-"));
+    try {
+      const cert = join(dir, "cert.pem");
+      const key = join(dir, "key.pem");
+      const made = spawnSync("openssl", [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+        ...["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+      ]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const { port } = await listen({ deny: [OTHER_CLIENT] }, { tls: { cert, key } });
+      const handshake = (localAddress: string) =>
+        new Promise<string>((resolve) => {
+          // The tls options type lacks localAddress: bind a plain socket and wrap it.
+          const raw = connect({ port, host: "127.0.0.1", localAddress });
+          raw.on("error", () => {});
+          const socket = tlsConnect({ socket: raw, rejectUnauthorized: false });
+          socket.on("secureConnect", () => {
+            socket.destroy();
+            resolve("handshake");
+          });
+          socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+        });
+      assert.notEqual(await handshake(OTHER_CLIENT), "handshake");
+      assert.equal(await handshake(LOCAL), "handshake");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("with an allow list, closes every other address", async () => {
