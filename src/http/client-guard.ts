@@ -44,7 +44,7 @@ export class HttpClientGuard {
     config: LimitsConfig | undefined,
     logger: Logger,
   ) {
-    this.limits = new ClientLimits(config);
+    this.limits = new ClientLimits(undefined);
     this.refusalLog = new RateLimitedLog(logger, 1000);
     this.configure(config);
   }

@@ -90,11 +90,6 @@ export class ClientLimits {
   openConnectionsOf(client: string): number {
     return this.connections.openBy(client);
   }
-
-  /** Clients whose rate buckets are tracked. */
-  get trackedRateClients(): number {
-    return this.rate.size;
-  }
 }
 
 /** Seconds for a Retry-After header: the wait rounded up, at least 1. */
