@@ -228,8 +228,13 @@ export class ProxyExchange implements UpstreamHandler {
     return true;
   }
 
-  onUpstreamData(chunk: Buffer): boolean {
+  onUpstreamData(chunk: Buffer, last: boolean): boolean {
     this.bytesIn += chunk.length;
+    if (last) {
+      // The whole body is here: one end() instead of write() then end().
+      this.res.end(chunk);
+      return true;
+    }
     if (this.res.write(chunk)) return true;
     this.res.once("drain", onResponseDrain);
     return false;
@@ -242,7 +247,7 @@ export class ProxyExchange implements UpstreamHandler {
 
   onUpstreamEnd(): void {
     this.upstream = undefined;
-    this.res.end();
+    if (!this.res.writableEnded) this.res.end();
     this.release(this.responseOk);
     this.end();
   }

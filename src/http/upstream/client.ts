@@ -29,8 +29,8 @@ export interface UpstreamHandler {
   onUpstreamConnect(connection: UpstreamConnection): void;
   /** The final response head; false when the handler aborted the request. */
   onUpstreamHead(status: number, reason: string, headers: string[]): boolean;
-  /** Body bytes; false asks for a pause until `connection.resume()`. */
-  onUpstreamData(chunk: Buffer): boolean;
+  /** Body bytes (`last`: they end the body); false asks for a pause until `resume()`. */
+  onUpstreamData(chunk: Buffer, last: boolean): boolean;
   onUpstreamEnd(): void;
   onUpstreamError(error: Error & { code?: string }): void;
   /** Request body bytes written. */
@@ -219,10 +219,10 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     return handler.onUpstreamHead(status, reason, headers);
   }
 
-  onResponseData(chunk: Buffer): void {
+  onResponseData(chunk: Buffer, last: boolean): void {
     const handler = this.handler;
     if (handler === undefined) return;
-    if (!handler.onUpstreamData(chunk)) {
+    if (!handler.onUpstreamData(chunk, last)) {
       this.paused = true;
       this.deadline = 0;
     }
