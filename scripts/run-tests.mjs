@@ -14,7 +14,9 @@ function walk(dir) {
 }
 
 const filter = process.argv[2] ?? "";
-const files = walk("dist/test").filter((file) => file.includes(filter)).sort();
+const files = walk("dist/test")
+  .filter((file) => file.includes(filter))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files under dist/test match "${filter}"`);
   process.exit(1);

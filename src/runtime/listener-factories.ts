@@ -1,9 +1,9 @@
 /** Which data plane serves which `protocol:` of a listener. */
 import type { ListenerConfig } from "../config/schema/index.js";
 import { createHttpListener } from "../http/listener.js";
+import type { ListenerFactory } from "../net/listener.js";
 import { createTcpListener } from "../tcp/listener.js";
 import { createUdpListener } from "../udp/listener.js";
-import type { ListenerFactory } from "../net/listener.js";
 
 export const listenerFactories: Record<ListenerConfig["protocol"], ListenerFactory> = {
   http: createHttpListener,
