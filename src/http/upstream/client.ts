@@ -182,8 +182,9 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     this.parser.stop();
     this.detachBody();
     if (this.phase === Phase.Head && !this.written) {
-      // Nothing was sent on this fresh socket: it stays usable.
+      // Nothing was sent on this socket: it stays usable.
       this.phase = Phase.Idle;
+      this.deadline = deadlineIn(this.owner.options.idleTimeoutMs);
       this.owner.released(this);
     } else {
       this.close();
