@@ -7,11 +7,18 @@
  * both sockets are closed (half-closed connections still count as active, since one
  * direction still moves data), and not at all afterwards (no TIME_WAIT linger).
  */
-import { connect, type Socket } from "node:net";
+import { connect, type Socket, type TcpNetConnectOpts } from "node:net";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import type { PersistenceTable } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
+
+/**
+ * Bytes a socket may buffer before the other side is paused. Node's 16 KiB default is less
+ * than one 64 KiB read, so every chunk of a bulk transfer would pause and resume the reading
+ * side (two epoll changes and a drain event per chunk); 256 KiB lets a few chunks queue.
+ */
+export const SOCKET_BUFFER_BYTES = 256 * 1024;
 
 /** What one connection needs from its listener, fixed at accept time. */
 export interface TcpConnectionSettings {
@@ -122,12 +129,16 @@ export class TcpConnection {
     this.attempts++;
     const backend = lease.backend;
     this.connectStartedAt = this.pool.clock();
-    const upstream = connect({
+    // net.Socket hands its options to stream.Duplex, which reads highWaterMark; the
+    // connect options' type does not list it.
+    const options: TcpNetConnectOpts & { highWaterMark: number } = {
       host: backend.host,
       port: backend.port,
       allowHalfOpen: true,
+      highWaterMark: SOCKET_BUFFER_BYTES,
       noDelay: true,
-    });
+    };
+    const upstream = connect(options);
     this.upstream = upstream;
     upstream.setTimeout(this.settings.connectTimeoutMs);
     upstream.on("timeout", this.onConnectTimeout);

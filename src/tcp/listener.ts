@@ -18,6 +18,7 @@ import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js"
 import type { Pool } from "../pool/pool.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import {
+  SOCKET_BUFFER_BYTES,
   TcpConnection,
   type TcpConnectionOwner,
   type TcpConnectionRow,
@@ -76,7 +77,10 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     this.noBackendLog = new RateLimitedLog(context.logger, 1000);
     this.limits = new ClientLimits(config.limits);
     this.refusalLog = new RateLimitedLog(context.logger, 1000);
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    this.server = createServer(
+      { allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_BUFFER_BYTES },
+      this.onConnection,
+    );
   }
 
   /** Binds and starts accepting. */

@@ -3,8 +3,10 @@
  * redis-server, PostgreSQL, dnsmasq and nginx. Each returns a `stop` that kills the process
  * and removes its files. The benchmark uses them too.
  */
+
+import { createSocket } from "node:dgram";
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { type Daemon, freePort, run, startDaemon, tempDir, waitFor } from "./helpers.js";
 
@@ -143,14 +145,14 @@ export async function startDnsmasq(who: string): Promise<RealServer & { queries(
     try {
       return await startDnsmasqOnce(who);
     } catch (error) {
-      if (attempt >= 3) throw error;
+      if (attempt >= 5) throw error;
     }
   }
 }
 
 async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): number }> {
   const dir = tempDir("dnsmasq");
-  const port = await freePort("udp");
+  const port = await portFreeForTcpAndUdp();
   const daemon = startDaemon("dnsmasq", [
     "--no-daemon",
     "--conf-file=/dev/null",
@@ -169,7 +171,9 @@ async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): 
   ]);
   try {
     await waitFor(async () => {
-      if (daemon.process.exitCode !== null) throw new Error(`dnsmasq exited: ${daemon.output()}`);
+      if (daemon.process.exitCode !== null) {
+        throw new Error(`dnsmasq exited with ${daemon.process.exitCode}: ${daemon.output()}`);
+      }
       const answer = await run("dig", [
         "@127.0.0.1",
         "-p",
@@ -197,6 +201,31 @@ async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): 
       dir.cleanup();
     },
   };
+}
+
+/**
+ * A port below the kernel's ephemeral range (where the other tests' many short TCP
+ * connections and their TIME_WAIT entries live), free for both TCP and UDP right now.
+ */
+async function portFreeForTcpAndUdp(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canBind("tcp", port)) && (await canBind("udp", port))) return port;
+  }
+}
+
+function canBind(kind: "tcp" | "udp", port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === "udp") {
+      const socket = createSocket("udp4");
+      socket.once("error", () => resolve(false));
+      socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
+      return;
+    }
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 function countQueries(log: string): number {
