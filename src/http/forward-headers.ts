@@ -47,17 +47,6 @@ const REQUEST_HOP = new Set([
   "expect",
 ]);
 
-/** Hop-by-hop response fields; node writes its own framing and connection handling. */
-const RESPONSE_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 /** Connection options that name no header field. */
 const CONNECTION_OPTIONS = new Set(["close", "keep-alive", "upgrade"]);
 
@@ -187,24 +176,4 @@ export function dropConnectionOptions(
   }
   headers.length = write;
   return cookie;
-}
-
-/**
- * The response fields to pass to the client, from undici's raw header buffers, without
- * hop-by-hop ones. Flat [name, value, ...] strings for `res.writeHead`.
- */
-export function responseHeaders(raw: readonly (Buffer | string)[]): string[] {
-  const headers: string[] = [];
-  let connection: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString("latin1");
-    const lower = name.toLowerCase();
-    if (RESPONSE_HOP.has(lower)) {
-      if (lower === "connection") connection = raw[i + 1].toString("latin1");
-      continue;
-    }
-    headers.push(name, raw[i + 1].toString("latin1"));
-  }
-  if (connection !== undefined) dropConnectionOptions(headers, connection, -1);
-  return headers;
 }

@@ -1,7 +1,7 @@
 /**
  * The http data plane's listener: node's http server (llhttp parses and rejects malformed
- * heads), a compiled router, and one ProxyExchange per request forwarding through undici
- * keep-alive pools.
+ * heads), a compiled router, and one ProxyExchange per request forwarding through our own
+ * upstream client's keep-alive pools.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";

@@ -321,7 +321,7 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
       this.phase = Phase.Idle;
       const hint = this.parser.keepAliveHintMs;
       const idle = this.owner.options.idleTimeoutMs;
-      // A backend's Keep-Alive: timeout=N is honoured minus a second (as undici does).
+      // A backend's Keep-Alive: timeout=N is honoured minus a second.
       this.deadline = deadlineIn(hint > 0 ? Math.min(idle, Math.max(0, hint - 1000)) : idle);
     } else {
       this.close();
