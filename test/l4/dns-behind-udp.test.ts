@@ -1,12 +1,12 @@
 /** Two dnsmasq instances behind a udp listener, queried with dig. */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { frontUdp, run } from "./helpers.js";
+import { frontUdp, run, runCleanups } from "./helpers.js";
 import { startDnsmasq } from "./servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await runCleanups(cleanups);
 });
 
 function dig(port: number, name: string) {

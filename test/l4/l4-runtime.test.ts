@@ -5,11 +5,11 @@ import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { configSchema } from "../../src/config/schema/index.js";
 import { Runtime } from "../../src/runtime/runtime.js";
-import { namedEchoServer, whoAnswers } from "./helpers.js";
+import { namedEchoServer, runCleanups, whoAnswers } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await runCleanups(cleanups);
 });
 
 describe("L4 listeners from a config", () => {

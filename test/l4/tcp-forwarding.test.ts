@@ -10,6 +10,7 @@ import {
   frontTcp,
   namedEchoServer,
   readUntil,
+  runCleanups,
   tcpServer,
   waitFor,
   whoAnswers,
@@ -17,7 +18,7 @@ import {
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await runCleanups(cleanups);
 });
 
 /** A loopback port whose accept queue is full: connects to it hang (SYNs are dropped). */

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { after, describe, it } from "node:test";
-import { frontUdp, waitFor } from "./helpers.js";
+import { frontUdp, runCleanups, waitFor } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await runCleanups(cleanups);
 });
 
 /** A udp server on 127.0.0.1:0 that answers every datagram with "name:payload". */
