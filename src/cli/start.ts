@@ -3,10 +3,10 @@
 import cluster from "node:cluster";
 import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
-import { startWorkers } from "../http/workers.js";
 import { createLogger, type Logger } from "../log.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
+import { startWorkers } from "../runtime/workers.js";
 import { parseArgs, requireFlag } from "./args.js";
 import { flushLogger, type Service, waitForShutdown } from "./shutdown.js";
 
