@@ -17,6 +17,7 @@ import {
   type Backend,
   type PickContext,
 } from "../src/balancer/index.js";
+import { seededRandom } from "../src/balancer/seeded-random.js";
 
 const SIZES = [10, 100, 1000];
 const WARMUP_PICKS = 200_000;
@@ -31,18 +32,6 @@ interface Measurement {
   picksPerSecond: number;
   /** Picks that found no backend (dh and ovf may decline by design). */
   none: number;
-}
-
-/** A seeded uniform source (mulberry32), so every run makes the same decisions. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Backends with weights 1..5 and some connections and latency, as a busy pool has. */

@@ -14,7 +14,13 @@ export type {
   HashName,
   PickContext,
 } from "./balancer/index.js";
-export { algorithmNames, algorithms, createBalancer, isAlgorithmName } from "./balancer/index.js";
+export {
+  algorithmNames,
+  algorithms,
+  createBalancer,
+  isAlgorithmName,
+  seededRandom,
+} from "./balancer/index.js";
 export { ConfigError, type ConfigIssue, formatIssue } from "./config/errors.js";
 export type { LoadOptions } from "./config/load.js";
 // Config: loading with environment interpolation, validation and readable errors.

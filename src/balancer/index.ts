@@ -21,6 +21,7 @@ import { algorithmNames } from "./types.js";
 import { weightedLeastConnections } from "./weighted-least-connections.js";
 import { weightedRandom } from "./weighted-random.js";
 
+export { seededRandom } from "./seeded-random.js";
 export * from "./types.js";
 
 /** Every algorithm, by its registered name. */

@@ -3,6 +3,8 @@
  * scripted stream of requests, with a scripted clock so connection counts and latencies move
  * as they would against the real backends.
  */
+
+import { seededRandom } from "../balancer/seeded-random.js";
 import type { Config } from "../config/schema/index.js";
 import type { Lease } from "../pool/lease.js";
 import { Pool } from "../pool/pool.js";
@@ -46,16 +48,4 @@ export function simulatePicks(config: Config, delays: ReadonlyMap<string, number
     lines.push(`  ${name} (${section.algorithm}): ${picks.join(" ")}`);
   }
   return lines;
-}
-
-/** A small deterministic generator (mulberry32) so the printed sequence is the same each run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

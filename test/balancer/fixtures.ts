@@ -2,7 +2,11 @@
  * Plain backends, a seeded random source and key generators for the algorithm tests.
  * Backends here are mutable so a test can script connection counts, health and latency.
  */
+
+import { seededRandom } from "../../src/balancer/seeded-random.js";
 import type { Backend, PickContext } from "../../src/balancer/types.js";
+
+export { seededRandom };
 
 /** A backend whose every field a test may set directly. */
 export class TestBackend implements Backend {
@@ -24,18 +28,6 @@ export class TestBackend implements Backend {
 /** Backends named `${prefix}0`, `${prefix}1`, ... with the given weights. */
 export function makeBackends(weights: readonly number[], prefix = "b"): TestBackend[] {
   return weights.map((weight, index) => new TestBackend(`${prefix}${index}`, weight));
-}
-
-/** A small, fast, seeded generator of uniform numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A pick context with a seeded random source, a clock at `now` and an optional key. */

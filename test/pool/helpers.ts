@@ -1,6 +1,10 @@
 /** Pools with a scripted clock and seeded randomness for the pool tests. */
+
+import { seededRandom } from "../../src/balancer/seeded-random.js";
 import type { BackendSpec } from "../../src/pool/backend.js";
 import { Pool, type PoolOptions } from "../../src/pool/pool.js";
+
+export { seededRandom };
 
 /** A clock a test moves by hand; starts well above 0 because 0 means "never" to a pool. */
 export class ScriptedClock {
@@ -11,18 +15,6 @@ export class ScriptedClock {
   advance(ms: number): void {
     this.now += ms;
   }
-}
-
-/** A seeded uniform generator (mulberry32) so every run makes the same choices. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Backends a, b, c, ... on 127.0.0.1 ports 9001, 9002, ... with the given weights. */
