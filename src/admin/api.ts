@@ -7,6 +7,7 @@ import type { Pool } from "../pool/pool.js";
 import { backendSpecFromConfig } from "../runtime/pools.js";
 import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
 import { listenerViews, poolView, poolViews, statusView } from "./state.js";
@@ -107,6 +108,30 @@ route("GET", "/api/status", ({ runtime, res, startedAt }) =>
 );
 
 route("GET", "/api/listeners", ({ runtime, res }) => sendJson(res, 200, listenerViews(runtime)));
+
+route("GET", "/api/connections", ({ runtime, res, query }) =>
+  sendJson(res, 200, allTables(runtime, "connections", parseLimit(query))),
+);
+
+route("GET", "/api/listeners/:listener/connections", ({ runtime, res, query, params: [name] }) =>
+  sendJson(
+    res,
+    200,
+    listenerTable(runtime, requireListener(runtime, name), "connections", parseLimit(query)),
+  ),
+);
+
+route("GET", "/api/persistence", ({ runtime, res, query }) =>
+  sendJson(res, 200, allTables(runtime, "persistence", parseLimit(query))),
+);
+
+route("GET", "/api/listeners/:listener/persistence", ({ runtime, res, query, params: [name] }) =>
+  sendJson(
+    res,
+    200,
+    listenerTable(runtime, requireListener(runtime, name), "persistence", parseLimit(query)),
+  ),
+);
 
 route("GET", "/api/pools", ({ runtime, rates, res }) =>
   sendJson(res, 200, poolViews(runtime, rates)),

@@ -1,7 +1,8 @@
 /**
  * `ballast ctl`: the admin API from the terminal. `list` prints pools and backends in the
- * spirit of `ipvsadm -L -n`; add, remove, weight, drain, enable, disable and reload mirror
- * `ipvsadm -a/-d/-e`. `--json` prints the API's answer as is, for scripts.
+ * spirit of `ipvsadm -L -n`, `connections` the L4 connection table as `ipvsadm -L -c -n`;
+ * add, remove, weight, drain, enable, disable and reload mirror `ipvsadm -a/-d/-e`.
+ * `--json` prints the API's answer as is, for scripts.
  */
 import { readFile } from "node:fs/promises";
 import { AdminClient, AdminRequestError, AdminUnreachableError, apiPath } from "../admin/client.js";
@@ -22,6 +23,7 @@ const FLAGS = {
   now: { boolean: true },
   file: { short: "f" },
   ttl: {},
+  limit: {},
   help: { short: "h", boolean: true },
 };
 
@@ -29,6 +31,10 @@ const USAGE = `usage: ballast ctl [--admin URL] [--token TOKEN] [--json] COMMAND
 commands:
   list [POOL]                          pools and backends with counters (ipvsadm -L -n)
   listeners                            listeners with their addresses and counters
+  connections [LISTENER] [--limit N]   open tcp connections and udp sessions (ipvsadm -L -c -n);
+                                       alias conns
+  persistence [LISTENER] [--limit N]   persistence bindings, client to backend
+                                       (ipvsadm -L --persistent-conn)
   add POOL HOST:PORT [-w N] [--name NAME] [--backup]   add a backend (ipvsadm -a)
   remove POOL BACKEND [--now]          drain, then remove a backend (ipvsadm -d)
   weight POOL BACKEND N                set a weight; 0 quiesces (ipvsadm -e -w)
@@ -90,6 +96,17 @@ const commands: Record<string, Command> = {
     const listeners = await client.get<ListenerView[]>("/api/listeners");
     if (!args.flags.json) console.log(formatListenerTable(listeners));
     return listeners;
+  },
+  async connections(client, args) {
+    const views = await fetchTables(client, args, "connections");
+    if (!args.flags.json) console.log(formatConnectionTable(views));
+    return views;
+  },
+  conns: (client, args) => commands.connections(client, args),
+  async persistence(client, args) {
+    const views = await fetchTables(client, args, "persistence");
+    if (!args.flags.json) console.log(formatPersistenceTable(views));
+    return views;
   },
   async add(client, args) {
     const [pool, address] = positional(args, ["POOL", "HOST:PORT"]);
@@ -222,6 +239,126 @@ interface ListenerView {
   protocol: string;
   address: string;
   stats: Record<string, number>;
+}
+
+/** One listener's connection or persistence table as the API answers it. */
+interface TableView {
+  listener: string;
+  protocol: string;
+  pool: string | null;
+  total: number;
+  truncated: boolean;
+  rows: TableRow[];
+}
+
+/** The fields of a tcp connection, udp session or persistence binding the tables show. */
+interface TableRow {
+  client: string;
+  backend?: string;
+  backendAddress: string | null;
+  state?: string;
+  ageMs?: number;
+  idleMs?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+  connections?: number;
+  expiresInMs?: number;
+}
+
+/** GETs one listener's table, or every listener's, as a list either way. */
+async function fetchTables(
+  client: AdminClient,
+  args: ParsedArgs,
+  kind: "connections" | "persistence",
+): Promise<TableView[]> {
+  if (args.rest.length > 1) throw new UsageError(`unexpected argument "${args.rest[1]}"`);
+  const [listener] = args.rest;
+  const limit = flag(args, "limit");
+  const query = limit === undefined ? "" : `?limit=${integer(limit, "--limit")}`;
+  return listener === undefined
+    ? client.get<TableView[]>(`/api/${kind}${query}`)
+    : [await client.get<TableView>(`${apiPath("listeners", listener, kind)}${query}`)];
+}
+
+/**
+ * The `ipvsadm -L -c -n`-like table: one line per tcp connection or udp session, with the
+ * listener, its state, age (as ipvsadm's mm:ss), client, backend and bytes each way.
+ */
+export function formatConnectionTable(views: readonly TableView[]): string {
+  const header = ["Pro", "Listener", "State", "Age", "Client", "Backend", "BytesIn", "BytesOut"];
+  const rows: string[][] = [];
+  for (const view of views) {
+    for (const row of view.rows) {
+      rows.push([
+        view.protocol.toUpperCase(),
+        view.listener,
+        // udp has no handshake or close: ipvsadm shows "UDP" there; the idle time says more.
+        row.state?.toUpperCase() ?? `IDLE ${formatAge(row.idleMs ?? 0)}`,
+        formatAge(row.ageMs ?? 0),
+        row.client,
+        backendOf(row),
+        String(row.bytesIn ?? 0),
+        String(row.bytesOut ?? 0),
+      ]);
+    }
+  }
+  return [
+    ...alignColumns([header, ...rows], [0, 1, 2, 4, 5]),
+    ...footer(views, "connections"),
+  ].join("\n");
+}
+
+/** The `ipvsadm -L --persistent-conn`-like table: one line per client bound to a backend. */
+export function formatPersistenceTable(views: readonly TableView[]): string {
+  const header = ["Pro", "Listener", "Pool", "Client", "Backend", "Conns", "Expires"];
+  const rows: string[][] = [];
+  for (const view of views) {
+    for (const row of view.rows) {
+      const expires = row.expiresInMs ?? 0;
+      rows.push([
+        view.protocol.toUpperCase(),
+        view.listener,
+        view.pool ?? "-",
+        row.client,
+        backendOf(row),
+        String(row.connections ?? 0),
+        // While the client still has connections the binding does not count down.
+        expires < 0 ? "in use" : formatAge(expires),
+      ]);
+    }
+  }
+  return [...alignColumns([header, ...rows], [0, 1, 2, 3, 4]), ...footer(views, "bindings")].join(
+    "\n",
+  );
+}
+
+/** "web-1 (127.0.0.1:8081)", or the address alone when the id is the address. */
+function backendOf(row: TableRow): string {
+  const id = row.backend ?? "-";
+  const address = row.backendAddress;
+  return address === null || address === id ? id : `${id} (${address})`;
+}
+
+/** One summary line per listener, saying when the limit left rows out. */
+function footer(views: readonly TableView[], what: string): string[] {
+  if (views.length === 0) return [`no listener keeps ${what}`];
+  return views.map((view) =>
+    view.truncated
+      ? `${view.listener}: ${view.rows.length} of ${view.total} ${what} shown (raise --limit)`
+      : `${view.listener}: ${view.total} ${what}`,
+  );
+}
+
+/** ms as ipvsadm's expire column: mm:ss, or h:mm:ss from an hour on. */
+function formatAge(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const hours = Math.floor(seconds / 3600);
+  const mmss = `${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}`;
+  return hours > 0 ? `${hours}:${mmss}` : mmss;
+}
+
+function pad2(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
 }
 
 async function action(

@@ -41,6 +41,11 @@ export interface Listener {
    * sessions): one plain object per entry, ready for JSON.
    */
   connections?(): object[];
+  /**
+   * Persistence bindings (client address → backend, open connections, ms left) for data
+   * planes whose pool keeps them (tcp): one plain object per binding, ready for JSON.
+   */
+  persistence?(): object[];
 }
 
 /** Makes a listener of one protocol. */
