@@ -6,6 +6,7 @@ import { runCheck } from "./check.js";
 import { runCtl } from "./ctl.js";
 import { runDemo } from "./demo.js";
 import { helpText, runHelp } from "./help.js";
+import { runSimulate } from "./simulate.js";
 import { runStart } from "./start.js";
 import { runVersion } from "./version.js";
 
@@ -16,10 +17,7 @@ const commands: Record<string, Command> = {
   check: runCheck,
   demo: runDemo,
   ctl: (args) => runCtl([...args]),
-  simulate: () => {
-    console.error("ballast simulate is not available yet; it comes with the simulator.");
-    return 1;
-  },
+  simulate: runSimulate,
   version: runVersion,
   "--version": runVersion,
   help: runHelp,
