@@ -285,16 +285,27 @@ async function fetchTables(
  * listener, its state, age (as ipvsadm's mm:ss), client, backend and bytes each way.
  */
 export function formatConnectionTable(views: readonly TableView[]): string {
-  const header = ["Pro", "Listener", "State", "Age", "Client", "Backend", "BytesIn", "BytesOut"];
+  const header = [
+    "Pro",
+    "Listener",
+    "State",
+    "Age",
+    "Idle",
+    "Client",
+    "Backend",
+    "BytesIn",
+    "BytesOut",
+  ];
   const rows: string[][] = [];
   for (const view of views) {
     for (const row of view.rows) {
       rows.push([
         view.protocol.toUpperCase(),
         view.listener,
-        // udp has no handshake or close: ipvsadm shows "UDP" there; the idle time says more.
-        row.state?.toUpperCase() ?? `IDLE ${formatAge(row.idleMs ?? 0)}`,
+        // udp has no handshake or close; a session lives until it has been idle too long.
+        row.state?.toUpperCase() ?? "SESSION",
         formatAge(row.ageMs ?? 0),
+        row.idleMs === undefined ? "-" : formatAge(row.idleMs),
         row.client,
         backendOf(row),
         String(row.bytesIn ?? 0),
@@ -302,10 +313,9 @@ export function formatConnectionTable(views: readonly TableView[]): string {
       ]);
     }
   }
-  return [
-    ...alignColumns([header, ...rows], [0, 1, 2, 4, 5]),
-    ...footer(views, "connections"),
-  ].join("\n");
+  return [...alignColumns([header, ...rows], [0, 1, 2, 5, 6]), ...footer(views, "connection")].join(
+    "\n",
+  );
 }
 
 /** The `ipvsadm -L --persistent-conn`-like table: one line per client bound to a backend. */
@@ -327,7 +337,7 @@ export function formatPersistenceTable(views: readonly TableView[]): string {
       ]);
     }
   }
-  return [...alignColumns([header, ...rows], [0, 1, 2, 3, 4]), ...footer(views, "bindings")].join(
+  return [...alignColumns([header, ...rows], [0, 1, 2, 3, 4]), ...footer(views, "binding")].join(
     "\n",
   );
 }
@@ -341,12 +351,13 @@ function backendOf(row: TableRow): string {
 
 /** One summary line per listener, saying when the limit left rows out. */
 function footer(views: readonly TableView[], what: string): string[] {
-  if (views.length === 0) return [`no listener keeps ${what}`];
-  return views.map((view) =>
-    view.truncated
-      ? `${view.listener}: ${view.rows.length} of ${view.total} ${what} shown (raise --limit)`
-      : `${view.listener}: ${view.total} ${what}`,
-  );
+  if (views.length === 0) return [`no listener keeps a ${what} table`];
+  return views.map((view) => {
+    const count = `${view.total} ${view.total === 1 ? what : `${what}s`}`;
+    return view.truncated
+      ? `${view.listener}: ${view.rows.length} of ${count} shown (raise --limit)`
+      : `${view.listener}: ${count}`;
+  });
 }
 
 /** ms as ipvsadm's expire column: mm:ss, or h:mm:ss from an hour on. */

@@ -216,19 +216,23 @@ test("the L4 connection table and persistence bindings are listed by the API and
   assert.equal(table.code, 0, table.stderr);
   assert.match(
     table.stdout,
-    /^Pro\s+Listener\s+State\s+Age\s+Client\s+Backend\s+BytesIn\s+BytesOut$/m,
+    /^Pro\s+Listener\s+State\s+Age\s+Idle\s+Client\s+Backend\s+BytesIn\s+BytesOut$/m,
   );
   for (const client of clients) {
     const cells = lineWith(table.stdout, `127.0.0.1:${client.socket.localPort}`).split(/\s+/);
     assert.deepEqual(cells.slice(0, 3), ["TCP", "db", "ESTABLISHED"]);
     assert.match(cells[3], /^\d\d:\d\d$/);
-    assert.equal(cells[5], boundBackend);
-    assert.equal(cells[6], `(${boundAddress})`);
-    assert.deepEqual(cells.slice(7).map(Number), [client.sent, client.received]);
+    assert.equal(cells[4], "-");
+    assert.equal(cells[6], boundBackend);
+    assert.equal(cells[7], `(${boundAddress})`);
+    assert.deepEqual(cells.slice(8).map(Number), [client.sent, client.received]);
   }
   for (const client of udpClients) {
     const cells = lineWith(table.stdout, `127.0.0.1:${client.address().port}`).split(/\s+/);
-    assert.deepEqual(cells.slice(0, 3), ["UDP", "dns", "IDLE"]);
+    assert.deepEqual(cells.slice(0, 3), ["UDP", "dns", "SESSION"]);
+    assert.match(cells[4], /^\d\d:\d\d$/);
+    assert.equal(cells[6], "echo");
+    assert.equal(cells[7], `(127.0.0.1:${udpEcho.address().port})`);
   }
   assert.match(table.stdout, /^db: 3 connections$/m);
   assert.match(table.stdout, /^dns: 2 connections$/m);
