@@ -32,13 +32,13 @@ describe("ballast help and version", () => {
     assert.match(result.stdout, new RegExp(`^ballast ${version.replaceAll(".", "\\.")} `));
   });
 
-  it("no command or an unknown one is a usage error (exit 2); simulate says it is not there yet", () => {
+  it("no command or an unknown one is a usage error (exit 2), as is a bad simulate option", () => {
     assert.equal(run().status, 2);
     const unknown = run("strat");
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown command "strat"; did you mean "start"\?/);
-    const simulate = run("simulate");
-    assert.equal(simulate.status, 1);
-    assert.match(simulate.stderr, /not available yet/);
+    const simulate = run("simulate", "--rate", "fast");
+    assert.equal(simulate.status, 2);
+    assert.match(simulate.stderr, /--rate must be a positive number/);
   });
 });
