@@ -12,7 +12,10 @@ const commands: [string, string][] = [
     "start three demo backends and a balancer in front of them, print what to curl",
   ],
   ["ctl ...", "talk to a running balancer's admin API (pools, backends, drain, reload)"],
-  ["simulate ...", "compare algorithms side by side on a simulated workload"],
+  [
+    "simulate [--algorithms all]",
+    "compare algorithms on a simulated workload (virtual clock); --help for options",
+  ],
   ["version", "print the version"],
   ["help", "print this help"],
 ];

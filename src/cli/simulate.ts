@@ -28,7 +28,23 @@ const FLAGS = {
   keys: {},
   "key-distribution": {},
   json: { boolean: true },
+  help: { short: "h", boolean: true },
 };
+
+/** `ballast simulate --help`. */
+export const simulateUsage = `usage: ballast simulate [options]
+  --algorithms LIST   comma-separated names, or all (default all)
+  --backends LIST     name:latency[:wWEIGHT][:cCAPACITY][:exponential|lognormal|fixed],...
+                      (default ${defaultBackends}; capacity ${scenarioDefaults.capacity}, spread exponential)
+  --rate N            mean arrivals per second, Poisson (default ${scenarioDefaults.ratePerSecond})
+  --requests N        requests to simulate (default ${scenarioDefaults.requests})
+  --seed N            seed of every random stream (default ${scenarioDefaults.seed})
+  --slow LIST         backend:FACTORx:FROM-TO,... e.g. b:5x:2s-6s
+  --down LIST         backend:FROM-TO,... e.g. c:3s-5s
+  --keys N            distinct client keys for the hashing algorithms (default ${scenarioDefaults.keys.count})
+  --key-distribution  zipf or uniform (default zipf)
+  --json              print the scenario and results as JSON
+Durations: 250ms, 2s or a bare number of ms. See docs/simulator.md.`;
 
 /** Most requests one run may simulate, so a typo cannot eat the machine's memory. */
 const MAX_REQUESTS = 5_000_000;
@@ -36,6 +52,10 @@ const MAX_REQUESTS = 5_000_000;
 /** Runs the simulation; 0 on success (usage errors are thrown as UsageError, exit 2). */
 export async function runSimulate(args: readonly string[]): Promise<number> {
   const parsed = parseArgs(args, FLAGS);
+  if (parsed.flags.help === true) {
+    console.log(simulateUsage);
+    return 0;
+  }
   if (parsed.rest.length > 0) {
     throw new UsageError(`unexpected argument "${parsed.rest[0]}"; options are --name value`);
   }

@@ -54,6 +54,24 @@ describe("ballast simulate", () => {
     assert.equal(parsed.results.find((r) => r.algorithm === "rr")?.keyStability, null);
   });
 
+  it("--help lists every option and exits 0", () => {
+    const result = run("--help");
+    assert.equal(result.status, 0, result.stderr);
+    for (const option of [
+      "algorithms",
+      "backends",
+      "rate",
+      "requests",
+      "seed",
+      "slow",
+      "down",
+      "keys",
+      "json",
+    ]) {
+      assert.match(result.stdout, new RegExp(`--${option}\\b`), option);
+    }
+  });
+
   const usageErrors: [string[], RegExp][] = [
     [
       ["--algorithms", "rr,fastest"],
