@@ -86,7 +86,7 @@ test("the L4 connection table and persistence bindings are listed by the API and
     [
       "listeners:",
       "  - { name: db, protocol: tcp, bind: '127.0.0.1:0', pool: db }",
-      "  - { name: dns, protocol: udp, bind: '127.0.0.1:0', pool: dns, session_timeout: 1s }",
+      "  - { name: dns, protocol: udp, bind: '127.0.0.1:0', pool: dns, session_timeout: 2s }",
       "  - { name: web, protocol: http, bind: '127.0.0.1:0', default_pool: api, access_log: false }",
       "pools:",
       "  db:",
@@ -131,7 +131,7 @@ test("the L4 connection table and persistence bindings are listed by the API and
   const boundBackend = clients[0].backend;
   const boundAddress = `127.0.0.1:${boundBackend === "a" ? a.port : b.port}`;
 
-  // Two udp sessions, kept alive (session_timeout is 1s) while the checks run.
+  // Two udp sessions, kept alive (session_timeout is 2s) while the checks run.
   const udpClients: UdpSocket[] = [];
   for (let i = 0; i < 2; i++) {
     const client = createSocket("udp4");
