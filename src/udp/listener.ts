@@ -18,7 +18,7 @@ import { unmapIPv4 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
-import { persistenceTableOf } from "../pool/persistence.js";
+import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
@@ -150,6 +150,12 @@ export class UdpListener implements Listener, UdpSessionOwner {
   /** The session table under the Listener contract's name. */
   connections(): UdpSessionRow[] {
     return this.sessions();
+  }
+
+  /** The pool's persistence bindings (client → backend), empty when persistence is off. */
+  persistence(): PersistenceRow[] {
+    const pool = this.context.pools.get(this.config.pool);
+    return pool === undefined ? [] : (persistenceTableOf(pool)?.rows() ?? []);
   }
 
   /** @internal */

@@ -34,7 +34,10 @@ describe("L4 listeners from a config", () => {
             { name: "b", address: `127.0.0.1:${b.port}` },
           ],
         },
-        dns: { backends: [{ address: `127.0.0.1:${udpEcho.address().port}` }] },
+        dns: {
+          persistence: "1m",
+          backends: [{ address: `127.0.0.1:${udpEcho.address().port}` }],
+        },
       },
     });
     const runtime = new Runtime(config);
@@ -50,5 +53,12 @@ describe("L4 listeners from a config", () => {
     const [reply] = await once(client, "message", { signal: AbortSignal.timeout(2000) });
     assert.equal(String(reply), "ping");
     assert.equal(runtime.listeners.get("dns")!.connections?.().length, 1);
+    // Both data planes list their pool's persistence bindings for the admin API and ctl.
+    assert.equal(runtime.listeners.get("db")!.persistence?.().length, 1);
+    const udpBindings = runtime.listeners.get("dns")!.persistence?.() as { client: string }[];
+    assert.deepEqual(
+      udpBindings.map((row) => row.client),
+      ["127.0.0.1"],
+    );
   });
 });
