@@ -47,7 +47,7 @@ export const simulateUsage = `usage: ballast simulate [options]
 Durations: 250ms, 2s or a bare number of ms. See docs/simulator.md.`;
 
 /** Most requests one run may simulate, so a typo cannot eat the machine's memory. */
-const MAX_REQUESTS = 5_000_000;
+const MAX_REQUESTS = 2_000_000;
 
 /** Runs the simulation; 0 on success (usage errors are thrown as UsageError, exit 2). */
 export async function runSimulate(args: readonly string[]): Promise<number> {
