@@ -164,10 +164,44 @@ export class TcpConnection {
     if (header !== undefined) upstream.write(header);
     const client = this.client;
     this.activeAt = performance.now();
-    // pipe() gives backpressure both ways, and ends the other side's writable when one
-    // side's readable ends: that is the half-close (FIN) passed on.
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Forwarding by hand rather than pipe(): pipe() puts seven listeners on each pair of
+    // streams and runs its bookkeeping per chunk; here a chunk is one write, a full
+    // buffer pauses the reading side until `drain`, and an `end` is passed on as a FIN.
+    client.on("data", this.onClientData);
+    client.on("end", this.onClientEnd);
+    client.on("drain", this.onClientDrain);
+    upstream.on("data", this.onUpstreamData);
+    upstream.on("end", this.onUpstreamEnd);
+    upstream.on("drain", this.onUpstreamDrain);
+    // A 'data' listener does not restart a stream paused on purpose, as the PROXY header
+    // reader leaves it.
+    client.resume();
+  };
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    if (!this.upstream!.write(chunk)) this.client.pause();
+  };
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    if (!this.client.write(chunk)) this.upstream!.pause();
+  };
+
+  /** The backend's buffer has room again: read from the client again. */
+  private readonly onUpstreamDrain = (): void => {
+    this.client.resume();
+  };
+
+  private readonly onClientDrain = (): void => {
+    this.upstream!.resume();
+  };
+
+  /** The client's FIN: passed on to the backend, whose replies still flow back. */
+  private readonly onClientEnd = (): void => {
+    this.upstream!.end();
+  };
+
+  private readonly onUpstreamEnd = (): void => {
+    this.client.end();
   };
 
   private readonly onConnectTimeout = (): void => {
