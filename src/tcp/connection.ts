@@ -20,6 +20,17 @@ import type { Pool } from "../pool/pool.js";
  */
 export const SOCKET_BUFFER_BYTES = 256 * 1024;
 
+/**
+ * Size of the buffer the backend's bytes are read into (one read). Each connection reads its
+ * backend into a buffer of its own, reused for every read, instead of Node allocating a fresh
+ * one per read: no allocation and no stream bookkeeping per chunk of a download.
+ */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Read buffers of closed connections, kept for new ones (a bounded free list). */
+const spareReadBuffers: Buffer[] = [];
+const SPARE_READ_BUFFERS_MAX = 256;
+
 /** What one connection needs from its listener, fixed at accept time. */
 export interface TcpConnectionSettings {
   connectTimeoutMs: number;
@@ -61,6 +72,10 @@ export class TcpConnection {
   /** Bytes read from both sides at the last idle sweep, and when they last changed. */
   private bytesSeen = 0;
   private activeAt = 0;
+  /** Where the backend's bytes are read; lent to the client's write queue while it holds them. */
+  private readBuffer: Buffer | undefined;
+  /** True while reading the backend waits for the client to take the last chunk. */
+  private waitingForClient = false;
 
   constructor(
     readonly id: number,
@@ -137,6 +152,7 @@ export class TcpConnection {
       allowHalfOpen: true,
       highWaterMark: SOCKET_BUFFER_BYTES,
       noDelay: true,
+      onread: { buffer: this.readBufferOf(), callback: this.onUpstreamRead },
     };
     const upstream = connect(options);
     this.upstream = upstream;
@@ -169,8 +185,6 @@ export class TcpConnection {
     // buffer pauses the reading side until `drain`, and an `end` is passed on as a FIN.
     client.on("data", this.onClientData);
     client.on("end", this.onClientEnd);
-    client.on("drain", this.onClientDrain);
-    upstream.on("data", this.onUpstreamData);
     upstream.on("end", this.onUpstreamEnd);
     upstream.on("drain", this.onUpstreamDrain);
     // A 'data' listener does not restart a stream paused on purpose, as the PROXY header
@@ -182,17 +196,35 @@ export class TcpConnection {
     if (!this.upstream!.write(chunk)) this.client.pause();
   };
 
-  private readonly onUpstreamData = (chunk: Buffer): void => {
-    if (!this.client.write(chunk)) this.upstream!.pause();
+  /**
+   * A read from the backend, in this connection's read buffer. When the client's socket takes
+   * it all at once, the buffer is free for the next read. Otherwise the client's write queue
+   * holds a view of the buffer, so reading stops (returning false) until that write is done.
+   */
+  private readonly onUpstreamRead = (length: number, buffer: Uint8Array): boolean => {
+    const client = this.client;
+    client.write((buffer as Buffer).subarray(0, length), this.afterClientWrite);
+    if (client.writableLength === 0) return true;
+    this.waitingForClient = true;
+    return false;
   };
+
+  private readonly afterClientWrite = (): void => {
+    if (!this.waitingForClient || this.client.writableLength !== 0) return;
+    this.waitingForClient = false;
+    this.upstream?.resume();
+  };
+
+  private readBufferOf(): Buffer {
+    if (this.readBuffer === undefined) {
+      this.readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    }
+    return this.readBuffer;
+  }
 
   /** The backend's buffer has room again: read from the client again. */
   private readonly onUpstreamDrain = (): void => {
     this.client.resume();
-  };
-
-  private readonly onClientDrain = (): void => {
-    this.upstream!.resume();
   };
 
   /** The client's FIN: passed on to the backend, whose replies still flow back. */
@@ -296,6 +328,12 @@ export class TcpConnection {
         bytesOut: this.client.bytesWritten,
       });
     }
+    // Both sockets are closed, so no write holds the read buffer any more.
+    const buffer = this.readBuffer;
+    if (buffer !== undefined && spareReadBuffers.length < SPARE_READ_BUFFERS_MAX) {
+      spareReadBuffers.push(buffer);
+    }
+    this.readBuffer = undefined;
     if (this.persistent) {
       this.persistent = false;
       this.persistence!.detach(this.clientAddress);
