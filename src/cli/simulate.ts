@@ -1,6 +1,6 @@
 /**
  * `ballast simulate`: runs algorithms side by side on one simulated workload and prints a
- * table sorted by p99 (or JSON). Deterministic for a given --seed.
+ * table ranked by failures, then p99 (or JSON). Deterministic for a given --seed.
  */
 import { algorithmNames, isAlgorithmName } from "../balancer/index.js";
 import {
@@ -9,11 +9,11 @@ import {
   parseBackends,
   parseDownWindows,
   parseSlowWindows,
+  rankResults,
   type Scenario,
   ScenarioError,
   scenarioDefaults,
   simulate,
-  sortByP99,
 } from "../sim/index.js";
 import { parseArgs, UsageError } from "./args.js";
 
@@ -67,7 +67,7 @@ export async function runSimulate(args: readonly string[]): Promise<number> {
   const scenario = withUsageErrors(() => buildScenario(flag));
   const results = simulate(scenario, algorithms);
   if (parsed.flags.json === true) {
-    console.log(JSON.stringify({ scenario, results: sortByP99(results) }, null, 2));
+    console.log(JSON.stringify({ scenario, results: rankResults(results) }, null, 2));
     return 0;
   }
   const ids = scenario.backends.map((b) => b.id);

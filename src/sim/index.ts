@@ -4,7 +4,7 @@ import type { Scenario } from "./scenario.js";
 import { drawWorkload } from "./workload.js";
 
 export * from "./parse-scenario.js";
-export { formatTable, sortByP99 } from "./report.js";
+export { formatTable, rankResults } from "./report.js";
 export type { AlgorithmResult } from "./run-algorithm.js";
 export type * from "./scenario.js";
 export { defaultBackends, scenarioDefaults } from "./scenario.js";

@@ -1,4 +1,4 @@
-/** `ballast simulate` through the real CLI: a table sorted by p99, JSON, and usage errors (exit 2). */
+/** `ballast simulate` through the real CLI: a table ranked by failures, then p99, JSON, and usage errors (exit 2). */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
@@ -14,7 +14,7 @@ function run(...args: string[]) {
 }
 
 describe("ballast simulate", () => {
-  it("prints a table sorted by p99, the same for the same seed", () => {
+  it("prints a table ranked by failures, then p99, the same for the same seed", () => {
     const args = ["--requests", "3000", "--algorithms", "rr,lc,p2c,ewma,maglev", "--seed", "7"];
     const first = run(...args);
     assert.equal(first.status, 0, first.stderr);
