@@ -77,3 +77,6 @@ export {
 export { createPoolFromConfig } from "./runtime/pools.js";
 // The runtime: a config turned into live pools and listeners.
 export { type ReloadResult, Runtime, type RuntimeOptions } from "./runtime/runtime.js";
+export type { AlgorithmResult, Scenario } from "./sim/index.js";
+/** The simulator: compare algorithms on a simulated workload. */
+export { formatTable, parseBackends, rankResults, simulate } from "./sim/index.js";

@@ -32,7 +32,7 @@ const allowed: Record<string, readonly string[]> = {
   runtime: [...BELOW_RUNTIME, "http", "tcp", "udp", "dns", "kernel", "registry"],
   admin: [...BELOW_RUNTIME, "http", "tcp", "udp", "runtime", "registry"],
   cli: [...BELOW_RUNTIME, "http", "tcp", "udp", "runtime", "admin", "registry", "sim"],
-  index: ["balancer", "pool", "config", "health", "runtime", "log", "net", "security"],
+  index: ["balancer", "pool", "config", "health", "runtime", "log", "net", "security", "sim"],
 };
 
 function sourceFiles(dir: string): string[] {
