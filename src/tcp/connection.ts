@@ -181,8 +181,9 @@ export class TcpConnection {
     const client = this.client;
     this.activeAt = performance.now();
     // Forwarding by hand rather than pipe(): pipe() puts seven listeners on each pair of
-    // streams and runs its bookkeeping per chunk; here a chunk is one write, a full
-    // buffer pauses the reading side until `drain`, and an `end` is passed on as a FIN.
+    // streams and runs its bookkeeping per chunk; here a chunk is one write, and an `end` is
+    // passed on as a FIN. Client to backend, a full backend buffer pauses the client until
+    // `drain`; backend to client goes through the read buffer (onUpstreamRead).
     client.on("data", this.onClientData);
     client.on("end", this.onClientEnd);
     upstream.on("end", this.onUpstreamEnd);
