@@ -1,6 +1,5 @@
 /** Test helpers for the http data plane: real backends, a real listener, a tiny client. */
 
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import {
   type Agent,
@@ -202,26 +201,4 @@ export function rawExchange(
   });
 }
 
-/**
- * A loopback port whose accept queue is full, so connects to it hang (SYNs are dropped).
- * Returns the port and a cleanup.
- */
-export async function blackholePort(): Promise<{ port: number; close(): void }> {
-  const child = spawn("python3", [
-    "-c",
-    "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-  ]);
-  const [line] = await once(child.stdout, "data");
-  const port = Number(String(line).trim());
-  // One queued connection fills a backlog of 0; later SYNs get no answer.
-  const filler = connect(port, "127.0.0.1");
-  filler.on("error", () => {});
-  await once(filler, "connect");
-  return {
-    port,
-    close() {
-      filler.destroy();
-      child.kill("SIGKILL");
-    },
-  };
-}
+export { blackholePort } from "../support/blackhole-port.js";

@@ -1,10 +1,10 @@
 /** The tcp listener's forwarding behaviour, against small loopback servers. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from "../../src/net/proxy-protocol.js";
+import { blackholePort as blackhole } from "../support/blackhole-port.js";
 import {
   dial,
   frontTcp,
@@ -21,34 +21,11 @@ after(async () => {
   await runCleanups(cleanups);
 });
 
-/** A loopback port whose accept queue is full: connects to it hang (SYNs are dropped). */
+/** A port whose connects hang, released when the file's tests end. */
 async function blackholePort(): Promise<number> {
-  // A child process that listens with a backlog of 1 and then blocks its thread (without
-  // spinning), so it never accepts.
-  const child = spawn(process.execPath, [
-    "-e",
-    `const s = require("node:net").createServer();
-     s.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
-       process.stdout.write(s.address().port + "\\n", () =>
-         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
-     });`,
-  ]);
-  cleanups.push(() => {
-    child.kill("SIGKILL");
-  });
-  const [line] = await once(child.stdout, "data");
-  const port = Number(String(line).trim());
-  // Two queued connections fill a backlog of 1 (Node turns 0 into 511); later SYNs get no
-  // answer.
-  for (let i = 0; i < 2; i++) {
-    const filler = connect(port, "127.0.0.1");
-    filler.on("error", () => {});
-    await once(filler, "connect");
-    cleanups.push(() => {
-      filler.destroy();
-    });
-  }
-  return port;
+  const hole = await blackhole();
+  cleanups.push(() => hole.close());
+  return hole.port;
 }
 
 /** Connects and returns the error code the connection ends with (at connect or after). */
