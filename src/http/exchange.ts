@@ -94,7 +94,9 @@ export class ProxyExchange implements UpstreamHandler {
   private clientGone = false;
   private responseOk = true;
   private status = 0;
+  /** Request body bytes sent to the backend ("in": from the client, as L4 counts them). */
   private bytesIn = 0;
+  /** Response body bytes sent back to the client. */
   private bytesOut = 0;
   private failure: string | undefined;
   /** The status whose response was dropped for a retry; answered if no retry can be sent. */
@@ -201,7 +203,7 @@ export class ProxyExchange implements UpstreamHandler {
   }
 
   onUpstreamBodySent(bytes: number): void {
-    this.bytesOut += bytes;
+    this.bytesIn += bytes;
   }
 
   onUpstreamHead(statusCode: number, statusText: string, headers: string[]): boolean {
@@ -229,7 +231,7 @@ export class ProxyExchange implements UpstreamHandler {
   }
 
   onUpstreamData(chunk: Buffer, last: boolean): boolean {
-    this.bytesIn += chunk.length;
+    this.bytesOut += chunk.length;
     if (last) {
       // The whole body is here: one end() instead of write() then end().
       this.res.end(chunk);
