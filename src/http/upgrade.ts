@@ -105,11 +105,12 @@ export function proxyUpgrade(
       lease.established();
       upstream.write(headText(request));
       if (request.early.length > 0) upstream.write(request.early);
+      // As on every data plane: bytesIn from the client, bytesOut back to it.
       upstream.on("data", (chunk: Buffer) => {
-        bytesIn += chunk.length;
+        bytesOut += chunk.length;
       });
       client.on("data", (chunk: Buffer) => {
-        bytesOut += chunk.length;
+        bytesIn += chunk.length;
       });
       upstream.pipe(client);
       client.pipe(upstream);

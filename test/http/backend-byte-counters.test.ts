@@ -3,7 +3,9 @@
  * towards it, bytesOut what came back to them (the metrics' help text says so).
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, describe, it } from "node:test";
+import { WebSocket, WebSocketServer } from "ws";
 import {
   backendsOf,
   eventually,
@@ -20,7 +22,10 @@ const RESPONSE_BODY = "y".repeat(1000);
 describe("http backend byte counters", () => {
   let backend: TestBackend;
   let proxy: TestProxy;
+  let wss: WebSocketServer | undefined;
   after(async () => {
+    for (const client of wss?.clients ?? []) client.terminate();
+    wss?.close();
     await proxy?.close();
     await backend?.close();
   });
@@ -38,5 +43,24 @@ describe("http backend byte counters", () => {
     assert.ok(await eventually(() => state.counters.requests === 1), "request reported");
     assert.equal(state.counters.bytesIn, REQUEST_BODY.length);
     assert.equal(state.counters.bytesOut, RESPONSE_BODY.length);
+  });
+
+  it("count a tunnel's client bytes as bytesIn and the backend's as bytesOut", async () => {
+    await proxy.close();
+    await backend.close();
+    backend = await startBackend("ws");
+    wss = new WebSocketServer({ server: backend.server });
+    wss.on("connection", (socket) => socket.on("message", () => socket.send("ok")));
+    proxy = await startProxy({ default_pool: "p" }, { p: { backends: backendsOf([backend]) } });
+    const client = new WebSocket(`ws://127.0.0.1:${proxy.port}/chat`);
+    await once(client, "open");
+    client.send("x".repeat(100_000));
+    await once(client, "message");
+    client.close();
+    await once(client, "close");
+    const state = proxy.pools.get("p")!.get("ws")!;
+    assert.ok(await eventually(() => state.active + state.inactive === 0), "tunnel released");
+    assert.ok(state.counters.bytesIn > 100_000, `bytesIn ${state.counters.bytesIn}`);
+    assert.ok(state.counters.bytesOut < 1000, `bytesOut ${state.counters.bytesOut}`);
   });
 });
