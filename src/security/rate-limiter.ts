@@ -43,6 +43,7 @@ export class RateLimiter {
   private capacity = 1;
   private sweepEveryMs = MIN_SWEEP_MS;
   private nextSweepAt = Number.NEGATIVE_INFINITY;
+  private lastSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RateLimiterOptions) {
     this.maxClients = Math.max(1, options.maxClients ?? DEFAULT_MAX_CLIENTS);
@@ -107,6 +108,7 @@ export class RateLimiter {
 
   /** Forgets every bucket that has filled up again. */
   sweep(now: number = this.clock()): void {
+    this.lastSweepAt = now;
     this.nextSweepAt = now + this.sweepEveryMs;
     const ratePerMs = this.ratePerMs;
     const capacity = this.capacity;
@@ -118,7 +120,9 @@ export class RateLimiter {
 
   /** Makes room for one more client: full buckets first, then the oldest entries. */
   private makeRoom(now: number): void {
-    this.sweep(now);
+    // A sweep walks every bucket; under a flood of new addresses it would run per request,
+    // so it runs here only when none ran lately, and otherwise the oldest entry goes.
+    if (now - this.lastSweepAt >= MIN_SWEEP_MS) this.sweep(now);
     const buckets = this.buckets;
     if (buckets.size < this.maxClients) return;
     // Map iteration is insertion order: the first keys are the clients seen first.

@@ -92,6 +92,29 @@ describe("RateLimiter", () => {
     assert.equal(limiter.size, 3);
   });
 
+  it("at maxClients, a flood of new clients costs no full sweep per request", () => {
+    const clock = scriptedClock();
+    let sweeps = 0;
+    class CountingLimiter extends RateLimiter {
+      override sweep(now?: number): void {
+        sweeps++;
+        super.sweep(now);
+      }
+    }
+    const limiter = new CountingLimiter({
+      ratePerSecond: 1,
+      burst: 0,
+      maxClients: 100,
+      clock: clock.read,
+    });
+    for (let i = 0; i < 1000; i++) limiter.take(`flood${i}`);
+    assert.equal(limiter.size, 100);
+    assert.ok(sweeps <= 2, `${sweeps} sweeps of the whole table for 1000 requests at one instant`);
+    clock.now = 1000;
+    limiter.take("later");
+    assert.ok(sweeps <= 3, "sweeps still run as time passes");
+  });
+
   it("sweeps by itself as time passes, so idle clients do not pile up", () => {
     const clock = scriptedClock();
     const limiter = new RateLimiter({ ratePerSecond: 100, burst: 0, clock: clock.read });
