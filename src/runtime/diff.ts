@@ -91,12 +91,14 @@ function diffPools(
   before: Record<string, PoolConfig>,
   after: Record<string, PoolConfig>,
 ): ConfigDiff["pools"] {
-  const added = Object.keys(after).filter((name) => !(name in before));
-  const removed = Object.keys(before).filter((name) => !(name in after));
+  // Own keys only: `in` and `before[name]` would find "constructor" on the prototype.
+  const added = Object.keys(after).filter((name) => !Object.hasOwn(before, name));
+  const removed = Object.keys(before).filter((name) => !Object.hasOwn(after, name));
   const changed: ChangedPool[] = [];
   for (const [name, next] of Object.entries(after)) {
+    if (!Object.hasOwn(before, name)) continue;
     const previous = before[name];
-    if (previous === undefined || same(previous, next)) continue;
+    if (same(previous, next)) continue;
     const { backends: _a, ...previousSettings } = previous;
     const { backends: _b, ...nextSettings } = next;
     changed.push({

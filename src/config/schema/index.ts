@@ -36,7 +36,8 @@ export const configSchema = z
     // Every pool a listener or route names must exist.
     const known = Object.keys(config.pools);
     const check = (name: string | undefined, path: (string | number)[]) => {
-      if (name !== undefined && !(name in config.pools)) {
+      // Own keys only: `in` would find "constructor" or "toString" on the prototype.
+      if (name !== undefined && !Object.hasOwn(config.pools, name)) {
         ctx.addIssue({
           code: "custom",
           path,
@@ -62,7 +63,9 @@ export const configSchema = z
       } else {
         check(listener.pool, ["listeners", i, "pool"]);
         // An L4 listener sees no request: only the client's address (and port) can be hashed.
-        const hashKey = config.pools[listener.pool]?.hash_key;
+        const hashKey = Object.hasOwn(config.pools, listener.pool)
+          ? config.pools[listener.pool].hash_key
+          : undefined;
         if (hashKey !== undefined && hashKey !== "client_ip" && hashKey !== "client_ip_port") {
           ctx.addIssue({
             code: "custom",
