@@ -1,10 +1,13 @@
 /** Requests per second per backend, computed from counter deltas sampled on a timer. */
+import type { BackendState } from "../pool/backend.js";
 import type { Runtime } from "../runtime/runtime.js";
 
 /** How many intervals the rate is averaged over (ipvsadm's estimator smooths over ~2 s too). */
 const WINDOW_SAMPLES = 3;
 
 interface History {
+  /** The backend sampled: one that replaced it under the same id starts its counters at 0. */
+  backend: BackendState;
   /** Request counts and times of the last WINDOW_SAMPLES + 1 samples, oldest first. */
   requests: number[];
   at: number[];
@@ -53,8 +56,10 @@ export class RateSampler {
         seen.add(id);
         const count = backend.counters.requests;
         let history = this.history.get(id);
-        if (history === undefined) {
-          history = { requests: [], at: [], perSecond: 0 };
+        if (history === undefined || history.backend !== backend) {
+          // New, or replaced under the same id (new address, re-registered): its counters
+          // restarted, and a delta against the old ones would be negative.
+          history = { backend, requests: [], at: [], perSecond: 0 };
           this.history.set(id, history);
         }
         history.requests.push(count);
