@@ -155,6 +155,12 @@ export class HeartbeatLeases {
       this.expire(lease);
       return false;
     }
+    if (this.pools.get(poolName)?.get(id)?.source !== "registry") {
+      // Removed through the admin API, or its pool rebuilt by a reload: renewing would keep
+      // a lease that serves nothing; a refusal makes the instance register again.
+      this.leases.delete(leaseKey(poolName, id));
+      return false;
+    }
     lease.renewedAt = now;
     lease.expiresAt = now + lease.ttlMs;
     lease.renewals++;
