@@ -204,13 +204,15 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     readProxyHeader(socket, this.settings.connectTimeoutMs, (header, reason) => {
       this.pending.delete(socket);
       if (header === undefined) {
+        socket.on("error", ignore);
+        socket.destroy();
+        // Destroyed by stop(): not the front balancer's fault.
+        if (!this.listening) return;
         this.counters.proxyHeaderRejected++;
         this.context.logger.warn(
           { listener: this.name, peer, reason },
           "PROXY header required from this front balancer: connection closed",
         );
-        socket.on("error", ignore);
-        socket.destroy();
         return;
       }
       this.dispatchProxied(socket, peer, header);

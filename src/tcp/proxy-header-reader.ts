@@ -28,6 +28,7 @@ export function readProxyHeader(
     socket.off("data", onData);
     socket.off("end", onEnd);
     socket.off("error", onError);
+    socket.off("close", onClose);
     done(header, reason);
   };
   const onData = (chunk: Buffer): void => {
@@ -46,7 +47,11 @@ export function readProxyHeader(
   };
   const onEnd = (): void => settle(undefined, "stream ended before the PROXY header");
   const onError = (): void => settle(undefined, "socket error before the PROXY header");
+  // A socket destroyed on our side (listener stop) emits neither end nor error: without
+  // this the wait would hold its timer, and the process, until the timeout.
+  const onClose = (): void => settle(undefined, "socket closed before the PROXY header");
   socket.on("data", onData);
   socket.on("end", onEnd);
   socket.on("error", onError);
+  socket.on("close", onClose);
 }
