@@ -158,6 +158,11 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
   const off = runtime.onPoolEvent((event) => {
     if (event.type === "health") {
       transitions.inc({ pool: event.pool, backend: event.backend.id, to: event.health });
+    } else if (event.type === "removed") {
+      // Like the per-backend series read at scrape time, a backend that left goes away;
+      // registered instances come and go under new names, and their series would pile up.
+      transitions.remove({ pool: event.pool, backend: event.backend.id, to: "up" });
+      transitions.remove({ pool: event.pool, backend: event.backend.id, to: "down" });
     }
   });
   return { registry, stop: off };
