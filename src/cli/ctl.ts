@@ -65,7 +65,8 @@ export async function runCtl(args: string[]): Promise<number> {
     (name === undefined && !parsed.flags.help ? console.error : console.log)(USAGE);
     return name === undefined && !parsed.flags.help ? CTL_EXIT.usage : CTL_EXIT.ok;
   }
-  const command = commands[name];
+  // Own keys only: "constructor" or "toString" would be found on the prototype.
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
     console.error(`ballast ctl: unknown command "${name}"\n${USAGE}`);
     return CTL_EXIT.usage;

@@ -32,7 +32,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(helpText());
     return 2;
   }
-  const command = commands[name];
+  // Own keys only: "constructor" or "toString" would be found on the prototype.
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
     const hint = suggest(
       name,
