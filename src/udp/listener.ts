@@ -18,7 +18,11 @@ import { unmapIPv4 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
-import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
+import {
+  type PersistenceRow,
+  type PersistenceTable,
+  persistenceTableOf,
+} from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
@@ -250,6 +254,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     port: number,
     now: number,
   ): UdpSession | undefined {
+    let persistence: PersistenceTable | undefined;
     // A session counts as a connection for allow/deny and the connection limits.
     const refusal = this.limits.openConnection(address);
     if (refusal !== undefined) {
@@ -267,7 +272,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     if (this.config.mode === "session") {
       const failed = this.failedBackends.get(key);
       if (failed !== undefined) this.failedBackends.delete(key);
-      const persistence = persistenceTableOf(pool);
+      persistence = persistenceTableOf(pool);
       const bound = persistence?.lookup(clientAddress);
       lease =
         bound !== undefined && bound !== failed
@@ -283,6 +288,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     if (this.sessions_.size >= this.config.max_sessions) this.evictOldest();
     const ipv6 = lease !== undefined ? isIPv6(lease.backend.host) : hasIPv6Backend(pool);
     const session = new UdpSession(key, address, port, lease, ipv6, now, this);
+    session.persistence = persistence;
     this.sessions_.set(key, session);
     this.counters.sessionsCreated++;
     return session;
@@ -295,8 +301,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
     const lease = session.lease;
     if (lease === undefined) return;
     lease.release({ ok, bytesIn: session.bytesIn, bytesOut: session.bytesOut });
-    const pool = this.context.pools.get(this.config.pool);
-    if (pool !== undefined) persistenceTableOf(pool)?.detach(unmapIPv4(session.clientAddress));
+    session.persistence?.detach(unmapIPv4(session.clientAddress));
   }
 
   private evictOldest(): void {

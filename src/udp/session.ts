@@ -7,6 +7,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
+import type { PersistenceTable } from "../pool/persistence.js";
 
 /** Datagrams kept per session while its upstream socket is still being set up. */
 const MAX_QUEUED = 32;
@@ -44,6 +45,8 @@ export class UdpSession {
   lastDatagram: Buffer | undefined;
   /** How many times this client's datagram was moved to another backend in a row. */
   failovers = 0;
+  /** The persistence table it is bound in: after a reload to another pool it ends there. */
+  persistence: PersistenceTable | undefined;
   private queue: Buffer[] | undefined;
   /** Backends of queued datagrams in datagram mode, parallel to `queue`. */
   private readonly queueTargets: BackendState[] = [];
