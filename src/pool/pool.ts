@@ -222,8 +222,10 @@ export class Pool implements LeaseOwner {
     const backend = this.get(id);
     if (!backend) return false;
     backend.configuredWeight = weight;
-    this.applySlowStart(backend, this.clock());
-    this.changed(backend);
+    // refresh, not applySlowStart alone: inside a ramp (a backend added with weight 0, then
+    // given one) the refresh timer must run on, or the weight stays at today's fraction.
+    this.refresh();
+    this.emit({ type: "changed", pool: this.name, backend });
     return true;
   }
 
@@ -256,8 +258,8 @@ export class Pool implements LeaseOwner {
     const backend = this.get(id);
     if (!backend) return false;
     backend.weightFactor = factor;
-    this.applySlowStart(backend, this.clock());
-    this.changed(backend);
+    this.refresh(); // as setWeight: keeps a ramp in progress going
+    this.emit({ type: "changed", pool: this.name, backend });
     return true;
   }
 
