@@ -143,7 +143,7 @@ export function runAlgorithm(
         for (const request of servers[event.backend].fail()) fail(request);
         break;
       case "up":
-        servers[event.backend].down = false;
+        servers[event.backend].recover();
         break;
     }
   }

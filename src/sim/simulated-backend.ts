@@ -28,6 +28,8 @@ export class SimulatedBackend {
   private queue: SimRequest[] = [];
   private queueHead = 0;
   private readonly serving = new Set<SimRequest>();
+  /** Down windows in force now: windows may overlap, and the backend is up when none is. */
+  private outages = 0;
 
   constructor(
     readonly spec: SimBackendSpec,
@@ -81,8 +83,15 @@ export class SimulatedBackend {
     this.queue = [];
     this.queueHead = 0;
     this.inService = 0;
+    this.outages++;
     this.down = true;
     return lost;
+  }
+
+  /** A down window ended; the backend is up again once no other window holds it down. */
+  recover(): void {
+    if (this.outages > 0) this.outages--;
+    this.down = this.outages > 0;
   }
 
   private start(request: SimRequest, workload: Workload, now: number): number {
