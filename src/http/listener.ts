@@ -149,6 +149,10 @@ export class HttpListener implements Listener {
       this.server.once("error", onError);
       this.server.listen({ host, port }, () => {
         this.server.off("error", onError);
+        // Without a listener an accept error (EMFILE) would be thrown and end the process.
+        this.server.on("error", (error) =>
+          this.ctx.logger.error({ listener: this.name, err: error }, "http listener error"),
+        );
         resolve();
       });
     });
