@@ -17,6 +17,11 @@ export const duration = z.union([
     }),
 ]);
 
+/** A duration above 0: the period of a timer or a timeout, where 0 would mean a busy loop. */
+export const positiveDuration = duration.refine((ms) => ms > 0, {
+  message: 'must be above 0, such as "250ms" or "2s"',
+});
+
 /** A TCP/UDP port. */
 export const port = z.number().int().min(0).max(65535);
 

@@ -1,6 +1,6 @@
 /** The `health_check` and `passive` sections of a pool: active checks and outlier detection. */
 import { z } from "zod";
-import { duration, port } from "./common.js";
+import { duration, port, positiveDuration } from "./common.js";
 
 const statusRange = z.union([
   z.number().int().min(100).max(599),
@@ -22,9 +22,9 @@ const pattern = z.string().refine(
 
 const checkTiming = {
   /** Time between checks of one backend. */
-  interval: duration.default(2000),
+  interval: positiveDuration.default(2000),
   /** A check that takes longer fails. */
-  timeout: duration.default(1000),
+  timeout: positiveDuration.default(1000),
   /** Random spread added to each interval, as a fraction of it (0.1 = ±10%). */
   jitter: z.number().min(0).max(1).default(0.1),
   /** Consecutive successes that bring a down backend up (HAProxy `rise`). */

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { isPrime } from "../../balancer/maglev.js";
 import { algorithmNames } from "../../balancer/types.js";
-import { duration, hostPort } from "./common.js";
+import { duration, hostPort, positiveDuration } from "./common.js";
 import { healthCheckSchema, passiveSchema } from "./health.js";
 
 export const backendSchema = z.strictObject({
@@ -78,7 +78,7 @@ export const poolSchema = z.strictObject({
   /** Adjust weights from measured latency, damped and bounded. */
   dynamic_weights: z
     .strictObject({
-      interval: duration.default(5000),
+      interval: positiveDuration.default(5000),
       /** Lowest factor of the configured weight; above 0, so a slow backend keeps some traffic. */
       floor: z.number().gt(0).max(1).default(0.25),
       /** Highest factor of the configured weight. */
