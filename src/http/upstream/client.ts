@@ -99,6 +99,8 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   private written = false;
   private completed = false;
   private paused = false;
+  /** True while send() hands the socket over: an abort then leaves the release to send(). */
+  private handingOver = false;
   /** The request waiting for the connect. */
   private first: UpstreamRequest | undefined;
   private firstHandler: UpstreamHandler | undefined;
@@ -134,8 +136,12 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     return this.phase === Phase.Idle;
   }
 
-  /** Sends a request on this idle connection. */
-  send(request: UpstreamRequest, handler: UpstreamHandler): void {
+  /**
+   * Sends a request on this idle connection. Returns false when the handler gave the request
+   * up on receiving the socket (its client left while it waited): the connection is still idle
+   * and the caller offers it to the next request, in a loop rather than a nested call each.
+   */
+  send(request: UpstreamRequest, handler: UpstreamHandler): boolean {
     const options = this.owner.options;
     this.handler = handler;
     this.phase = Phase.Head;
@@ -143,10 +149,12 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     this.paused = false;
     this.written = false;
     this.parser.reset(request.method === "HEAD");
+    this.handingOver = true;
     handler.onUpstreamConnect(this);
+    this.handingOver = false;
     if (this.handler !== handler) {
       // Aborted before a byte was written (the client left while the request waited).
-      return;
+      return false;
     }
     const headers = request.headers;
     let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
@@ -160,7 +168,7 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
       this.bodyDone = true;
       this.deadline = deadlineIn(options.responseTimeoutMs);
       socket.write(head, "latin1");
-      return;
+      return true;
     }
     // The head waits (corked) for the first body chunk, so both leave in one write.
     this.body = body;
@@ -173,6 +181,7 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     body.on("data", this.onBodyData);
     body.on("end", this.onBodyEnd);
     body.on("error", this.onBodyError);
+    return true;
   }
 
   /** Ends the current request: the socket is closed (its state is unknown) unless nothing was written yet. */
@@ -185,7 +194,7 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
       // Nothing was sent on this socket: it stays usable.
       this.phase = Phase.Idle;
       this.deadline = deadlineIn(this.owner.options.idleTimeoutMs);
-      this.owner.released(this);
+      if (!this.handingOver) this.owner.released(this);
     } else {
       this.close();
     }
@@ -259,8 +268,9 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     this.firstHandler = undefined;
     if (this.phase !== Phase.Connecting) return;
     this.phase = Phase.Idle;
-    if (request === undefined || handler === undefined) this.owner.released(this);
-    else this.send(request, handler);
+    if (request === undefined || handler === undefined || !this.send(request, handler)) {
+      this.owner.released(this);
+    }
   }
 
   private onSocketData(chunk: Buffer): void {

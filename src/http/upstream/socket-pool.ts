@@ -50,7 +50,7 @@ export class SocketPool implements ConnectionOwner {
     }
     const idle = this.idleStack.pop();
     if (idle !== undefined) {
-      idle.send(request, handler);
+      if (!idle.send(request, handler)) this.released(idle);
       return;
     }
     const max = this.options.maxConnections;
@@ -63,10 +63,9 @@ export class SocketPool implements ConnectionOwner {
 
   /** A connection is free: the next waiting request takes it, else it waits idle. */
   released(connection: UpstreamConnection): void {
-    const next = this.queue.shift();
-    if (next !== undefined) {
-      connection.send(next.request, next.handler);
-      return;
+    // Requests whose clients left give the socket straight back: skip them in this loop.
+    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+      if (connection.send(next.request, next.handler)) return;
     }
     if (this.closing) {
       connection.close();
