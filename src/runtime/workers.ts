@@ -44,6 +44,8 @@ export function startWorkers(count: number, logger: Logger): WorkerRole {
     resolveDone = resolve;
   });
   const live = new Set<Worker>();
+  /** Restarts waiting for their delay; they keep the primary alive when no worker is left. */
+  const restarts = new Set<NodeJS.Timeout>();
   const fork = (): void => {
     const worker = cluster.fork();
     let listened = false;
@@ -66,15 +68,21 @@ export function startWorkers(count: number, logger: Logger): WorkerRole {
         return;
       }
       logger.error({ pid: worker.process.pid, code, signal }, "worker died; restarting");
-      setTimeout(() => {
+      // Not unref'd: when every worker died at once, this timer is all that keeps the
+      // primary from exiting before it can fork again.
+      const restart = setTimeout(() => {
+        restarts.delete(restart);
         if (!stopping) fork();
-      }, RESTART_DELAY_MS).unref();
+      }, RESTART_DELAY_MS);
+      restarts.add(restart);
     });
   };
   for (let i = 0; i < count; i++) fork();
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    for (const restart of restarts) clearTimeout(restart);
+    restarts.clear();
     if (live.size === 0) resolveDone(!failed);
     // Each worker gets SIGTERM and runs its own graceful stop.
     for (const worker of live) worker.process.kill("SIGTERM");
