@@ -49,6 +49,12 @@ const REQUEST_HOP = new Set([
 
 /** Connection options that name no header field. */
 const CONNECTION_OPTIONS = new Set(["close", "keep-alive", "upgrade"]);
+/**
+ * Fields a client may not strip by naming them in Connection: Host is end-to-end and every
+ * backend needs it (RFC 9112 3.2), so `Connection: host` would turn a request into one the
+ * backend must reject.
+ */
+const NEVER_DROPPED = new Set(["host"]);
 
 /** The client's address, IPv4-mapped IPv6 written as plain IPv4. */
 export function peerAddress(req: IncomingMessage): string {
@@ -160,7 +166,9 @@ export function dropConnectionOptions(
   let named: Set<string> | undefined;
   for (const token of connection.split(",")) {
     const option = token.trim().toLowerCase();
-    if (option.length === 0 || CONNECTION_OPTIONS.has(option)) continue;
+    if (option.length === 0 || CONNECTION_OPTIONS.has(option) || NEVER_DROPPED.has(option)) {
+      continue;
+    }
     named ??= new Set();
     named.add(option);
   }

@@ -65,6 +65,18 @@ describe("http forwarding headers", () => {
     assert.equal(seen.host, "shop.example");
   });
 
+  it("keeps Host even when the client names it in Connection", async () => {
+    const reply = await rawExchange(
+      untrusting.port,
+      "GET /x HTTP/1.1\r\nHost: shop.example\r\nConnection: close, Host, X-Hop\r\nX-Hop: 1\r\n\r\n",
+      false,
+    );
+    assert.match(reply, /^HTTP\/1\.1 200 /);
+    const seen = last().headers;
+    assert.equal(seen.host, "shop.example");
+    assert.equal(seen["x-hop"], undefined);
+  });
+
   it("removes hop-by-hop response fields, including those named in Connection", async () => {
     const reply = await fetchText(untrusting.port, "/");
     assert.equal(reply.status, 200);
