@@ -41,7 +41,10 @@ export class UdpSession {
   bytesOut = 0;
   ready = false;
   closed = false;
-  /** The client's latest datagram (session mode), re-sent elsewhere if the backend is gone. */
+  /**
+   * The client's latest unanswered datagram (session mode), re-sent elsewhere if the backend
+   * is gone. A reply clears it, so a large session table does not hold a datagram per client.
+   */
   lastDatagram: Buffer | undefined;
   /** How many times this client's datagram was moved to another backend in a row. */
   failovers = 0;
@@ -68,6 +71,7 @@ export class UdpSession {
     this.upstream = upstream;
     upstream.on("message", (message) => {
       this.bytesOut += message.length;
+      this.lastDatagram = undefined;
       owner.reply(this, message);
     });
     upstream.on("error", (error) => owner.onUpstreamError(this, error));
