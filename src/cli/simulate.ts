@@ -41,13 +41,15 @@ export const simulateUsage = `usage: ballast simulate [options]
   --seed N            seed of every random stream (default ${scenarioDefaults.seed})
   --slow LIST         backend:FACTORx:FROM-TO,... e.g. b:5x:2s-6s
   --down LIST         backend:FROM-TO,... e.g. c:3s-5s
-  --keys N            distinct client keys for the hashing algorithms (default ${scenarioDefaults.keys.count})
+  --keys N            distinct client keys for the hashing algorithms (default ${scenarioDefaults.keys.count}, at most 2000000)
   --key-distribution  zipf or uniform (default zipf)
   --json              print the scenario and results as JSON
 Durations: 250ms, 2s or a bare number of ms. See docs/simulator.md.`;
 
 /** Most requests one run may simulate, so a typo cannot eat the machine's memory. */
 const MAX_REQUESTS = 2_000_000;
+/** Most distinct keys: each one is a string, counted per backend; more than requests is moot. */
+const MAX_KEYS = 2_000_000;
 
 /** Runs the simulation; 0 on success (usage errors are thrown as UsageError, exit 2). */
 export async function runSimulate(args: readonly string[]): Promise<number> {
@@ -136,6 +138,9 @@ function positiveNumber(
   }
   if (name === "--requests" && value > MAX_REQUESTS) {
     throw new UsageError(`--requests must be at most ${MAX_REQUESTS}, not ${text}`);
+  }
+  if (name === "--keys" && value > MAX_KEYS) {
+    throw new UsageError(`--keys must be at most ${MAX_KEYS}, not ${text}`);
   }
   return value;
 }
