@@ -392,7 +392,11 @@ export class Pool implements LeaseOwner {
   }
 
   private pickInPanic(): BackendState | undefined {
-    return this.rotate(this.primaries, (b) => b.enabled && !b.draining && b.weight > 0);
+    // Health is ignored here, the connection limit is not: it protects the few still up.
+    return this.rotate(
+      this.primaries,
+      (b) => b.enabled && !b.draining && !b.overloaded && b.weight > 0,
+    );
   }
 
   private firstAvailableExcept(exclude: BackendState): BackendState | undefined {
