@@ -64,6 +64,10 @@ export class Pool implements LeaseOwner {
   /** Reused for every pick so the hot path does not allocate. */
   private readonly context: PickContext;
   private panicCursor = 0;
+  /** Primaries whose health is up, counted at each rebuild for the panic threshold. */
+  private healthyPrimaries = 0;
+  /** True when the algorithm decides by `PickContext.key` (the hashing schedulers). */
+  private keyed = false;
   /** Backends to remove once their last connection ends. */
   private readonly removeWhenDrained = new Set<BackendState>();
   private readonly outcomeObservers: OutcomeObserver[] = [];
@@ -340,16 +344,10 @@ export class Pool implements LeaseOwner {
       const backup = this.allPrimariesDown() ? this.backupBalancer.pick(context) : undefined;
       return backup ?? this.pickInPanic();
     }
-    if (context.key === undefined && this.usesKey()) return this.pickWithoutKey();
+    if (context.key === undefined && this.keyed) return this.pickWithoutKey();
     const chosen = this.primaryBalancer.pick(context);
     if (chosen !== undefined || this.backups.length === 0) return chosen;
     return this.backupBalancer.pick(context);
-  }
-
-  /** True when the algorithm decides by `PickContext.key` (the hashing schedulers). */
-  private usesKey(): boolean {
-    const name = this.options.algorithm;
-    return isAlgorithmName(name) && algorithms[name].usesKey;
   }
 
   /**
@@ -380,15 +378,11 @@ export class Pool implements LeaseOwner {
   /** Envoy's panic mode: too few healthy primaries, so spread over all that are enabled. */
   private inPanic(thresholdPercent: number): boolean {
     const total = this.primaries.length;
-    if (total === 0) return false;
-    let healthy = 0;
-    for (const backend of this.primaries) if (backend.health === "up") healthy++;
-    return healthy * 100 < thresholdPercent * total;
+    return total > 0 && this.healthyPrimaries * 100 < thresholdPercent * total;
   }
 
   private allPrimariesDown(): boolean {
-    for (const backend of this.primaries) if (backend.health === "up") return false;
-    return true;
+    return this.healthyPrimaries === 0;
   }
 
   private pickInPanic(): BackendState | undefined {
@@ -450,6 +444,10 @@ export class Pool implements LeaseOwner {
 
   private rebuild(): void {
     const now = this.clock();
+    // Health changes only through setHealth, which rebuilds: count here, not per pick.
+    let healthy = 0;
+    for (const backend of this.primaries) if (backend.health === "up") healthy++;
+    this.healthyPrimaries = healthy;
     for (const backend of this.primaries) backend.refreshAvailable(now);
     for (const backend of this.backups) backend.refreshAvailable(now);
     this.primaryBalancer.update(this.primaries);
@@ -461,6 +459,8 @@ export class Pool implements LeaseOwner {
   }
 
   private makeBalancer(): Balancer<BackendState> {
+    const name = this.options.algorithm;
+    this.keyed = isAlgorithmName(name) && algorithms[name].usesKey;
     return createBalancer(
       this.options.algorithm,
       this.options.algorithmOptions,
