@@ -12,7 +12,11 @@
  * As in the kernel, a set lists its newest member first, so ties go to the newest member.
  * Entries expire as common/locality-table.ts describes.
  */
-import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
+import {
+  connectionOverhead,
+  isLocalityOverloaded,
+  pickWeightedLeastConnection,
+} from "./common/ipvs.js";
 import { DEFAULT_EXPIRATION_MS, LocalityTable } from "./common/locality-table.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
@@ -94,7 +98,7 @@ function weightedMostConnection<B extends Backend>(members: readonly B[]): B | u
   let mostOverhead = 0;
   for (const member of members) {
     if (member.weight <= 0) continue;
-    const overhead = member.active * 256 + member.inactive;
+    const overhead = connectionOverhead(member);
     if (most === undefined || mostOverhead * member.weight < overhead * most.weight) {
       most = member;
       mostOverhead = overhead;

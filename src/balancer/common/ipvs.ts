@@ -26,7 +26,7 @@ export function pickWeightedLeastConnection<B extends Backend>(
   let leastOverhead = 0;
   for (const backend of backends) {
     if (!isSchedulable(backend)) continue;
-    const overhead = backend.active * 256 + backend.inactive;
+    const overhead = connectionOverhead(backend);
     if (least === undefined || leastOverhead * backend.weight > overhead * least.weight) {
       least = backend;
       leastOverhead = overhead;
