@@ -5,8 +5,8 @@
  * the admin API see them like configured ones.
  */
 import type { Logger } from "../log.js";
-import type { PoolLookup } from "../net/listener.js";
 import { formatHostPort } from "../pool/backend.js";
+import type { PoolLookup } from "../pool/pool.js";
 
 /** What a backend says when it registers. */
 export interface HeartbeatRegistration {

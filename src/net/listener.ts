@@ -1,12 +1,9 @@
 /** The contract every data plane's listener implements, and what the runtime hands it. */
 import type { ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
-import type { Pool } from "../pool/pool.js";
+import type { PoolLookup } from "../pool/pool.js";
 
-/** Pools by name, looked up per connection or request so a reload can swap them. */
-export interface PoolLookup {
-  get(name: string): Pool | undefined;
-}
+export type { PoolLookup };
 
 /** What a listener gets from the runtime. */
 export interface ListenerContext {

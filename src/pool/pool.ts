@@ -36,6 +36,11 @@ export type HashKeySource =
   | { cookie: string }
   | { query: string };
 
+/** Pools by name, looked up per use so a reload can swap them (a Map satisfies it). */
+export interface PoolLookup {
+  get(name: string): Pool | undefined;
+}
+
 /** Something that wants to hear about every finished lease (passive health, metrics). */
 export type OutcomeObserver = (backend: BackendState, outcome: Outcome, now: number) => void;
 

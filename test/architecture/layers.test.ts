@@ -21,7 +21,7 @@ const allowed: Record<string, readonly string[]> = {
   config: ["balancer"],
   pool: ["balancer"],
   net: ["config", "log", "pool"],
-  health: ["balancer", "pool", "config", "net", "log"],
+  health: ["balancer", "pool", "config", "log"],
   http: DATA_PLANE,
   tcp: DATA_PLANE,
   udp: DATA_PLANE,
