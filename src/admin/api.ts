@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { backendSchema, duration, hostPort } from "../config/schema/index.js";
 import { HeartbeatError } from "../health/heartbeat.js";
+import { formatHostPort } from "../pool/backend.js";
 import type { Pool } from "../pool/pool.js";
 import { backendSpecFromConfig } from "../runtime/pools.js";
 import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
@@ -169,7 +170,7 @@ route("POST", "/api/pools/:pool/backends", async ({ runtime, rates, req, res, pa
     });
   }
   const spec = { ...backendSpecFromConfig(parsed.data), source: "api" as const };
-  const id = spec.id ?? formatAddress(spec.host, spec.port);
+  const id = spec.id ?? formatHostPort(spec.host, spec.port);
   if (pool.get(id) !== undefined) {
     throw new HttpError(409, `backend "${id}" is already in pool "${name}"`);
   }
@@ -323,8 +324,4 @@ function redactConfig(runtime: Runtime): unknown {
   const config = runtime.config;
   if (config.admin?.token === undefined) return config;
   return { ...config, admin: { ...config.admin, token: "(set)" } };
-}
-
-function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

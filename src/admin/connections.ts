@@ -1,5 +1,6 @@
 /** JSON views of the L4 connection tables (tcp connections, udp sessions) and persistence bindings. */
 import type { Listener } from "../net/listener.js";
+import { formatHostPort } from "../pool/backend.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpError } from "./http-util.js";
 
@@ -124,8 +125,4 @@ function poolOf(runtime: Runtime, name: string): string | undefined {
   return config !== undefined && "pool" in config && typeof config.pool === "string"
     ? config.pool
     : undefined;
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -1,5 +1,6 @@
 /** JSON views of the running balancer for the admin API, `ballast ctl` and the dashboard. */
 import type { BackendHealthView } from "../health/supervisor.js";
+import { formatHostPort } from "../pool/backend.js";
 import type { Pool } from "../pool/pool.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { RateSampler } from "./rates.js";
@@ -29,7 +30,7 @@ export function listenerViews(runtime: Runtime): ListenerView[] {
     return {
       name: listener.name,
       protocol: listener.protocol,
-      address: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+      address: formatHostPort(host, port),
       stats: listener.stats(),
     };
   });
