@@ -4,6 +4,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { ListenerConfig, TcpListenerConfig } from "../config/schema/index.js";
+import { l4HashKey } from "../net/l4-hash-key.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import {
   encodeProxyHeader,
@@ -15,7 +16,6 @@ import {
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
-import type { Pool } from "../pool/pool.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import {
   SOCKET_BUFFER_BYTES,
@@ -256,7 +256,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
       clientAddress,
       clientPort,
       pool,
-      hashKeyOf(pool, clientAddress, clientPort),
+      l4HashKey(pool, clientAddress, clientPort),
       persistenceTableOf(pool),
       this.settings,
       this,
@@ -326,12 +326,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     const pool = this.context.pools.get(this.config.pool);
     if (pool !== undefined) persistenceTableOf(pool)?.sweep();
   }
-}
-
-/** The hashing key of an L4 connection: the client address, or address and port. */
-export function hashKeyOf(pool: Pool, address: string, port: number): string {
-  // Only client_ip and client_ip_port apply to L4; the config check refuses the others.
-  return pool.hashKey === "client_ip_port" ? formatHostPort(address, port) : address;
 }
 
 function settingsOf(config: TcpListenerConfig): TcpConnectionSettings {

@@ -13,6 +13,7 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { ListenerConfig, UdpListenerConfig } from "../config/schema/index.js";
+import { l4HashKey } from "../net/l4-hash-key.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { unmapIPv4 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
@@ -215,7 +216,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
       return;
     }
     const pool = this.context.pools.get(this.config.pool);
-    const lease = pool?.acquire(this.keyOf(pool, session.clientAddress, session.clientPort));
+    const lease = pool?.acquire(l4HashKey(pool, session.clientAddress, session.clientPort));
     if (lease === undefined) {
       this.noBackend(session.clientAddress);
       return;
@@ -277,7 +278,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
       lease =
         bound !== undefined && bound !== failed
           ? pool.take(bound)
-          : pool.acquire(this.keyOf(pool, clientAddress, port), failed);
+          : pool.acquire(l4HashKey(pool, clientAddress, port), failed);
       if (lease === undefined) {
         this.limits.closeConnection(address);
         this.noBackend(clientAddress);
@@ -338,12 +339,6 @@ export class UdpListener implements Listener, UdpSessionOwner {
     const every = Math.max(50, Math.min(1000, this.config.session_timeout / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
-  }
-
-  private keyOf(pool: Pool, address: string, port: number): string {
-    const client = unmapIPv4(address);
-    // Only client_ip and client_ip_port apply to L4; the config check refuses the others.
-    return pool.hashKey === "client_ip_port" ? formatHostPort(client, port) : client;
   }
 
   /** Drops a datagram the limits refuse. */
