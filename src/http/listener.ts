@@ -16,7 +16,7 @@ import { HttpClientGuard } from "./client-guard.js";
 import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
 import { type ForwardingPolicy, scanRequestHead } from "./forward-headers.js";
 import { hashKeyOf } from "./hash-key.js";
-import { redirectResponse } from "./redirect.js";
+import { redirectLocation, redirectResponse } from "./redirect.js";
 import { nextRequestId } from "./request-id.js";
 import { answerClientError, sendError, sendFixed } from "./responses.js";
 import { RetryBudget } from "./retry-budget.js";
@@ -334,6 +334,10 @@ export class HttpListener implements Listener {
       req.method ?? "GET",
       req,
     );
+    if (typeof route !== "number" && route.respond !== undefined) {
+      refuse(socket, route.respond.status, head.requestId);
+      return;
+    }
     const pool =
       typeof route === "number" || route.pool === undefined
         ? undefined
@@ -343,6 +347,15 @@ export class HttpListener implements Listener {
       return;
     }
     const key = this.keyOf(req, pool, this.poolConfig?.(pool.name));
+    if (typeof route !== "number" && route.redirect !== undefined) {
+      const backend = pool.pick(key);
+      if (backend === undefined) refuse(socket, 503, head.requestId);
+      else {
+        const location = redirectLocation(backend, target.url);
+        refuse(socket, route.redirect.status, head.requestId, location);
+      }
+      return;
+    }
     proxyUpgrade(
       ctx,
       socket,

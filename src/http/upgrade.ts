@@ -148,12 +148,17 @@ export function proxyUpgrade(
   tryBackend();
 }
 
-/** Writes a short error response on a raw socket and closes it. */
-export function refuse(socket: Duplex, status: number, requestId: string): void {
+/**
+ * Writes a short response on a raw socket and closes it: an error, or with `location` a
+ * redirect (a redirect route answers an upgrade request the way it answers any other).
+ */
+export function refuse(socket: Duplex, status: number, requestId: string, location?: string): void {
   if (socket.destroyed) return;
   const body = `${status} ${STATUS_CODES[status]}\nrequest id: ${requestId}\n`;
+  const redirect =
+    location === undefined ? "" : `Location: ${location}\r\nCache-Control: no-store\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\n${redirect}` +
       `Content-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
