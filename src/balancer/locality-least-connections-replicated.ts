@@ -17,7 +17,7 @@ import {
   isLocalityOverloaded,
   pickWeightedLeastConnection,
 } from "./common/ipvs.js";
-import { DEFAULT_EXPIRATION_MS, LocalityTable } from "./common/locality-table.js";
+import { DEFAULT_EXPIRATION_MS, LocalityTable, MemberSet } from "./common/locality-table.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
 interface ReplicaSet<B> {
@@ -31,7 +31,7 @@ interface ReplicaSet<B> {
 class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<B> {
   readonly name = "lblcr";
   private backends: readonly B[] = [];
-  private members: ReadonlySet<B> = new Set();
+  private readonly members = new MemberSet<B>();
   private readonly expirationMs: number;
   private readonly table: LocalityTable<ReplicaSet<B>>;
 
@@ -41,20 +41,14 @@ class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<
   }
 
   update(backends: readonly B[]): void {
-    // The previous members as a copy: the caller may have changed its array in place.
-    const previous = this.members;
     this.backends = backends;
-    // A removed backend may still look available; take it out of every set.
-    const members = new Set(backends);
-    this.members = members;
-    let removed = false;
-    for (const backend of previous) if (!members.has(backend)) removed = true;
-    if (removed) {
-      this.table.removeWhere((entry) => {
-        entry.members = entry.members.filter((member) => members.has(member));
-        return entry.members.length === 0;
-      });
-    }
+    const members = this.members.replace(backends);
+    if (members === undefined) return;
+    // Take removed backends out of every set; a set left empty goes.
+    this.table.removeWhere((entry) => {
+      entry.members = entry.members.filter((member) => members.has(member));
+      return entry.members.length === 0;
+    });
   }
 
   pick(context: PickContext): B | undefined {

@@ -8,7 +8,7 @@
  * `expirationMs`, 24 h by default; after 6 min when the table is over 16 × 1024 entries).
  */
 import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
-import { DEFAULT_EXPIRATION_MS, LocalityTable } from "./common/locality-table.js";
+import { DEFAULT_EXPIRATION_MS, LocalityTable, MemberSet } from "./common/locality-table.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
 interface CacheEntry<B> {
@@ -19,7 +19,7 @@ interface CacheEntry<B> {
 class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
   readonly name = "lblc";
   private backends: readonly B[] = [];
-  private members: ReadonlySet<B> = new Set();
+  private readonly members = new MemberSet<B>();
   private readonly table: LocalityTable<CacheEntry<B>>;
 
   constructor(options: BalancerOptions) {
@@ -27,17 +27,9 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
   }
 
   update(backends: readonly B[]): void {
-    // The previous members as a copy: the caller may have changed its array in place.
-    const previous = this.members;
     this.backends = backends;
-    // A removed backend may still look available; forget the entries that point to it.
-    const members = new Set(backends);
-    this.members = members;
-    let removed = false;
-    for (const backend of previous) if (!members.has(backend)) removed = true;
-    if (removed) {
-      this.table.removeWhere((entry) => !members.has(entry.backend));
-    }
+    const members = this.members.replace(backends);
+    if (members !== undefined) this.table.removeWhere((entry) => !members.has(entry.backend));
   }
 
   pick(context: PickContext): B | undefined {

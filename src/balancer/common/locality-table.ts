@@ -125,3 +125,21 @@ export class LocalityTable<E extends LocalityEntry> {
     }
   }
 }
+
+/**
+ * The pool's members as of the last update, kept as a copy because the caller may change
+ * its array in place. A removed backend may still look available, so lblc and lblcr must
+ * forget the table entries that point to it.
+ */
+export class MemberSet<B> {
+  private current: ReadonlySet<B> = new Set();
+
+  /** Records the new members; returns them when a previous member left, else undefined. */
+  replace(backends: readonly B[]): ReadonlySet<B> | undefined {
+    const previous = this.current;
+    const next = new Set(backends);
+    this.current = next;
+    for (const backend of previous) if (!next.has(backend)) return next;
+    return undefined;
+  }
+}
