@@ -69,6 +69,8 @@ export class Pool implements LeaseOwner {
   /** Reused for every pick so the hot path does not allocate. */
   private readonly context: PickContext;
   private panicCursor = 0;
+  /** Backends by id: persistence and sticky lookups run once per connection or request. */
+  private readonly byId = new Map<string, BackendState>();
   /** Primaries whose health is up, counted at each rebuild for the panic threshold. */
   private healthyPrimaries = 0;
   /** True when the algorithm decides by `PickContext.key` (the hashing schedulers). */
@@ -121,7 +123,7 @@ export class Pool implements LeaseOwner {
 
   /** The backend with this id, if any. */
   get(id: string): BackendState | undefined {
-    return this.primaries.find((b) => b.id === id) ?? this.backups.find((b) => b.id === id);
+    return this.byId.get(id);
   }
 
   /**
@@ -191,6 +193,7 @@ export class Pool implements LeaseOwner {
     if (!backend) return false;
     this.primaries = this.primaries.filter((b) => b !== backend);
     this.backups = this.backups.filter((b) => b !== backend);
+    this.byId.delete(backend.id);
     this.removeWhenDrained.delete(backend);
     this.rebuild();
     this.emit({ type: "removed", pool: this.name, backend });
@@ -461,6 +464,7 @@ export class Pool implements LeaseOwner {
 
   private insert(backend: BackendState): void {
     (backend.backup ? this.backups : this.primaries).push(backend);
+    this.byId.set(backend.id, backend);
   }
 
   private makeBalancer(): Balancer<BackendState> {
