@@ -45,6 +45,26 @@ export const configSchema = z
         });
       }
     };
+    // A backend's id (its name, else its address) names it in the admin API, sticky cookies
+    // and persistence tables, so two backends of a pool may not share one.
+    for (const [poolName, pool] of Object.entries(config.pools)) {
+      const ids = new Set<string>();
+      pool.backends.forEach((backend, i) => {
+        // When the address itself was refused, zod still runs this check on the raw input:
+        // there is nothing to compare then.
+        const { host, port } = backend.address ?? {};
+        if (typeof host !== "string") return;
+        const id = backend.name ?? (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+        if (ids.has(id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["pools", poolName, "backends", i],
+            message: `duplicate backend "${id}"; give each backend of a pool its own address or name`,
+          });
+        }
+        ids.add(id);
+      });
+    }
     const names = new Set<string>();
     config.listeners.forEach((listener, i) => {
       if (names.has(listener.name)) {
