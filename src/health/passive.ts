@@ -3,7 +3,8 @@
  * connections within `failTimeoutMs` suspend a backend for `failTimeoutMs`; after that it is
  * tried again. As in nginx, the first outcome after a suspension decides: a failure
  * suspends it again at once, a success clears its count. A pool of one backend is never
- * suspended (nginx ignores max_fails for a single server: there is nothing to fail over to).
+ * suspended (nginx ignores max_fails for a single server: there is nothing to fail over to),
+ * nor is the last backend that still serves.
  */
 import type { BackendState } from "../pool/backend.js";
 import type { Outcome } from "../pool/lease.js";
@@ -33,6 +34,9 @@ export function attachPassiveDetection(pool: Pool, options: PassiveOptions): () 
 
   const suspend = (backend: BackendState, window: FailureWindow, now: number) => {
     window.fails = 0;
+    // The last backend still serving stays: suspending it would turn failing requests
+    // into refused ones (nginx, too, tries its servers again once all have failed).
+    if (!anotherServes(pool, backend)) return;
     window.onTrial = true;
     pool.suspend(backend.id, now + failTimeoutMs);
   };
@@ -62,4 +66,12 @@ export function attachPassiveDetection(pool: Pool, options: PassiveOptions): () 
     window.fails++;
     if (window.fails >= maxFails) suspend(backend, window, now);
   });
+}
+
+/** True when a backend other than `backend` can take requests. */
+function anotherServes(pool: Pool, backend: BackendState): boolean {
+  for (const other of pool.backends) {
+    if (other !== backend && other.available && other.weight > 0) return true;
+  }
+  return false;
 }

@@ -84,6 +84,8 @@ export class ProxyExchange implements UpstreamHandler {
   /** Backend of the previous attempt: a retry avoids it while another is available. */
   private previous: BackendState | undefined;
   private attempt = 0;
+  /** Attempts whose connect failed: retried freely, each on another backend. */
+  private connectFailures = 0;
   private readonly startedAt = performance.now();
   private sentAt = 0;
   /** The upstream connection of the current attempt, once it has one. */
@@ -303,7 +305,14 @@ export class ProxyExchange implements UpstreamHandler {
    * idempotent (or `non_idempotent` is on) and it had no body to replay.
    */
   private canRetry(sent: boolean): boolean {
-    if (this.attempt >= this.ctx.attempts || this.res.headersSent) return false;
+    if (this.res.headersSent) return false;
+    if (!sent && !this.req.readableDidRead) {
+      // The connect failed, so the request never left: like nginx's proxy_next_upstream
+      // `error`, it goes to the next backend, each tried once, without spending the
+      // budget or the attempts meant for answers that failed.
+      return ++this.connectFailures < this.pool.backends.length;
+    }
+    if (this.attempt - this.connectFailures >= this.ctx.attempts) return false;
     if (this.head.hasBody && (sent || this.req.readableDidRead)) return false;
     if (sent && !this.ctx.retryNonIdempotent && !IDEMPOTENT.has(this.req.method ?? "")) {
       return false;

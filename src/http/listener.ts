@@ -6,23 +6,32 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { algorithms } from "../balancer/index.js";
 import type { AlgorithmName } from "../balancer/types.js";
 import type { HttpListenerConfig, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
+import { RateLimitedLog } from "../net/rate-limited-log.js";
 import type { Pool } from "../pool/pool.js";
 import { HttpClientGuard } from "./client-guard.js";
 import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
-import { type ForwardingPolicy, scanRequestHead } from "./forward-headers.js";
+import {
+  type ForwardingPolicy,
+  isValidAuthority,
+  type RequestHead,
+  scanRequestHead,
+} from "./forward-headers.js";
 import { hashKeyOf } from "./hash-key.js";
 import { redirectLocation, redirectResponse } from "./redirect.js";
+import { refusalOf } from "./request-checks.js";
 import { nextRequestId } from "./request-id.js";
 import { answerClientError, sendError, sendFixed } from "./responses.js";
 import { RetryBudget } from "./retry-budget.js";
-import { compileRouter, normalizeHost, type Router } from "./router.js";
+import { type CompiledRoute, compileRouter, normalizeHost, type Router } from "./router.js";
+import { routingPath } from "./routing-path.js";
 import { compileAddressSet } from "./trusted-proxies.js";
-import { proxyUpgrade, refuse, type UpgradeContext } from "./upgrade.js";
+import { proxyUpgrade, refuse as refuseUpgrade, type UpgradeContext } from "./upgrade.js";
 import { type UpstreamOptions, Upstreams } from "./upstreams.js";
 
 /** Default time a graceful stop waits for in-flight requests. */
@@ -57,6 +66,8 @@ export class HttpListener implements Listener {
   private readonly poolConfig: ListenerContext["poolConfig"];
   /** The `limits` section: allow/deny, rate and connection limits. */
   private readonly guard: HttpClientGuard;
+  /** Refused requests are logged at most once a second (a flood must not flood the log). */
+  private readonly refusalLog: RateLimitedLog;
   private drained: (() => void) | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -68,6 +79,7 @@ export class HttpListener implements Listener {
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
     this.guard = new HttpClientGuard(config.name, config.limits, context.logger);
+    this.refusalLog = new RateLimitedLog(context.logger, 1000);
     const counters: ProxyCounters = {
       requests: 0,
       inFlight: 0,
@@ -90,6 +102,9 @@ export class HttpListener implements Listener {
       tunnels: new Set<Duplex>(),
       onExchangeEnd: () => this.checkDrained(),
       onTunnelEnd: () => this.checkDrained(),
+      responseTimeoutMs: config.timeouts.response,
+      maxHeaderSize: config.max_header_size,
+      resumeHttp: (client, early) => this.resumeHttp(client, early),
     };
     const t = config.timeouts;
     const serverOptions = {
@@ -114,8 +129,14 @@ export class HttpListener implements Listener {
             key: pemOf(config.tls.key),
           });
     const server = this.server;
-    // Limits act at accept, on the raw socket (before any TLS handshake).
-    server.on("connection", this.guard.onConnection);
+    // node leaves fields beyond maxHeadersCount out silently; one above the limit lets the
+    // head scan see that the limit was passed and answer 431 instead.
+    server.maxHeadersCount = config.max_header_count + 1;
+    // Limits act at accept, on the raw socket (before any TLS handshake); a connection
+    // handed back after a refused upgrade was counted when it was accepted.
+    server.on("connection", (socket: Socket) => {
+      if (!isResumed(socket)) this.guard.onConnection(socket);
+    });
     // A client's FIN ends its requests (node's default, nginx's 499 "client closed
     // connection"): the upstream request is aborted and the backend's count released.
     server.on("request", (req: IncomingMessage, res: ServerResponse) =>
@@ -171,10 +192,13 @@ export class HttpListener implements Listener {
     ctx.retryNonIdempotent = config.retries.non_idempotent;
     ctx.accessLog = config.access_log;
     ctx.connectTimeoutMs = config.timeouts.connect;
+    ctx.responseTimeoutMs = config.timeouts.response;
+    ctx.maxHeaderSize = config.max_header_size;
     ctx.budget.configure(config.retries.budget_percent, config.retries.min_retries_per_second);
     ctx.upstreams.configure(upstreamOptions(config));
     this.server.headersTimeout = config.timeouts.request_header;
     this.server.keepAliveTimeout = config.timeouts.idle;
+    this.server.maxHeadersCount = config.max_header_count + 1;
   }
 
   /**
@@ -232,6 +256,22 @@ export class HttpListener implements Listener {
     ctx.logger.info({ listener: this.name, graceful }, "listener stopped");
   }
 
+  /**
+   * Gives a client connection back to node's HTTP server after an upgrade the backend
+   * refused, so its next bytes (`early` first) are parsed as HTTP requests again.
+   */
+  private resumeHttp(client: Duplex, early: Buffer): void {
+    if (this.ctx.stopping || client.destroyed) {
+      client.destroy();
+      return;
+    }
+    markResumed(client);
+    // A TLS socket is past its handshake: it re-enters where https hands sockets to http.
+    this.server.emit(this.config.tls === undefined ? "connection" : "secureConnection", client);
+    client.resume();
+    if (early.length > 0) client.emit("data", early);
+  }
+
   private waitDrained(timeoutMs: number): Promise<void> {
     if (this.isDrained()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -259,29 +299,53 @@ export class HttpListener implements Listener {
     if (this.drained !== undefined && this.isDrained()) this.drained();
   }
 
+  /**
+   * Everything a request and an upgrade request decide alike: limits, the checks of the
+   * request line, head and path, the route and the pool. Returns the decision, or answers
+   * itself through `refuse` and returns undefined.
+   */
+  private resolve(
+    req: IncomingMessage,
+    upgrade: boolean,
+    refuse: (status: number, head: RequestHead | undefined, reason?: string) => void,
+  ): Decision | undefined {
+    const target = targetOf(req.url);
+    const head = scanRequestHead(req, this.policy, nextRequestId(), upgrade, target?.authority);
+    const refusal = refusalOf(req, head);
+    if (refusal !== undefined) {
+      refuse(refusal.status, head, refusal.reason);
+      return undefined;
+    }
+    const path = target === undefined ? undefined : routingPath(target.path);
+    if (head.duplicateHost || target === undefined || path === undefined) {
+      refuse(400, head, target === undefined ? "bad request target" : "bad Host or path");
+      return undefined;
+    }
+    const route = this.router.route(normalizeHost(head.host), path, req.method ?? "GET", req);
+    if (typeof route === "number") {
+      refuse(route, head);
+      return undefined;
+    }
+    return { head, target, route };
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    // A request pipelined behind one that was refused with Connection: close is never read.
+    if (isClosing(req.socket)) return;
     const ctx = this.ctx;
     ctx.counters.requests++;
     ctx.budget.recordRequest(performance.now());
     if (ctx.stopping) res.shouldKeepAlive = false;
-    const head = scanRequestHead(req, this.policy, nextRequestId(), false);
-    const refusal = this.guard.checkRequest(req, res);
-    if (refusal !== 0) {
-      this.answer(req, res, refusal, head.requestId, head.host);
+    const guarded = this.guard.checkRequest(req, res);
+    const refuse = (status: number, head: RequestHead | undefined, reason?: string) =>
+      this.answer(req, res, status, head, reason);
+    if (guarded !== 0) {
+      refuse(guarded, undefined);
       return;
     }
-    const target = targetOf(req.url);
-    if (head.duplicateHost || target === undefined) {
-      this.answer(req, res, 400, head.requestId, head.host);
-      return;
-    }
-    const method = req.method ?? "GET";
-    const host = normalizeHost(target.authority ?? head.host);
-    const route = this.router.route(host, target.path, method, req);
-    if (typeof route === "number") {
-      this.answer(req, res, route, head.requestId, head.host);
-      return;
-    }
+    const decision = this.resolve(req, false, refuse);
+    if (decision === undefined) return;
+    const { head, target, route } = decision;
     if (route.respond !== undefined) {
       sendFixed(res, route.respond.status, route.respond.body);
       return;
@@ -289,14 +353,14 @@ export class HttpListener implements Listener {
     const poolName = route.pool!;
     const pool = this.pools.get(poolName);
     if (pool === undefined) {
-      this.answer(req, res, 503, head.requestId, head.host);
+      refuse(503, head);
       return;
     }
     const poolConfig = this.poolConfig?.(poolName);
     const key = this.keyOf(req, pool, poolConfig);
     if (route.redirect !== undefined) {
       const backend = pool.pick(key);
-      if (backend === undefined) this.answer(req, res, 503, head.requestId, head.host);
+      if (backend === undefined) refuse(503, head);
       else redirectResponse(res, backend, req, route.redirect.status);
       return;
     }
@@ -314,45 +378,38 @@ export class HttpListener implements Listener {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer): void {
+    if (isClosing(req.socket)) {
+      socket.destroy();
+      return;
+    }
     const ctx = this.ctx;
     ctx.counters.requests++;
-    const head = scanRequestHead(req, this.policy, nextRequestId(), true);
-    if (!this.guard.admitUpgrade(req, socket, head.requestId)) return;
-    const target = targetOf(req.url);
-    if (head.duplicateHost || target === undefined || ctx.stopping) {
-      refuse(socket, ctx.stopping ? 503 : 400, head.requestId);
+    if (!this.guard.admitUpgrade(req, socket, nextRequestId())) return;
+    const refuse = (status: number, head: RequestHead | undefined, reason?: string) => {
+      if (status >= 500) ctx.counters.errors++;
+      if (reason !== undefined) this.logRefusal(req, status, reason);
+      refuseUpgrade(socket, status, head?.requestId ?? "-");
+    };
+    const decision = this.resolve(req, true, refuse);
+    if (decision === undefined) return;
+    const { head, target, route } = decision;
+    const status = this.upgradeRefusal(req, head, route);
+    if (status !== 0) {
+      refuse(status, head, status === 400 ? "upgrade request with a body" : undefined);
       return;
     }
-    const protocol = req.headers.upgrade?.toLowerCase();
-    if (!this.config.websocket && protocol === "websocket") {
-      refuse(socket, 403, head.requestId);
-      return;
-    }
-    const route = this.router.route(
-      normalizeHost(target.authority ?? head.host),
-      target.path,
-      req.method ?? "GET",
-      req,
-    );
-    if (typeof route !== "number" && route.respond !== undefined) {
-      refuse(socket, route.respond.status, head.requestId);
-      return;
-    }
-    const pool =
-      typeof route === "number" || route.pool === undefined
-        ? undefined
-        : this.pools.get(route.pool);
+    const pool = this.pools.get(route.pool!);
     if (pool === undefined) {
-      refuse(socket, typeof route === "number" ? route : 503, head.requestId);
+      refuse(503, head);
       return;
     }
     const key = this.keyOf(req, pool, this.poolConfig?.(pool.name));
-    if (typeof route !== "number" && route.redirect !== undefined) {
+    if (route.redirect !== undefined) {
       const backend = pool.pick(key);
-      if (backend === undefined) refuse(socket, 503, head.requestId);
+      if (backend === undefined) refuse(503, head);
       else {
         const location = redirectLocation(backend, target.url);
-        refuse(socket, route.redirect.status, head.requestId, location);
+        refuseUpgrade(socket, route.redirect.status, head.requestId, location);
       }
       return;
     }
@@ -371,6 +428,16 @@ export class HttpListener implements Listener {
     );
   }
 
+  /** 0, or the status an upgrade request gets without reaching a backend. */
+  private upgradeRefusal(req: IncomingMessage, head: RequestHead, route: CompiledRoute): number {
+    if (this.ctx.stopping) return 503;
+    // An upgrade request's body would be read by node as bytes of the upgraded protocol.
+    if (head.hasBody) return 400;
+    if (!this.config.websocket && req.headers.upgrade?.toLowerCase() === "websocket") return 403;
+    if (route.respond !== undefined) return route.respond.status;
+    return route.pool === undefined ? 503 : 0;
+  }
+
   /** The hashing key, computed only for algorithms that use one. */
   private keyOf(
     req: IncomingMessage,
@@ -382,15 +449,25 @@ export class HttpListener implements Listener {
     return info?.usesKey ? hashKeyOf(req, config.hash_key) : undefined;
   }
 
-  /** The proxy's own answer (400, 403, 404, 421, 429, 503) with its access log line. */
+  /**
+   * The proxy's own answer (400, 403, 404, 421, 429, 431, 501, 503, 505) with its access log
+   * line. A malformed request (4xx/5xx with a `reason`) also closes the connection, and
+   * nothing the client pipelined behind it is read.
+   */
   private answer(
     req: IncomingMessage,
     res: ServerResponse,
     status: number,
-    requestId: string,
-    host: string | undefined,
+    head: RequestHead | undefined,
+    reason?: string,
   ): void {
     if (status >= 500) this.ctx.counters.errors++;
+    const requestId = head?.requestId ?? nextRequestId();
+    if (reason !== undefined) {
+      res.shouldKeepAlive = false;
+      markClosing(req.socket);
+      this.logRefusal(req, status, reason);
+    }
     sendError(res, status, requestId);
     if (this.ctx.accessLog) {
       this.ctx.logger.info(
@@ -399,7 +476,7 @@ export class HttpListener implements Listener {
           id: requestId,
           client: req.socket.remoteAddress,
           method: req.method,
-          host,
+          host: head?.host,
           url: req.url,
           status,
         },
@@ -407,7 +484,44 @@ export class HttpListener implements Listener {
       );
     }
   }
+
+  private logRefusal(req: IncomingMessage, status: number, reason: string): void {
+    this.refusalLog.warn(
+      { listener: this.name, client: req.socket.remoteAddress, status, reason },
+      "request refused",
+    );
+  }
 }
+
+/** What `resolve` decided for a request that is to be served. */
+interface Decision {
+  head: RequestHead;
+  target: Target;
+  route: CompiledRoute;
+}
+
+const kClosing = Symbol("closing");
+
+/** Marks a client connection that is closing after a refusal: nothing more is read from it. */
+function markClosing(socket: Duplex): void {
+  (socket as Duplex & { [kClosing]?: boolean })[kClosing] = true;
+}
+
+function isClosing(socket: Duplex): boolean {
+  return (socket as Duplex & { [kClosing]?: boolean })[kClosing] === true;
+}
+
+const kResumed = Symbol("resumed");
+
+function markResumed(socket: Duplex): void {
+  (socket as Duplex & { [kResumed]?: boolean })[kResumed] = true;
+}
+
+function isResumed(socket: Duplex): boolean {
+  return (socket as Duplex & { [kResumed]?: boolean })[kResumed] === true;
+}
+
+const HTTP_SCHEME = /^https?$/i;
 
 /** Splits the request target; undefined for a form that cannot be proxied ("*", junk). */
 function targetOf(url: string | undefined): Target | undefined {
@@ -416,13 +530,15 @@ function targetOf(url: string | undefined): Target | undefined {
     const query = url.indexOf("?");
     return { url, path: query < 0 ? url : url.slice(0, query), authority: undefined };
   }
-  // Absolute-form ("http://host/path"), which a client may send to any server.
+  // Absolute-form ("http://host/path"), which a client may send to any server; only the
+  // schemes this proxy serves, and an authority as strict as Host (no user info).
   const scheme = url.indexOf("://");
-  if (scheme < 0) return undefined;
+  if (scheme < 0 || !HTTP_SCHEME.test(url.slice(0, scheme))) return undefined;
   const slash = url.indexOf("/", scheme + 3);
   const query = url.indexOf("?", scheme + 3);
   const authorityEnd = slash < 0 ? (query < 0 ? url.length : query) : slash;
   const authority = url.slice(scheme + 3, authorityEnd);
+  if (authority.length === 0 || !isValidAuthority(authority)) return undefined;
   const rest = url.slice(authorityEnd);
   const origin = rest.length === 0 || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
   const q = origin.indexOf("?");
@@ -439,6 +555,8 @@ function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {
     enabled: config.forwarded.enabled,
     trusted: compileAddressSet(config.forwarded.trusted_proxies),
     proto: config.tls === undefined ? "http" : "https",
+    underscores: config.underscores_in_headers,
+    maxFields: config.max_header_count,
   };
 }
 

@@ -2,10 +2,12 @@
  * The compiled router of one http listener: built once per config, then one lookup per
  * request. Routes are tried in configured order (the first match wins, as HAProxy's
  * `use_backend` lines); the host decides which routes are candidates at all, and the
- * candidate list of each host is computed once and cached.
+ * candidate list of each host is computed once and cached. Paths are matched in their
+ * normalized form (routing-path.ts), so no spelling of a path escapes its route.
  */
 import type { IncomingMessage } from "node:http";
 import type { HttpListenerConfig, RouteConfig } from "../config/schema/listener.js";
+import { routingPath } from "./routing-path.js";
 
 /** One route, ready to match. */
 export interface CompiledRoute {
@@ -103,7 +105,10 @@ function hostMatches(rule: HostRule, host: string): boolean {
 }
 
 function compileRoute(route: RouteConfig, index: number): CompiledRoute {
-  const { path, path_prefix: prefix, methods, headers } = route.match;
+  const { methods, headers } = route.match;
+  // Requests are matched on their normalized path (routing-path.ts); so are the patterns.
+  const path = normalized(route.match.path);
+  const prefix = normalized(route.match.path_prefix);
   const methodSet = methods === undefined ? undefined : new Set(methods);
   const headerRules =
     headers === undefined
@@ -128,6 +133,10 @@ function compileRoute(route: RouteConfig, index: number): CompiledRoute {
       return true;
     },
   };
+}
+
+function normalized(pattern: string | undefined): string | undefined {
+  return pattern === undefined ? undefined : (routingPath(pattern) ?? pattern);
 }
 
 /** The host name of a Host header or authority: lower case, without port or trailing dot. */

@@ -1,27 +1,41 @@
 /**
  * Upgrade passthrough (WebSocket, h2c, anything with `Connection: upgrade`): connect to a
- * backend, replay the request head, then pipe the two sockets until either side closes.
- * The backend's 101 (or its refusal) reaches the client byte for byte; the proxy does not
- * speak the upgraded protocol. The lease stays active for the tunnel's whole life, so
- * connection-count algorithms see WebSocket load.
+ * backend, send the request head, and read the backend's answer. Only a `101 Switching
+ * Protocols` opens a tunnel (the two sockets piped until either side closes; the proxy does
+ * not speak the upgraded protocol). Any other answer is an ordinary response: it is passed
+ * to the client, framed anew, and the client connection goes back to the HTTP server, so
+ * whatever the client sent after the upgrade request is parsed, routed and checked as HTTP
+ * (RFC 9110 7.8), never tunnelled raw to a backend.
+ *
+ * Bytes the client sends after the upgrade request wait until the backend said 101. The
+ * lease stays active for the tunnel's whole life, so connection-count algorithms see
+ * WebSocket load.
  */
 import { STATUS_CODES } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.js";
 import type { BackendState } from "../pool/backend.js";
+import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
+import { ResponseParser, type ResponseSink } from "./upstream/response-parser.js";
 
 /** What an upgrade needs from its listener. */
 export interface UpgradeContext {
   readonly name: string;
   logger: Logger;
   connectTimeoutMs: number;
+  /** How long the backend may take to answer the upgrade request. */
+  responseTimeoutMs: number;
+  maxHeaderSize: number;
   accessLog: boolean;
-  attempts: number;
+  /** Set once a graceful stop began: a refused upgrade then closes its connection. */
+  stopping: boolean;
   /** Open tunnels, closed at the end of a graceful stop. */
   readonly tunnels: Set<Duplex>;
   onTunnelEnd(): void;
+  /** Hands a client connection back to the HTTP server, `early` being its next bytes. */
+  resumeHttp(client: Duplex, early: Buffer): void;
 }
 
 /** One upgrade request to tunnel. */
@@ -35,7 +49,13 @@ export interface UpgradeRequest {
   early: Buffer;
 }
 
-/** Tunnels `client` to a backend of `pool`, retrying other backends on connect failure. */
+const SWITCHING = /^HTTP\/1\.[01] 101(?: |\r)/;
+const CRLF_CRLF = Buffer.from("\r\n\r\n");
+
+/**
+ * Sends `request` to a backend of `pool` (a backend that refuses the connection is replaced
+ * by another, each tried once) and tunnels on 101 or answers the client with the response.
+ */
 export function proxyUpgrade(
   ctx: UpgradeContext,
   client: Duplex,
@@ -43,109 +63,293 @@ export function proxyUpgrade(
   pool: Pool,
   key: string | undefined,
 ): void {
-  ctx.tunnels.add(client);
-  let previous: BackendState | undefined;
-  let attempt = 0;
-  let ended = false;
-  const startedAt = performance.now();
-  let backendId: string | undefined;
-  let bytesIn = 0;
-  let bytesOut = 0;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    ctx.tunnels.delete(client);
+  new UpgradeAttempt(ctx, client, request, pool, key).start();
+}
+
+/** One upgrade request from its connect to its tunnel's end (or its ordinary response). */
+class UpgradeAttempt implements ResponseSink {
+  private previous: BackendState | undefined;
+  private connectFailures = 0;
+  private lease: Lease | undefined;
+  private upstream: Socket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = performance.now();
+  private ended = false;
+  private tunnelOpen = false;
+  /** The backend's answer until its head is complete. */
+  private answer: Buffer[] = [];
+  private answerLength = 0;
+  /** Set once the answer is known not to be a 101: it is parsed as a response. */
+  private parser: ResponseParser | undefined;
+  private responseChunked = false;
+  private status = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  constructor(
+    private readonly ctx: UpgradeContext,
+    private readonly client: Duplex,
+    private readonly request: UpgradeRequest,
+    private readonly pool: Pool,
+    private readonly key: string | undefined,
+  ) {}
+
+  start(): void {
+    const client = this.client;
+    this.ctx.tunnels.add(client);
+    client.pause();
+    client.on("error", this.onClientError);
+    client.once("close", this.onClientClose);
+    // A client that ends before the tunnel exists is gone (once it is open, pipe() passes
+    // the FIN on).
+    client.once("end", this.onClientEnd);
+    this.connectNext();
+  }
+
+  private readonly onClientError = (): void => {
+    this.client.destroy();
+  };
+
+  private readonly onClientClose = (): void => {
+    this.upstream?.destroy();
+    this.finish();
+  };
+
+  private readonly onClientEnd = (): void => {
+    if (!this.tunnelOpen) this.client.destroy();
+  };
+
+  private connectNext(): void {
+    const lease = this.pool.acquire(this.key, this.previous);
+    if (lease === undefined) {
+      this.refuse(503, "no backend available");
+      return;
+    }
+    this.lease = lease;
+    const backend = lease.backend;
+    const upstream = connect({ host: backend.host, port: backend.port });
+    this.upstream = upstream;
+    this.arm(this.ctx.connectTimeoutMs, "connect timeout", 504);
+    let connected = false;
+    upstream.once("connect", () => {
+      connected = true;
+      lease.established();
+      this.arm(this.ctx.responseTimeoutMs, "response timeout", 504);
+      upstream.write(headText(this.request));
+    });
+    upstream.on("data", (chunk: Buffer) => this.onUpstreamData(chunk));
+    upstream.on("end", () => this.onUpstreamEnd());
+    upstream.on("error", (error: Error & { code?: string }) => {
+      if (connected || this.upstream !== upstream) return;
+      this.disarm();
+      lease.release({ ok: false });
+      this.upstream = undefined;
+      if (this.client.destroyed) return;
+      this.previous = backend;
+      // The request never left: another backend is tried, each at most once.
+      if (++this.connectFailures < this.pool.backends.length) {
+        this.connectNext();
+        return;
+      }
+      this.ctx.logger.warn(
+        {
+          listener: this.ctx.name,
+          id: this.request.requestId,
+          backend: backend.id,
+          code: error.code,
+        },
+        "upgrade: backend unreachable",
+      );
+      this.refuse(502, "backend unreachable");
+    });
+    upstream.once("close", () => {
+      if (this.upstream !== upstream) return;
+      if (!this.tunnelOpen && connected && !this.client.destroyed) {
+        // Reset before its answer was complete (a FIN went through onUpstreamEnd).
+        this.badAnswer("backend closed before answering");
+        return;
+      }
+      this.disarm();
+      this.upstream = undefined;
+      // Idempotent: a failed connect released it already; a client that left while
+      // connecting is not the backend's fault.
+      lease.release({ ok: true, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+      if (this.tunnelOpen) this.client.destroy();
+    });
+  }
+
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.tunnelOpen) return;
+    if (this.parser !== undefined) {
+      this.parse(chunk);
+      return;
+    }
+    this.answer.push(chunk);
+    this.answerLength += chunk.length;
+    const buffered = this.answer.length === 1 ? chunk : Buffer.concat(this.answer);
+    if (buffered.indexOf(CRLF_CRLF) < 0) {
+      if (this.answerLength > this.ctx.maxHeaderSize) this.badAnswer("response head too large");
+      return;
+    }
+    this.answer = [];
+    if (SWITCHING.test(buffered.toString("latin1", 0, 16))) this.openTunnel(buffered);
+    else {
+      this.parser = new ResponseParser(this, this.ctx.maxHeaderSize);
+      this.parser.reset(this.request.method === "HEAD");
+      this.parse(buffered);
+    }
+  }
+
+  private onUpstreamEnd(): void {
+    if (this.tunnelOpen) return;
+    if (this.parser?.endOfInput()) return;
+    this.badAnswer("backend closed in the middle of its answer");
+  }
+
+  /** The backend switched protocols: its answer goes to the client, then bytes flow freely. */
+  private openTunnel(answer: Buffer): void {
+    const { client, upstream, lease } = this;
+    if (upstream === undefined || lease === undefined) return;
+    this.disarm();
+    this.tunnelOpen = true;
+    this.status = 101;
+    client.off("end", this.onClientEnd);
+    client.write(answer);
+    this.bytesOut += answer.length;
+    if (this.request.early.length > 0) {
+      upstream.write(this.request.early);
+      this.bytesIn += this.request.early.length;
+    }
+    // As on every data plane: bytesIn from the client, bytesOut back to it.
+    upstream.on("data", (chunk: Buffer) => {
+      this.bytesOut += chunk.length;
+    });
+    client.on("data", (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+    });
+    upstream.pipe(client);
+    client.pipe(upstream);
+  }
+
+  // ---- an answer other than 101: an ordinary response (ResponseSink) --------------------
+
+  private parse(chunk: Buffer): void {
+    if (!this.parser!.execute(chunk)) this.badAnswer(`bad response: ${this.parser!.error}`);
+  }
+
+  onResponseHead(status: number, reason: string, headers: string[]): boolean {
+    this.disarm();
+    this.status = status;
+    const parser = this.parser!;
+    let head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ""}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (!parser.done) {
+      this.responseChunked = true;
+      head += "transfer-encoding: chunked\r\n";
+    } else if (status !== 204 && status !== 304 && this.request.method !== "HEAD") {
+      head += "content-length: 0\r\n";
+    }
+    if (this.ctx.stopping) head += "connection: close\r\n";
+    this.client.write(`${head}\r\n`, "latin1");
+    return true;
+  }
+
+  onResponseData(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.bytesOut += chunk.length;
+    this.client.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+    this.client.write(chunk);
+    this.client.write("\r\n", "latin1");
+  }
+
+  onResponseEnd(): void {
+    if (this.responseChunked) this.client.write("0\r\n\r\n", "latin1");
+    this.lease?.release({ ok: this.status < 500, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+    // The backend's connection was opened for an upgrade: it is not reused.
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    upstream?.destroy();
+    const client = this.client;
+    this.detachClient();
+    this.finish();
+    if (this.ctx.stopping) client.end();
+    else this.ctx.resumeHttp(client, this.request.early);
+  }
+
+  // ---- endings ---------------------------------------------------------------------------
+
+  /** The backend's answer is not HTTP: 502 if nothing was passed on yet, else a cut. */
+  private badAnswer(reason: string): void {
+    this.lease?.release({ ok: false });
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    upstream?.destroy();
+    this.ctx.logger.warn(
+      { listener: this.ctx.name, id: this.request.requestId, reason },
+      "upgrade: bad answer from the backend",
+    );
+    if (this.status === 0) this.refuse(502, reason);
+    else this.client.destroy();
+  }
+
+  private refuse(status: number, reason: string): void {
+    this.disarm();
+    this.status = status;
+    if (this.ctx.accessLog)
+      this.ctx.logger.debug({ id: this.request.requestId, reason }, "upgrade refused");
+    refuse(this.client, status, this.request.requestId);
+  }
+
+  private arm(ms: number, reason: string, status: number): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const upstream = this.upstream;
+      this.upstream = undefined;
+      this.lease?.release({ ok: false });
+      upstream?.destroy();
+      this.refuse(status, reason);
+    }, ms);
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private detachClient(): void {
+    const client = this.client;
+    client.off("error", this.onClientError);
+    client.off("close", this.onClientClose);
+    client.off("end", this.onClientEnd);
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.disarm();
+    const ctx = this.ctx;
+    ctx.tunnels.delete(this.client);
     if (ctx.accessLog) {
       ctx.logger.info(
         {
           listener: ctx.name,
-          id: request.requestId,
-          method: request.method,
-          url: request.path,
+          id: this.request.requestId,
+          method: this.request.method,
+          url: this.request.path,
           upgrade: true,
-          backend: backendId,
-          attempts: attempt + 1,
-          ms: Math.round(performance.now() - startedAt),
-          bytesIn,
-          bytesOut,
+          status: this.status,
+          backend: this.lease?.backend.id,
+          attempts: this.connectFailures + 1,
+          ms: Math.round(performance.now() - this.startedAt),
+          bytesIn: this.bytesIn,
+          bytesOut: this.bytesOut,
         },
-        "tunnel closed",
+        this.tunnelOpen ? "tunnel closed" : "upgrade answered",
       );
     }
     ctx.onTunnelEnd();
-  };
-  let tunnelOpen = false;
-  client.on("error", () => client.destroy());
-  client.once("close", end);
-  // node's server sockets allow half-open connections; a client that ends before the
-  // tunnel exists is gone (once the tunnel is open, pipe() passes the FIN on).
-  client.once("end", () => {
-    if (!tunnelOpen) client.destroy();
-  });
-
-  const tryBackend = (): void => {
-    const lease = pool.acquire(key, previous);
-    if (lease === undefined) {
-      refuse(client, 503, request.requestId);
-      return;
-    }
-    const backend = lease.backend;
-    const upstream: Socket = connect({ host: backend.host, port: backend.port });
-    let connected = false;
-    const timer = setTimeout(() => {
-      upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
-    }, ctx.connectTimeoutMs);
-    const abandon = () => upstream.destroy();
-    client.once("close", abandon);
-    upstream.once("connect", () => {
-      clearTimeout(timer);
-      connected = true;
-      tunnelOpen = true;
-      backendId = backend.id;
-      lease.established();
-      upstream.write(headText(request));
-      if (request.early.length > 0) upstream.write(request.early);
-      // As on every data plane: bytesIn from the client, bytesOut back to it.
-      upstream.on("data", (chunk: Buffer) => {
-        bytesOut += chunk.length;
-      });
-      client.on("data", (chunk: Buffer) => {
-        bytesIn += chunk.length;
-      });
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on("error", (error: Error & { code?: string }) => {
-      clearTimeout(timer);
-      if (connected) return;
-      client.off("close", abandon);
-      lease.release({ ok: false });
-      if (client.destroyed) return;
-      previous = backend;
-      if (attempt < ctx.attempts) {
-        attempt++;
-        tryBackend();
-        return;
-      }
-      const status = error.code === "ETIMEDOUT" ? 504 : 502;
-      ctx.logger.warn(
-        { listener: ctx.name, id: request.requestId, backend: backend.id, code: error.code },
-        "upgrade: backend unreachable",
-      );
-      refuse(client, status, request.requestId);
-    });
-    upstream.once("close", () => {
-      clearTimeout(timer);
-      // Not connected: the error handler released it, or the client left while connecting
-      // (then the backend is not to blame). Lease.release is idempotent.
-      lease.release({ ok: true, bytesIn, bytesOut });
-      if (connected) client.destroy();
-    });
-    client.once("close", () => {
-      if (connected) upstream.destroy();
-    });
-  };
-  tryBackend();
+  }
 }
 
 /**

@@ -119,8 +119,12 @@ export const httpListenerSchema = z.strictObject({
   }),
   /** Upstream keep-alive sockets kept per backend. */
   upstream_keepalive: z.number().int().min(0).default(64),
-  /** Largest request head accepted, in bytes. */
+  /** Largest request head accepted, in bytes (more is 431). */
   max_header_size: z.number().int().min(1024).default(16_384),
+  /** Most header fields a request may have (more is 431; HAProxy's tune.http.maxhdr). */
+  max_header_count: z.number().int().min(1).max(10_000).default(100),
+  /** Pass header fields whose names hold `_` (nginx `underscores_in_headers`); off drops them. */
+  underscores_in_headers: z.boolean().default(false),
   websocket: z.boolean().default(true),
   access_log: z.boolean().default(true),
 });

@@ -65,7 +65,8 @@ export const poolSchema = z.strictObject({
     .default({}),
   backends: z.array(backendSchema).default([]),
   health_check: healthCheckSchema.optional(),
-  passive: passiveSchema.optional(),
+  /** On by default, as nginx's max_fails=1 fail_timeout=10s: a dead backend costs no request. */
+  passive: passiveSchema.default({ max_fails: 1, fail_timeout: 10_000 }),
   /** Ramp a recovered backend's weight up over this time (HAProxy `slowstart`). */
   slow_start: duration.default(0),
   /** Below this percentage of healthy primaries, spread over all of them (Envoy panic). */
