@@ -237,7 +237,6 @@ export class ResponseParser {
     const headers: string[] = [];
     let contentLength = -1;
     let chunked = false;
-    let transferEncoding = false;
     let connection: string | undefined;
     let hint = 0;
     let pos = lineEnd + 2;
@@ -264,8 +263,12 @@ export class ResponseParser {
           break;
         }
         case "transfer-encoding":
-          transferEncoding = true;
-          chunked = /(?:^|,)[ \t]*chunked[ \t]*$/i.test(value);
+          // Only chunked is understood: with another coding (gzip, chunked) the client
+          // would get the coded bytes with nothing saying how they were coded.
+          if (chunked || !/^[ \t]*chunked[ \t]*$/i.test(value)) {
+            return this.fail(`unsupported transfer coding "${value}"`);
+          }
+          chunked = true;
           continue;
         case "connection":
           connection = connection === undefined ? value : `${connection},${value}`;
@@ -285,7 +288,7 @@ export class ResponseParser {
       // An interim answer (100 Continue, 103 Early Hints): the final one follows.
       return true;
     }
-    if (transferEncoding && contentLength >= 0) {
+    if (chunked && contentLength >= 0) {
       return this.fail("both transfer-encoding and content-length");
     }
     let keepAlive = http11;
@@ -303,17 +306,11 @@ export class ResponseParser {
     this.keepAliveHintMs = hint;
     if (this.noBody || status === 204 || status === 304) {
       this.state = State.Done;
-    } else if (transferEncoding) {
-      if (chunked) {
-        this.state = State.ChunkSize;
-        this.remaining = 0;
-        this.lineLength = 0;
-        this.sawDigit = false;
-      } else {
-        // RFC 9112 6.3: a response whose coding does not end in chunked runs until close.
-        this.state = State.UntilClose;
-        keepAlive = false;
-      }
+    } else if (chunked) {
+      this.state = State.ChunkSize;
+      this.remaining = 0;
+      this.lineLength = 0;
+      this.sawDigit = false;
     } else if (contentLength >= 0) {
       this.state = contentLength === 0 ? State.Done : State.Length;
       this.remaining = contentLength;
