@@ -148,6 +148,11 @@ export class HttpListener implements Listener {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.handleUpgrade(req, socket, head),
     );
+    // A reverse proxy is no forward proxy: CONNECT gets 405 and the connection closes
+    // (without a listener node would drop it with no answer at all).
+    server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
+      refuseUpgrade(socket, 405, nextRequestId()),
+    );
     server.on("clientError", (error: Error, socket: Duplex) =>
       answerClientError(error, socket, this.ctx.logger, this.name),
     );

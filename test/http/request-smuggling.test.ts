@@ -110,6 +110,11 @@ describe("http request smuggling", () => {
     ["Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400],
     ["Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400],
     ["Host with user info", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400],
+    [
+      "CONNECT (not a forward proxy)",
+      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+      405,
+    ],
     ["HTTP/2.0 in the request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505],
     ["HTTP/0.9 with header fields", "GET / HTTP/0.9\r\nHost: x\r\n\r\n", 400],
     ["an absolute-form target of another scheme", "GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400],

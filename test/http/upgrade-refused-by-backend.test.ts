@@ -4,8 +4,13 @@
  * checked like any request (here: answered 403 by a fixed route), never sent raw upstream.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as connectTls } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import {
   backendsOf,
@@ -110,5 +115,55 @@ describe("http upgrade refused by the backend", () => {
     assert.ok(await eventually(() => / 400 /.test(client.received())));
     client.socket.destroy();
     assert.equal(backend.seen.length, before);
+  });
+
+  it("over TLS too: the connection goes back to HTTPS and the next request is routed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-upgrade-tls-"));
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    const made = spawnSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]);
+    assert.equal(made.status, 0, made.stderr?.toString());
+    const tls = await startProxy(
+      {
+        default_pool: "p",
+        tls: { cert, key },
+        routes: [{ match: { path_prefix: "/admin" }, respond: { status: 403 } }],
+      },
+      { p: { backends: backendsOf([backend]) } },
+    );
+    try {
+      const before = backend.seen.length;
+      const socket = connectTls({ port: tls.port, host: "127.0.0.1", rejectUnauthorized: false });
+      await once(socket, "secureConnect");
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+      });
+      socket.write(upgrade("/tls") + secret);
+      assert.ok(await eventually(() => / 403 /.test(text)), text);
+      assert.match(text, /plain \/tls/);
+      socket.destroy();
+      assert.deepEqual(
+        backend.seen.slice(before).map((req) => req.url),
+        ["/tls"],
+      );
+    } finally {
+      await tls.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
