@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
+  chromium  # the admin API's browser-attack tests drive it headless
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -232,10 +232,13 @@ route("POST", "/api/pools/:pool/backends/:id/drain", (ctx) => {
 route("POST", "/api/pools/:pool/backends/:id/enable", (ctx) => setEnabled(ctx, true));
 route("POST", "/api/pools/:pool/backends/:id/disable", (ctx) => setEnabled(ctx, false));
 
-route("POST", "/api/reload", async ({ runtime, req, res }) => {
+route("POST", "/api/reload", async ({ runtime, req, res, query }) => {
+  const source = reloadSourceName(query);
   const text = await readText(req);
   const outcome =
-    text.trim() === "" ? await reloadFromFile(runtime) : await reloadFromText(runtime, text);
+    text.trim() === ""
+      ? await reloadFromFile(runtime)
+      : await reloadFromText(runtime, text, source);
   if (!outcome.ok) {
     throw new HttpError(422, "reload refused; the running config stays in force", {
       errors: outcome.errors,
@@ -244,6 +247,18 @@ route("POST", "/api/reload", async ({ runtime, req, res }) => {
   }
   sendJson(res, 200, outcome);
 });
+
+/** `?source=NAME`: what the errors of a config sent in the body call it (ctl sends the file name). */
+function reloadSourceName(query: URLSearchParams): string | undefined {
+  const source = query.get("source");
+  if (source === null) return undefined;
+  // It is echoed in answers and logs: printable text of a sane length only.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (source === "" || source.length > 256 || /[\u0000-\u001f\u007f]/.test(source)) {
+    throw new HttpError(400, "source must be a file name of 1 to 256 printable characters");
+  }
+  return source;
+}
 
 const heartbeatBody = z.strictObject({
   address: hostPort,

@@ -32,6 +32,13 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 "use strict";
 const tokenKey = "ballast-admin-token";
+// A link such as ballast demo prints carries the token in the fragment, which the browser
+// never sends; it moves to this tab's session storage and out of the address bar.
+const linked = new URLSearchParams(location.hash.slice(1)).get("token");
+if (linked) {
+  sessionStorage.setItem(tokenKey, linked);
+  history.replaceState(null, "", location.pathname + location.search);
+}
 const headers = () => {
   const token = sessionStorage.getItem(tokenKey);
   return token ? { authorization: "Bearer " + token } : {};

@@ -2,20 +2,29 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AdminConfig } from "../config/schema/index.js";
+import { type AdminConfig, isLoopbackHost } from "../config/schema/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { matchRoute } from "./api.js";
 import { DASHBOARD_HTML } from "./dashboard.js";
 import { HttpError, sendError, sendJson } from "./http-util.js";
 import { createMetrics, type RuntimeMetrics } from "./metrics.js";
 import { RateSampler } from "./rates.js";
+import { refuseForeignRequests, requireNonSimpleBody } from "./request-guard.js";
 
 /** Where the admin server listens and who may use it. */
 export interface AdminOptions {
   /** Defaults to 127.0.0.1:9090, as the config's `admin:` section does. */
   bind?: { host: string; port: number };
-  /** When set, every request except the dashboard page needs `Authorization: Bearer <token>`. */
+  /**
+   * When set, every request except the dashboard page needs `Authorization: Bearer <token>`.
+   * Without it the API is read-only (GET and HEAD), and only on loopback unless
+   * `insecurePublic` is set.
+   */
   token?: string;
+  /** Allows a token-less (read-only) admin API on a non-loopback address. */
+  insecurePublic?: boolean;
+  /** Host names clients may use besides IP literals and localhost. */
+  allowedHosts?: readonly string[];
   /** How often requests/s are sampled from the counters (ms). */
   rateIntervalMs?: number;
 }
@@ -32,7 +41,12 @@ export interface AdminServer {
 
 /** Options from the config's `admin:` section. */
 export function adminOptionsFromConfig(config: AdminConfig | undefined): AdminOptions {
-  return { bind: config?.bind, token: config?.token };
+  return {
+    bind: config?.bind,
+    token: config?.token,
+    insecurePublic: config?.insecure_public,
+    allowedHosts: config?.allowed_hosts,
+  };
 }
 
 /** Creates the admin server for a runtime; call `start` to listen. */
@@ -41,17 +55,22 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
   const rates = new RateSampler(runtime, options.rateIntervalMs ?? 1000);
   const startedAt = Date.now();
   const token = options.token === undefined ? undefined : Buffer.from(options.token);
+  const allowedHosts = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   let metrics: RuntimeMetrics | undefined;
   let server: Server | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://admin");
     const method = req.method ?? "GET";
+    refuseForeignRequests(req, url.pathname, allowedHosts);
     if (url.pathname === "/" && method === "GET") {
       // The page holds no data; it asks for the token and sends it with every API call.
+      // No other site may frame it and have the user click its buttons.
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-store",
+        "x-frame-options": "DENY",
+        "content-security-policy": "frame-ancestors 'none'",
       });
       res.end(DASHBOARD_HTML);
       return;
@@ -59,6 +78,17 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
     if (token !== undefined && !authorized(req, token)) {
       res.setHeader("www-authenticate", 'Bearer realm="ballast admin"');
       throw new HttpError(401, "missing or wrong token; send Authorization: Bearer <token>");
+    }
+    if (method !== "GET" && method !== "HEAD") {
+      // Nothing changes the balancer without authentication.
+      if (token === undefined) {
+        throw new HttpError(
+          403,
+          "the admin API is read-only: no admin.token is set; set one to change backends or reload through the API",
+        );
+      }
+      // The token header already forces a CORS preflight; the body type does too.
+      requireNonSimpleBody(req);
     }
     if (url.pathname === "/metrics" && method === "GET") {
       metrics ??= createMetrics(runtime);
@@ -85,6 +115,11 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
 
   return {
     async start() {
+      if (token === undefined && !options.insecurePublic && !isLoopbackHost(bind.host)) {
+        throw new Error(
+          `the admin API on ${bind.host}:${bind.port} has no token; set admin.token or bind it to loopback`,
+        );
+      }
       server = createServer(onRequest);
       // The admin API is not a keep-alive hot path; short idle sockets keep stop() quick.
       server.keepAliveTimeout = 2000;
@@ -99,6 +134,11 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
       // Created now so health transitions are counted from the start, not the first scrape.
       metrics ??= createMetrics(runtime);
       runtime.logger.info({ ...this.address(), auth: token !== undefined }, "admin API listening");
+      if (token === undefined) {
+        runtime.logger.warn(
+          "the admin API has no admin.token: it is read-only (GET); set admin.token to change backends or reload through it",
+        );
+      }
     },
     async stop() {
       rates.stop();

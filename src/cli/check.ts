@@ -1,6 +1,6 @@
 /** `ballast check --config FILE`: validate only, print a summary or every error. */
 import { ConfigError, loadConfigFile } from "../config/load.js";
-import type { Config } from "../config/schema/index.js";
+import { type Config, publicAdminWarning } from "../config/schema/index.js";
 import { parseArgs, requireFlag } from "./args.js";
 
 /** Validates the file; 0 when good, 1 when not (2 for usage errors, thrown as UsageError). */
@@ -10,6 +10,8 @@ export async function runCheck(args: readonly string[]): Promise<number> {
   try {
     const config = await loadConfigFile(file);
     console.log(`${file}: ok: ${summarizeConfig(config)}`);
+    const warning = publicAdminWarning(config.admin);
+    if (warning !== undefined) console.error(`${file}: warning: ${warning}`);
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

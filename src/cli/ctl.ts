@@ -71,11 +71,11 @@ export async function runCtl(args: string[]): Promise<number> {
     console.error(`ballast ctl: unknown command "${name}"\n${USAGE}`);
     return CTL_EXIT.usage;
   }
-  const client = new AdminClient({
-    url: flag(parsed, "admin") ?? process.env.BALLAST_ADMIN ?? DEFAULT_ADMIN,
-    token: flag(parsed, "token") ?? process.env.BALLAST_ADMIN_TOKEN,
-  });
   try {
+    const client = new AdminClient({
+      url: flag(parsed, "admin") || process.env.BALLAST_ADMIN || DEFAULT_ADMIN,
+      token: flag(parsed, "token") ?? process.env.BALLAST_ADMIN_TOKEN,
+    });
     const output = await command(client, { ...parsed, rest });
     if (parsed.flags.json) console.log(JSON.stringify(output, null, 2));
     return CTL_EXIT.ok;
@@ -185,10 +185,13 @@ const commands: Record<string, Command> = {
   },
   async reload(client, args) {
     const file = flag(args, "file");
-    const body = file === undefined ? undefined : await readFile(file, "utf8");
+    const body = file === undefined ? undefined : await readConfigFile(file);
+    // The file's name goes along, so the server's errors name it rather than the body.
+    const path =
+      file === undefined ? "/api/reload" : `/api/reload?source=${encodeURIComponent(file)}`;
     const answer = await client.request<{ changed: boolean; summary: Record<string, unknown> }>(
       "POST",
-      "/api/reload",
+      path,
       body,
     );
     if (!args.flags.json) {
@@ -491,7 +494,32 @@ function say(args: ParsedArgs, line: string): void {
   if (!args.flags.json) console.log(line);
 }
 
+/** A local file ctl was asked to send could not be read. */
+class LocalFileError extends Error {}
+
+/** Reads the config that `reload -f` sends; a missing or unreadable file is one clear line. */
+async function readConfigFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : (error as Error).message;
+    throw new LocalFileError(`cannot read ${file}: ${reason}`);
+  }
+}
+
 function reportError(error: unknown, json: boolean): number {
+  if (error instanceof LocalFileError) {
+    console.error(`ballast ctl: ${error.message}`);
+    return CTL_EXIT.refused;
+  }
   if (error instanceof UsageError) {
     console.error(`ballast ctl: ${error.message}`);
     return CTL_EXIT.usage;

@@ -8,8 +8,8 @@ const commands: [string, string][] = [
     "validate a config: exit 0 with a summary, or print every error and exit 1",
   ],
   [
-    "demo [--port 8080]",
-    "start three demo backends and a balancer in front of them, print what to curl",
+    "demo [--port 8080] [--admin-port 9090]",
+    "three demo backends and a balancer in front of them, with an admin API on loopback and a generated token; prints what to curl and how to use ctl and the dashboard",
   ],
   ["ctl ...", "talk to a running balancer's admin API (pools, backends, drain, reload)"],
   [

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `ballast` command: a small dispatcher, one file per subcommand. */
+import cluster from "node:cluster";
 import { suggest } from "../config/describe-issues.js";
 import { UsageError } from "./args.js";
 import { runCheck } from "./check.js";
@@ -55,6 +56,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `kill -HUP $(pidof ballast)` and ps find the process by this name rather than "node".
+// Workers get their own name, so that signal reaches the primary, which passes it on once.
+process.title = cluster.isWorker ? "ballast-worker" : "ballast";
 const status = await main(process.argv.slice(2));
 // Long-running commands have stopped everything they started; exit without waiting for
 // stray handles (pino's async destination flushed before returning).

@@ -3,6 +3,7 @@
 import cluster from "node:cluster";
 import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
+import { publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
@@ -55,6 +56,12 @@ export async function runStart(args: readonly string[]): Promise<number> {
     // would show and change one worker's state. Until workers share state, it stays off.
     logger.warn("the admin API is not started with workers > 1");
   } else if (config.admin !== undefined) {
+    const warning = publicAdminWarning(config.admin);
+    if (warning !== undefined) {
+      // Loud on purpose: the log may go to a file nobody reads, the terminal does not.
+      logger.warn({ admin: config.admin.bind }, warning);
+      console.error(`ballast: WARNING: ${warning}`);
+    }
     const admin = createAdminServer(runtime, adminOptionsFromConfig(config.admin));
     try {
       await admin.start();

@@ -26,7 +26,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, token?: string
 
 test("with a token configured, every API call and /metrics need it; the dashboard page does not", async (t) => {
   const { stack } = await setup(t, "s3cret");
-  const missing = await adminCall(stack, "GET", "/api/pools");
+  const missing = await adminCall(stack, "GET", "/api/pools", undefined, null);
   assert.equal(missing.status, 401);
   assert.match(missing.body.error, /Bearer/);
   assert.equal((await adminCall(stack, "GET", "/api/pools", undefined, "wrong")).status, 401);

@@ -208,8 +208,11 @@ test("the L4 connection table and persistence bindings are listed by the API and
   assert.equal(http.status, 404);
   assert.match(http.body.error, /keeps no connections table/);
   assert.equal((await get(stack, "/api/listeners/nope/persistence")).status, 404);
-  assert.equal((await adminCall(stack, "GET", "/api/connections")).status, 401);
-  assert.equal((await adminCall(stack, "GET", "/api/listeners/db/persistence")).status, 401);
+  assert.equal((await adminCall(stack, "GET", "/api/connections", undefined, null)).status, 401);
+  assert.equal(
+    (await adminCall(stack, "GET", "/api/listeners/db/persistence", undefined, null)).status,
+    401,
+  );
 
   // The real CLI: one ipvsadm -L -c -n style line per connection and session.
   const table = await ctl(stack, ["connections"]);

@@ -1,6 +1,12 @@
 /** Shared pieces of the control-plane tests: backends, configs, a running runtime with its admin API. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,21 +134,30 @@ export interface Stack {
   /** Base URL of the data plane listener "web". */
   webUrl: string;
   adminUrl: string;
+  /** The admin token; undefined for a token-less (read-only) admin. */
+  token?: string;
   stop(): Promise<void>;
 }
 
-/** Starts runtime and admin API from YAML written to a temp file (so file reloads work). */
+/** The token `startStack` gives the admin API unless told otherwise. */
+export const STACK_TOKEN = "stack-admin-token";
+
+/**
+ * Starts runtime and admin API from YAML written to a temp file (so file reloads work). The
+ * admin API gets STACK_TOKEN unless `token` says otherwise (`null`: none, so read-only).
+ */
 export async function startStack(
   yaml: string,
-  options: { token?: string; rateIntervalMs?: number } = {},
+  options: { token?: string | null; rateIntervalMs?: number } = {},
 ): Promise<Stack> {
   const file = configFile(yaml);
   const config: Config = parseConfigText(yaml, file.path);
   const runtime = new Runtime(config, { configFile: file.path, drainTimeoutMs: 5000 });
   await runtime.start();
+  const token = options.token === null ? undefined : (options.token ?? STACK_TOKEN);
   const admin = createAdminServer(runtime, {
     bind: { host: "127.0.0.1", port: 0 },
-    token: options.token,
+    token,
     rateIntervalMs: options.rateIntervalMs ?? 200,
   });
   await admin.start();
@@ -153,6 +168,7 @@ export async function startStack(
     file,
     webUrl: web ? `http://127.0.0.1:${web.port}` : "",
     adminUrl: admin.url(),
+    token,
     async stop() {
       await admin.stop();
       await runtime.stop({ graceful: true, timeoutMs: 2000 });
@@ -161,17 +177,17 @@ export async function startStack(
   };
 }
 
-/** Calls the admin API; returns status and parsed JSON. */
+/** Calls the admin API with the stack's token (or `token`; `null` sends none); returns status and parsed JSON. */
 export async function adminCall(
   stack: Stack,
   method: string,
   path: string,
   body?: unknown,
-  token?: string,
+  token: string | null | undefined = stack.token,
   // biome-ignore lint/suspicious/noExplicitAny: tests read the answers field by field
 ): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (typeof token === "string") headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(`${stack.adminUrl}${path}`, {
     method,
@@ -199,4 +215,41 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** An answer read by `rawRequest`. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/**
+ * Sends one request with exactly these headers (fetch would not let a test set Host or
+ * Sec-Fetch-Site), to a server on 127.0.0.1:`port`.
+ */
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer to ${method} ${path}`)));
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -1,20 +1,14 @@
 /** The whole configuration file: listeners, pools, admin and process settings. */
 import { z } from "zod";
-import { bindAddress } from "./common.js";
+import { adminSchema } from "./admin.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
+export * from "./admin.js";
 export * from "./common.js";
 export * from "./health.js";
 export * from "./listener.js";
 export * from "./pool.js";
-
-export const adminSchema = z.strictObject({
-  /** The admin API listens here; loopback by default. */
-  bind: bindAddress.default({ host: "127.0.0.1", port: 9090 }),
-  /** When set, every admin request needs `Authorization: Bearer <token>`. */
-  token: z.string().min(1).optional(),
-});
 
 export const configSchema = z
   .strictObject({
@@ -99,4 +93,3 @@ export const configSchema = z
 
 /** A validated configuration, defaults filled in. */
 export type Config = z.infer<typeof configSchema>;
-export type AdminConfig = z.infer<typeof adminSchema>;
