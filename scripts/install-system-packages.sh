@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
+  prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -16,6 +17,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts some of these at install time; the tests want their ports free.
-for service in nginx haproxy redis-server postgresql; do
+# (prometheus would listen on 9090, the admin API's default port.)
+for service in nginx haproxy redis-server postgresql prometheus; do
   service "$service" stop >/dev/null 2>&1 || true
 done

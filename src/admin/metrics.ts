@@ -2,7 +2,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BackendState } from "../pool/backend.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { registerListenerMetrics } from "./listener-metrics.js";
 
+const PROCESS_PREFIX = "ballast_process_";
 const BACKEND_LABELS = ["pool", "backend"] as const;
 
 type BackendReader = (backend: BackendState) => number;
@@ -70,7 +72,12 @@ export interface RuntimeMetrics {
 /** Builds the registry; values are read from the runtime when Prometheus scrapes. */
 export function createMetrics(runtime: Runtime): RuntimeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "ballast_process_" });
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_PREFIX });
+  // prom-client exports these sums as gauges named *_total, which Prometheus reserves for
+  // counters; the same numbers by type stay (`..._active_handles`), and sum() gives the total.
+  for (const name of ["handles", "requests", "resources"]) {
+    registry.removeSingleMetric(`${PROCESS_PREFIX}nodejs_active_${name}_total`);
+  }
   const forEachBackend = (visit: (pool: string, backend: BackendState) => void) => {
     for (const [name, pool] of runtime.pools) for (const b of pool.backends) visit(name, b);
   };
@@ -119,26 +126,14 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       }
     },
   });
-  new Gauge({
-    name: "ballast_listener_stat",
-    help: "A listener's own counters and gauges, by stat name",
-    labelNames: ["listener", "protocol", "stat"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const listener of runtime.listeners.values()) {
-        for (const [stat, value] of Object.entries(listener.stats())) {
-          this.set({ listener: listener.name, protocol: listener.protocol, stat }, value);
-        }
-      }
-    },
-  });
-  new Gauge({
-    name: "ballast_config_reloads",
+  registerListenerMetrics(registry, runtime);
+  new Counter({
+    name: "ballast_config_reloads_total",
     help: "Reloads that changed the running config since the start",
     registers: [registry],
     collect() {
-      this.set(runtime.reloads);
+      this.reset();
+      this.inc(runtime.reloads);
     },
   });
   new Gauge({
