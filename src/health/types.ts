@@ -54,12 +54,20 @@ export interface HealthCheck {
 
 /** A failed result whose detail names the cause. */
 export function failed(detail: string, status?: CheckStatus, code?: number): CheckResult {
-  return { ok: false, detail, status, code };
+  return result(false, detail, status, code);
 }
 
 /** A passed result. */
 export function passed(detail: string, status?: CheckStatus, code?: number): CheckResult {
-  return { ok: true, detail, status, code };
+  return result(true, detail, status, code);
+}
+
+/** A result with only the fields that are known, so results compare and print cleanly. */
+function result(ok: boolean, detail: string, status?: CheckStatus, code?: number): CheckResult {
+  const built: CheckResult = { ok, detail };
+  if (status !== undefined) built.status = status;
+  if (code !== undefined) built.code = code;
+  return built;
 }
 
 /** The detail of an error thrown by a socket or a child process: its code and message. */
