@@ -6,6 +6,7 @@ packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
+  chromium # the dashboard test drives a headless browser (playwright-core, no browser download)
 )
 missing=()
 for package in "${packages[@]}"; do
