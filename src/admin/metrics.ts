@@ -1,13 +1,15 @@
 /** Prometheus metrics: per-backend counters and gauges, pool and listener stats, health transitions. */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BackendState } from "../pool/backend.js";
+import type { Pool } from "../pool/pool.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { registerCheckMetrics } from "./check-metrics.js";
 import { registerListenerMetrics } from "./listener-metrics.js";
 
 const PROCESS_PREFIX = "ballast_process_";
 const BACKEND_LABELS = ["pool", "backend"] as const;
 
-type BackendReader = (backend: BackendState) => number;
+type BackendReader = (backend: BackendState, pool: Pool) => number;
 
 /** Per-backend counters, read from the pools' own counters at scrape time. */
 const backendCounters: [string, string, BackendReader][] = [
@@ -20,6 +22,21 @@ const backendCounters: [string, string, BackendReader][] = [
     "ballast_backend_failures_total",
     "Requests or connections that failed",
     (b) => b.counters.failures,
+  ],
+  [
+    "ballast_backend_connect_errors_total",
+    "Failures before the connection to the backend opened (refused, connect timeout)",
+    (b) => b.counters.connectErrors,
+  ],
+  [
+    "ballast_backend_response_errors_total",
+    "Failures after the connection opened (reset, response timeout, failure status)",
+    (b) => b.counters.responseErrors,
+  ],
+  [
+    "ballast_backend_downtime_seconds_total",
+    "Time the backend spent down",
+    (b, pool) => b.downtimeMs(pool.clock()) / 1000,
   ],
   ["ballast_backend_picks_total", "Times the balancer chose the backend", (b) => b.counters.picks],
   [
@@ -78,8 +95,8 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
   for (const name of ["handles", "requests", "resources"]) {
     registry.removeSingleMetric(`${PROCESS_PREFIX}nodejs_active_${name}_total`);
   }
-  const forEachBackend = (visit: (pool: string, backend: BackendState) => void) => {
-    for (const [name, pool] of runtime.pools) for (const b of pool.backends) visit(name, b);
+  const forEachBackend = (visit: (name: string, backend: BackendState, pool: Pool) => void) => {
+    for (const [name, pool] of runtime.pools) for (const b of pool.backends) visit(name, b, pool);
   };
   for (const [name, help, read] of backendCounters) {
     new Counter({
@@ -90,7 +107,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       collect() {
         // Removed backends must vanish from the output, so start from empty each scrape.
         this.reset();
-        forEachBackend((pool, b) => this.inc({ pool, backend: b.id }, read(b)));
+        forEachBackend((pool, b, p) => this.inc({ pool, backend: b.id }, read(b, p)));
       },
     });
   }
@@ -102,7 +119,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        forEachBackend((pool, b) => this.set({ pool, backend: b.id }, read(b)));
+        forEachBackend((pool, b, p) => this.set({ pool, backend: b.id }, read(b, p)));
       },
     });
   }
@@ -127,6 +144,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
     },
   });
   registerListenerMetrics(registry, runtime);
+  registerCheckMetrics(registry, runtime);
   new Counter({
     name: "ballast_config_reloads_total",
     help: "Reloads that changed the running config since the start",

@@ -9,7 +9,14 @@ import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { LISTENER_STAT_METRICS } from "../../src/admin/listener-metrics.js";
-import { adminCall, type Stack, startBackends, startStack, type TestBackend } from "./helpers.js";
+import {
+  adminCall,
+  type Stack,
+  startBackends,
+  startStack,
+  type TestBackend,
+  waitFor,
+} from "./helpers.js";
 
 const TOKEN = "metrics-test-token";
 
@@ -42,6 +49,9 @@ admin: { bind: "127.0.0.1:0", token: "${TOKEN}" }
 log: { level: silent }
 `;
   stack = await startStack(yaml, { token: TOKEN });
+  await waitFor("a check of every api backend", () =>
+    stack.runtime.healthChecks("api").every((check) => check.checks >= 1),
+  );
   // Traffic through every listener, and a health transition, so every family has samples.
   for (let i = 0; i < 4; i++) await (await fetch(`${stack.webUrl}/`)).text();
   const raw = stack.runtime.listeners.get("raw")!.address();
@@ -106,6 +116,12 @@ test("families named *_total are counters; listener counters and gauges are apar
   );
   assert.match(text, /ballast_listener_datagrams_in_total\{listener="dgram",protocol="udp"\} 1/);
   assert.match(text, /ballast_process_nodejs_active_handles\{/);
+  assert.equal(types.get("ballast_backend_check_status"), "gauge");
+  assert.equal(types.get("ballast_backend_check_duration_seconds"), "gauge");
+  assert.equal(types.get("ballast_backend_downtime_seconds_total"), "counter");
+  assert.equal(types.get("ballast_backend_connect_errors_total"), "counter");
+  assert.match(text, /ballast_backend_check_status\{pool="api",backend="b1",status="L7OK"\} 1/);
+  assert.match(text, /ballast_backend_checks_total\{pool="api",backend="b1"\} [1-9]/);
 });
 
 test("every stat a listener reports has a metric family", () => {
