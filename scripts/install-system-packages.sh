@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
-  chromium  # the admin API's browser-attack tests drive it headless
+  prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
+  chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -17,6 +18,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts some of these at install time; the tests want their ports free.
-for service in nginx haproxy redis-server postgresql; do
+# (prometheus would listen on 9090, the admin API's default port.)
+for service in nginx haproxy redis-server postgresql prometheus; do
   service "$service" stop >/dev/null 2>&1 || true
 done

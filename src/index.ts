@@ -39,6 +39,7 @@ export {
   attachPassiveDetection,
   type BackendHealthView,
   type CheckResult,
+  type CheckStatus,
   type CheckTarget,
   createHealthCheck,
   type DynamicWeightOptions,

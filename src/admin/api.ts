@@ -11,7 +11,15 @@ import type { Runtime } from "../runtime/runtime.js";
 import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
-import { listenerViews, poolView, poolViews, statusView } from "./state.js";
+import {
+  checkThresholds,
+  listenerViews,
+  type PoolView,
+  poolView,
+  poolViews,
+  statusView,
+} from "./state.js";
+import { sendStats } from "./stats.js";
 
 /** What every route handler gets. */
 export interface ApiContext {
@@ -80,6 +88,11 @@ function requirePool(runtime: Runtime, name: string): Pool {
   return pool;
 }
 
+/** One pool's view with its checks' state. */
+function viewOf(runtime: Runtime, rates: RateSampler, name: string, pool: Pool): PoolView {
+  return poolView(name, pool, rates, runtime.healthChecks(name), checkThresholds(runtime, name));
+}
+
 function requireBackend(pool: Pool, id: string): void {
   if (pool.get(id) === undefined) {
     throw new HttpError(404, `no backend "${id}" in pool "${pool.name}"`, {
@@ -138,24 +151,22 @@ route("GET", "/api/pools", ({ runtime, rates, res }) =>
   sendJson(res, 200, poolViews(runtime, rates)),
 );
 
+route("GET", "/api/stats", ({ runtime, rates, res, query }) =>
+  sendStats(res, poolViews(runtime, rates), query.get("format")),
+);
+
 route("GET", "/api/pools/:pool", ({ runtime, rates, res, params: [name] }) =>
-  sendJson(res, 200, poolView(name, requirePool(runtime, name), rates, runtime.healthChecks(name))),
+  sendJson(res, 200, viewOf(runtime, rates, name, requirePool(runtime, name))),
 );
 
 route("GET", "/api/pools/:pool/backends", ({ runtime, rates, res, params: [name] }) =>
-  sendJson(
-    res,
-    200,
-    poolView(name, requirePool(runtime, name), rates, runtime.healthChecks(name)).backends,
-  ),
+  sendJson(res, 200, viewOf(runtime, rates, name, requirePool(runtime, name)).backends),
 );
 
 route("GET", "/api/pools/:pool/backends/:id", ({ runtime, rates, res, params: [name, id] }) => {
   const pool = requirePool(runtime, name);
   requireBackend(pool, id);
-  const view = poolView(name, pool, rates, runtime.healthChecks(name)).backends.find(
-    (b) => b.id === id,
-  );
+  const view = viewOf(runtime, rates, name, pool).backends.find((b) => b.id === id);
   sendJson(res, 200, view);
 });
 
@@ -179,7 +190,7 @@ route("POST", "/api/pools/:pool/backends", async ({ runtime, rates, req, res, pa
   sendJson(
     res,
     201,
-    poolView(name, pool, rates, runtime.healthChecks(name)).backends.find((b) => b.id === id),
+    viewOf(runtime, rates, name, pool).backends.find((b) => b.id === id),
   );
 });
 
@@ -330,7 +341,7 @@ function sendBackend({ runtime, rates, res, params: [name, id] }: ApiContext): v
   sendJson(
     res,
     200,
-    poolView(name, pool, rates, runtime.healthChecks(name)).backends.find((b) => b.id === id),
+    viewOf(runtime, rates, name, pool).backends.find((b) => b.id === id),
   );
 }
 

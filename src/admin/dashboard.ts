@@ -1,4 +1,9 @@
-/** The live dashboard: one self-contained page that polls the JSON API. No build step. */
+/**
+ * The live dashboard: one self-contained page that polls the JSON API. No build step.
+ * Its pool tables follow HAProxy's stats page, which operators already read: status with
+ * the last check ("L7STS/500 in 1ms") and why, time in the state and downtime, sessions
+ * and queue (current/max/limit), bytes, errors by kind, and a totals row per pool.
+ */
 
 /** The page served at `/` of the admin server. */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -12,22 +17,31 @@ export const DASHBOARD_HTML = `<!doctype html>
   h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
   h2 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
   table { border-collapse: collapse; width: 100%; background: #fff; }
-  th, td { padding: .3rem .6rem; border-bottom: 1px solid #e3e6eb; text-align: right; white-space: nowrap; }
-  th:first-child, td:first-child, td.text { text-align: left; }
+  th, td { padding: .25rem .5rem; border-bottom: 1px solid #e3e6eb; white-space: nowrap; text-align: left; vertical-align: top; }
   th { background: #eef1f5; font-weight: 600; }
-  .up { color: #137333; } .down { color: #c5221f; font-weight: 600; } .muted { color: #888; }
+  thead tr.group th { text-align: center; border-left: 1px solid #d5dae1; }
+  th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.sep, th.sep { border-left: 1px solid #e3e6eb; }
+  tr.total td { font-weight: 600; background: #f1f4f8; border-top: 2px solid #c9d0da; }
+  .UP { color: #137333; } .DOWN { color: #c5221f; font-weight: 600; } .MAINT, .DRAIN { color: #a25b00; }
+  .muted { color: #777; } .why { color: #777; max-width: 22rem; overflow: hidden; text-overflow: ellipsis; }
   .bar { display: inline-block; height: .6rem; background: #4a7fd6; vertical-align: middle; }
   #status { color: #555; } #error { color: #c5221f; }
   button { font-size: .8rem; margin-left: .2rem; }
+  .toolbar { margin: .6rem 0; }
+  .scroll { overflow-x: auto; }
 </style>
 </head>
 <body>
 <h1>ballast</h1>
 <div id="status">connecting…</div>
 <div id="error"></div>
-<div id="auth" hidden>Token: <input id="token" type="password" size="30"> <button id="save">use</button></div>
+<form id="auth" hidden autocomplete="off">
+  <label>Token: <input id="token" type="password" size="30"></label> <button type="submit">use</button>
+</form>
+<div class="toolbar">Export stats: <button id="export-csv" type="button">CSV</button><button id="export-json" type="button">JSON</button></div>
 <h2>Listeners</h2>
-<table id="listeners"><thead><tr><th>name</th><th>protocol</th><th>address</th><th>stats</th></tr></thead><tbody></tbody></table>
+<table id="listeners"><thead><tr><th>name</th><th>protocol</th><th>address</th><th>counters</th></tr></thead><tbody></tbody></table>
 <div id="pools"></div>
 <script>
 "use strict";
@@ -43,17 +57,41 @@ const headers = () => {
   const token = sessionStorage.getItem(tokenKey);
   return token ? { authorization: "Bearer " + token } : {};
 };
-document.getElementById("save").onclick = () => {
+// A form, so Enter in the token field submits it as the button does.
+document.getElementById("auth").addEventListener("submit", (event) => {
+  event.preventDefault();
   sessionStorage.setItem(tokenKey, document.getElementById("token").value);
   document.getElementById("auth").hidden = true;
   poll();
-};
+});
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 // Names go into onclick attributes: JSON for the script, escaped for the attribute.
 const arg = (s) => esc(JSON.stringify(s));
+const num = (n) => (n === null || n === undefined ? "-" : Number(n).toLocaleString("en-US"));
+const bytes = (n) => {
+  if (n < 1024) return n + " B";
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return v.toFixed(1) + " " + units[i];
+};
+// HAProxy's style: "3d4h", "5h12m", "4m7s", "9s".
+const since = (s) => {
+  if (s === null || s === undefined) return "-";
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  if (d > 0) return d + "d" + h + "h";
+  if (h > 0) return h + "h" + m + "m";
+  if (m > 0) return m + "m" + sec + "s";
+  return sec + "s";
+};
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  if (res.status === 401) { document.getElementById("auth").hidden = false; throw new Error("token needed"); }
+  if (res.status === 401) {
+    document.getElementById("auth").hidden = false;
+    document.getElementById("token").focus();
+    throw new Error("token needed");
+  }
+  if (options.raw) { if (!res.ok) throw new Error(res.statusText); return res; }
   const body = await res.json();
   if (!res.ok) throw new Error(body.error || res.statusText);
   return body;
@@ -65,37 +103,84 @@ async function act(pool, id, action) {
   } catch (e) { document.getElementById("error").textContent = e.message; }
 }
 window.act = act;
+// A download through fetch, so the token goes in the header and never in a URL.
+async function exportStats(format) {
+  try {
+    const res = await api("/api/stats?format=" + format, { raw: true });
+    const url = URL.createObjectURL(await res.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "ballast-stats." + format;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) { document.getElementById("error").textContent = e.message; }
+}
+document.getElementById("export-csv").onclick = () => exportStats("csv");
+document.getElementById("export-json").onclick = () => exportStats("json");
+const HEAD = \`<thead>
+  <tr class="group"><th></th><th colspan="5">status</th><th colspan="5">sessions</th><th colspan="2">queue</th>
+  <th colspan="2">bytes</th><th colspan="3">errors</th><th colspan="2">weight</th><th colspan="3"></th></tr>
+  <tr><th>backend</th><th>status</th><th>last check</th><th>why</th><th class="num">since</th><th class="num">downtime</th>
+  <th class="num sep">cur</th><th class="num">max</th><th class="num">limit</th><th class="num">total</th><th class="num">req/s</th>
+  <th class="num sep">cur</th><th class="num">max</th>
+  <th class="num sep">in</th><th class="num">out</th>
+  <th class="num sep">conn</th><th class="num">resp</th><th class="num">chk fail</th>
+  <th class="num sep">cfg</th><th class="num">eff</th>
+  <th class="num sep">latency ms</th><th></th><th></th></tr></thead>\`;
+function backendRow(p, b, max) {
+  const c = b.check;
+  const state = b.status.split(" ")[0];
+  const toggle = b.enabled && !b.draining ? "disable" : "enable";
+  return \`<tr data-backend="\${esc(b.id)}">
+    <td title="\${esc(b.address)}">\${esc(b.id)}\${b.backup ? ' <span class="muted">(backup)</span>' : ""}</td>
+    <td class="\${esc(state)}">\${esc(b.status)}</td>
+    <td>\${c ? esc(c.summary) : '<span class="muted">no check</span>'}</td>
+    <td class="why" title="\${c ? esc(c.lastDetail) : ""}">\${c ? esc(c.lastDetail) : ""}</td>
+    <td class="num">\${since(b.stateSeconds)}</td><td class="num">\${since(b.downtimeSeconds)}</td>
+    <td class="num sep">\${num(b.sessions.current)}</td><td class="num">\${num(b.sessions.max)}</td><td class="num">\${num(b.sessions.limit)}</td>
+    <td class="num">\${num(b.requests)}</td><td class="num">\${num(b.requestsPerSecond)}</td>
+    <td class="num sep">\${num(b.queue.current)}</td><td class="num">\${num(b.queue.max)}</td>
+    <td class="num sep">\${bytes(b.bytesIn)}</td><td class="num">\${bytes(b.bytesOut)}</td>
+    <td class="num sep">\${num(b.errors.connect)}</td><td class="num">\${num(b.errors.response)}</td><td class="num">\${c ? num(c.failedChecks) : "-"}</td>
+    <td class="num sep">\${num(b.weight)}</td><td class="num">\${num(Math.round(b.effectiveWeight * 100) / 100)}</td>
+    <td class="num sep">\${num(b.latencyMs)}</td>
+    <td><span class="bar" style="width:\${Math.round((b.requestsPerSecond / max) * 80)}px"></span></td>
+    <td>
+      <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "drain")'>drain</button>
+      <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "\${toggle}")'>\${toggle}</button>
+    </td></tr>\`;
+}
+function totalRow(p) {
+  const t = p.totals;
+  return \`<tr class="total"><td>total</td><td>\${t.available}/\${t.backends} available</td><td></td><td></td><td></td><td></td>
+    <td class="num sep">\${num(t.active)}</td><td></td><td></td><td class="num">\${num(t.requests)}</td><td class="num">\${num(t.requestsPerSecond)}</td>
+    <td class="num sep">\${num(t.inactive)}</td><td></td>
+    <td class="num sep">\${bytes(t.bytesIn)}</td><td class="num">\${bytes(t.bytesOut)}</td>
+    <td class="num sep">\${num(t.connectErrors)}</td><td class="num">\${num(t.responseErrors)}</td><td></td>
+    <td class="sep"></td><td></td><td class="sep"></td><td></td><td></td></tr>\`;
+}
 function renderPools(pools) {
   let max = 1;
   for (const p of pools) for (const b of p.backends) max = Math.max(max, b.requestsPerSecond);
   document.getElementById("pools").innerHTML = pools.map((p) => \`
     <h2>pool \${esc(p.name)} <span class="muted">(\${esc(p.algorithm)})</span></h2>
-    <table><thead><tr><th>backend</th><th>address</th><th>weight</th><th>effective</th><th>active</th>
-    <th>inactive</th><th>health</th><th>state</th><th>requests</th><th>failures</th><th>latency ms</th>
-    <th>req/s</th><th></th><th></th></tr></thead><tbody>
-    \${p.backends.map((b) => \`<tr>
-      <td>\${esc(b.id)}</td><td class="text">\${esc(b.address)}</td><td>\${b.weight}</td>
-      <td>\${Math.round(b.effectiveWeight * 100) / 100}</td><td>\${b.active}</td><td>\${b.inactive}</td>
-      <td class="\${b.health}">\${b.health}</td>
-      <td class="text">\${b.draining ? "draining" : b.enabled ? (b.available ? "available" : "unavailable") : "disabled"}\${b.backup ? " (backup)" : ""}</td>
-      <td>\${b.requests}</td><td>\${b.failures}</td><td>\${b.latencyMs}</td><td>\${b.requestsPerSecond}</td>
-      <td class="text"><span class="bar" style="width:\${Math.round((b.requestsPerSecond / max) * 120)}px"></span></td>
-      <td class="text">
-        <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "drain")'>drain</button>
-        <button onclick='act(\${arg(p.name)}, \${arg(b.id)}, "\${b.enabled && !b.draining ? "disable" : "enable"}")'>\${b.enabled && !b.draining ? "disable" : "enable"}</button>
-      </td></tr>\`).join("")}
-    </tbody></table>\`).join("");
+    <div class="scroll"><table class="pool" data-pool="\${esc(p.name)}">\${HEAD}<tbody>
+    \${p.backends.map((b) => backendRow(p, b, max)).join("")}
+    \${totalRow(p)}
+    </tbody></table></div>\`).join("");
 }
 function renderListeners(listeners) {
   document.querySelector("#listeners tbody").innerHTML = listeners.map((l) => \`<tr>
-    <td>\${esc(l.name)}</td><td class="text">\${esc(l.protocol)}</td><td class="text">\${esc(l.address)}</td>
-    <td class="text">\${Object.entries(l.stats).map(([k, v]) => esc(k) + "=" + v).join(" ")}</td></tr>\`).join("");
+    <td>\${esc(l.name)}</td><td>\${esc(l.protocol)}</td><td>\${esc(l.address)}</td>
+    <td>\${Object.entries(l.stats).map(([k, v]) => esc(k) + " <b>" + num(v) + "</b>").join(" · ")}</td></tr>\`).join("");
 }
 async function poll() {
   try {
     const [status, listeners, pools] = await Promise.all([api("/api/status"), api("/api/listeners"), api("/api/pools")]);
     document.getElementById("status").textContent =
-      "pid " + status.pid + " · up " + status.uptimeSeconds + " s · config " + (status.configFile || "(inline)") +
+      "pid " + status.pid + " · up " + since(status.uptimeSeconds) + " · config " + (status.configFile || "(inline)") +
       " loaded " + status.configLoadedAt + " · reloads " + status.reloads;
     document.getElementById("error").textContent = "";
     renderListeners(listeners);

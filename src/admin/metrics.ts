@@ -1,11 +1,15 @@
 /** Prometheus metrics: per-backend counters and gauges, pool and listener stats, health transitions. */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BackendState } from "../pool/backend.js";
+import type { Pool } from "../pool/pool.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { registerCheckMetrics } from "./check-metrics.js";
+import { registerListenerMetrics } from "./listener-metrics.js";
 
+const PROCESS_PREFIX = "ballast_process_";
 const BACKEND_LABELS = ["pool", "backend"] as const;
 
-type BackendReader = (backend: BackendState) => number;
+type BackendReader = (backend: BackendState, pool: Pool) => number;
 
 /** Per-backend counters, read from the pools' own counters at scrape time. */
 const backendCounters: [string, string, BackendReader][] = [
@@ -18,6 +22,21 @@ const backendCounters: [string, string, BackendReader][] = [
     "ballast_backend_failures_total",
     "Requests or connections that failed",
     (b) => b.counters.failures,
+  ],
+  [
+    "ballast_backend_connect_errors_total",
+    "Failures before the connection to the backend opened (refused, connect timeout)",
+    (b) => b.counters.connectErrors,
+  ],
+  [
+    "ballast_backend_response_errors_total",
+    "Failures after the connection opened (reset, response timeout, failure status)",
+    (b) => b.counters.responseErrors,
+  ],
+  [
+    "ballast_backend_downtime_seconds_total",
+    "Time the backend spent down",
+    (b, pool) => b.downtimeMs(pool.clock()) / 1000,
   ],
   ["ballast_backend_picks_total", "Times the balancer chose the backend", (b) => b.counters.picks],
   [
@@ -70,9 +89,14 @@ export interface RuntimeMetrics {
 /** Builds the registry; values are read from the runtime when Prometheus scrapes. */
 export function createMetrics(runtime: Runtime): RuntimeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "ballast_process_" });
-  const forEachBackend = (visit: (pool: string, backend: BackendState) => void) => {
-    for (const [name, pool] of runtime.pools) for (const b of pool.backends) visit(name, b);
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_PREFIX });
+  // prom-client exports these sums as gauges named *_total, which Prometheus reserves for
+  // counters; the same numbers by type stay (`..._active_handles`), and sum() gives the total.
+  for (const name of ["handles", "requests", "resources"]) {
+    registry.removeSingleMetric(`${PROCESS_PREFIX}nodejs_active_${name}_total`);
+  }
+  const forEachBackend = (visit: (name: string, backend: BackendState, pool: Pool) => void) => {
+    for (const [name, pool] of runtime.pools) for (const b of pool.backends) visit(name, b, pool);
   };
   for (const [name, help, read] of backendCounters) {
     new Counter({
@@ -83,7 +107,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       collect() {
         // Removed backends must vanish from the output, so start from empty each scrape.
         this.reset();
-        forEachBackend((pool, b) => this.inc({ pool, backend: b.id }, read(b)));
+        forEachBackend((pool, b, p) => this.inc({ pool, backend: b.id }, read(b, p)));
       },
     });
   }
@@ -95,7 +119,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        forEachBackend((pool, b) => this.set({ pool, backend: b.id }, read(b)));
+        forEachBackend((pool, b, p) => this.set({ pool, backend: b.id }, read(b, p)));
       },
     });
   }
@@ -119,26 +143,15 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
       }
     },
   });
-  new Gauge({
-    name: "ballast_listener_stat",
-    help: "A listener's own counters and gauges, by stat name",
-    labelNames: ["listener", "protocol", "stat"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const listener of runtime.listeners.values()) {
-        for (const [stat, value] of Object.entries(listener.stats())) {
-          this.set({ listener: listener.name, protocol: listener.protocol, stat }, value);
-        }
-      }
-    },
-  });
-  new Gauge({
-    name: "ballast_config_reloads",
+  registerListenerMetrics(registry, runtime);
+  registerCheckMetrics(registry, runtime);
+  new Counter({
+    name: "ballast_config_reloads_total",
     help: "Reloads that changed the running config since the start",
     registers: [registry],
     collect() {
-      this.set(runtime.reloads);
+      this.reset();
+      this.inc(runtime.reloads);
     },
   });
   new Gauge({

@@ -57,13 +57,21 @@ export function createHttpCheck(options: HttpCheckOptions = {}): HealthCheck {
         if (options.host) requestOptions.servername = options.host.replace(/:\d+$/, "");
       }
       return new Promise((resolve) => {
-        if (signal.aborted) return resolve(failed("timed out before sending"));
+        if (signal.aborted) return resolve(failed("timed out before sending", "L4TOUT"));
+        let connected = false;
         const request = send(requestOptions, (response) =>
           judgeResponse(response, ranges, bodyPattern, resolve),
         );
-        request.once("error", (error) =>
-          resolve(failed(signal.aborted ? "timed out" : describeError(error))),
-        );
+        // Whether the connection opened tells a dead port (L4) from a bad answer (L7).
+        request.once("socket", (socket) => {
+          if (!socket.connecting) connected = true;
+          else socket.once("connect", () => (connected = true));
+        });
+        request.once("error", (error) => {
+          if (signal.aborted) {
+            resolve(failed("timed out", connected ? "L7TOUT" : "L4TOUT"));
+          } else resolve(failed(describeError(error), connected ? "L7RSP" : "L4CON"));
+        });
         request.end();
       });
     },
@@ -79,20 +87,20 @@ function judgeResponse(
   const status = response.statusCode ?? 0;
   if (!statusInRanges(status, ranges)) {
     response.destroy();
-    resolve(failed(`status ${status}`));
+    resolve(failed(`status ${status}`, "L7STS", status));
     return;
   }
   if (bodyPattern === undefined) {
     response.destroy();
-    resolve(passed(`status ${status}`));
+    resolve(passed(`status ${status}`, "L7OK", status));
     return;
   }
   const chunks: Buffer[] = [];
   let size = 0;
   const judgeBody = () => {
     const body = Buffer.concat(chunks).toString("utf8");
-    if (bodyPattern.test(body)) resolve(passed(`status ${status}, body matched`));
-    else resolve(failed(`status ${status}, body did not match ${bodyPattern}`));
+    if (bodyPattern.test(body)) resolve(passed(`status ${status}, body matched`, "L7OK", status));
+    else resolve(failed(`status ${status}, body did not match ${bodyPattern}`, "L7RSP", status));
   };
   response.on("data", (chunk: Buffer) => {
     if (size >= MAX_BODY_BYTES) return;
@@ -104,5 +112,5 @@ function judgeResponse(
     }
   });
   response.once("end", judgeBody);
-  response.once("error", (error) => resolve(failed(describeError(error))));
+  response.once("error", (error) => resolve(failed(describeError(error), "L7RSP", status)));
 }

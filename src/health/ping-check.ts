@@ -25,8 +25,8 @@ export function createPingCheck(timeoutMs: number): HealthCheck {
 function summarizePing(result: CheckResult): CheckResult {
   if (result.ok) {
     const rtt = / = [\d.]+\/([\d.]+)\//.exec(result.detail);
-    return rtt ? { ok: true, detail: `reply in ${rtt[1]} ms` } : result;
+    return { ok: true, detail: rtt ? `reply in ${rtt[1]} ms` : result.detail, status: "L3OK" };
   }
   const loss = /(\d+(?:\.\d+)?% packet loss)/.exec(result.detail);
-  return loss ? { ok: false, detail: `no reply (${loss[1]})` } : result;
+  return { ok: false, detail: loss ? `no reply (${loss[1]})` : result.detail, status: "L3ERR" };
 }

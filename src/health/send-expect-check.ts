@@ -41,32 +41,39 @@ function checkSendExpect(
   pattern: RegExp,
 ): Promise<CheckResult> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve(failed("timed out before connecting"));
+    if (signal.aborted) return resolve(failed("timed out before connecting", "L4TOUT"));
     const socket = connect({ host: target.host, port: target.port });
+    let connected = false;
     let reply = "";
     const finish = (result: CheckResult) => {
       signal.removeEventListener("abort", onAbort);
       socket.destroy();
       resolve(result);
     };
-    const onAbort = () =>
-      finish(
-        failed(reply === "" ? "timed out waiting for a reply" : `no match in ${quote(reply)}`),
-      );
+    const onAbort = () => {
+      if (!connected) finish(failed("timed out connecting", "L4TOUT"));
+      else if (reply === "") finish(failed("timed out waiting for a reply", "L7TOUT"));
+      else finish(failed(`no match in ${quote(reply)}`, "L7RSP"));
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     socket.once("connect", () => {
+      connected = true;
       if (payload.length > 0) socket.write(payload);
     });
     socket.setEncoding("latin1");
     socket.on("data", (chunk: string) => {
       if (reply.length < MAX_REPLY_BYTES) reply += chunk;
-      if (pattern.test(reply)) finish(passed(`reply matched: ${quote(reply)}`));
-      else if (reply.length >= MAX_REPLY_BYTES) finish(failed(`no match in ${quote(reply)}`));
+      if (pattern.test(reply)) finish(passed(`reply matched: ${quote(reply)}`, "L7OK"));
+      else if (reply.length >= MAX_REPLY_BYTES) {
+        finish(failed(`no match in ${quote(reply)}`, "L7RSP"));
+      }
     });
     socket.once("end", () =>
-      finish(failed(`closed without a match${reply === "" ? "" : ` in ${quote(reply)}`}`)),
+      finish(failed(`closed without a match${reply === "" ? "" : ` in ${quote(reply)}`}`, "L7RSP")),
     );
-    socket.once("error", (error) => finish(failed(describeError(error))));
+    socket.once("error", (error) =>
+      finish(failed(describeError(error), connected ? "L7RSP" : "L4CON")),
+    );
   });
 }
 

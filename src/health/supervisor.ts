@@ -17,6 +17,7 @@ import type { Pool, PoolEvent } from "../pool/pool.js";
 import { createHealthCheck } from "./create-check.js";
 import {
   type CheckResult,
+  type CheckStatus,
   type CheckTarget,
   describeError,
   failed,
@@ -31,10 +32,18 @@ export interface BackendHealthView {
   health: "up" | "down";
   lastResult: "passed" | "failed" | "none";
   lastDetail: string;
+  /** The last check's outcome in HAProxy's words (L4OK, L4CON, L7STS...); INI before the first. */
+  lastStatus: CheckStatus;
+  /** The HTTP status of the last http check's answer; null for other checks. */
+  lastCode: number | null;
+  /** How long the last check took, ms; null before the first. */
+  lastDurationMs: number | null;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
   checks: number;
   failedChecks: number;
+  /** Transitions from up to down that these checks made (HAProxy's `chkdown`). */
+  downTransitions: number;
   /** Wall-clock ms of the latest finished check; null before the first. */
   lastCheckAt: number | null;
   /** Wall-clock ms of the latest transition this supervisor made; null when none. */
@@ -80,6 +89,10 @@ interface Watched {
   failedChecks: number;
   lastResult: "passed" | "failed" | "none";
   lastDetail: string;
+  lastStatus: CheckStatus;
+  lastCode: number | null;
+  lastDurationMs: number | null;
+  downTransitions: number;
   lastCheckAt: number | null;
   lastChangeAt: number | null;
   /** No check has finished yet: the first result decides the state at once. */
@@ -192,6 +205,10 @@ class PoolHealthSupervisor implements PoolHealth {
       failedChecks: 0,
       lastResult: "none",
       lastDetail: "",
+      lastStatus: "INI",
+      lastCode: null,
+      lastDurationMs: null,
+      downTransitions: 0,
       lastCheckAt: null,
       lastChangeAt: null,
       firstCheck: true,
@@ -232,24 +249,32 @@ class PoolHealthSupervisor implements PoolHealth {
     const controller = new AbortController();
     watched.inFlight = controller;
     const timeout = setTimeout(() => controller.abort(), this.config.timeout);
+    const startedAt = performance.now();
     const settle = (result: CheckResult) => {
+      const durationMs = performance.now() - startedAt;
       clearTimeout(timeout);
       // Stopped, removed, or superseded while the check ran: its result no longer counts.
       if (watched.inFlight !== controller || this.watched.get(watched.backend) !== watched) return;
       watched.inFlight = undefined;
-      this.record(watched, result);
+      this.record(watched, result, durationMs);
       this.schedule(watched, this.nextDelay());
     };
     this.checker
       .check(this.targetOf(watched.backend), controller.signal)
-      .then(settle, (error: unknown) => settle(failed(`checker error: ${describeError(error)}`)));
+      .then(settle, (error: unknown) =>
+        settle(failed(`checker error: ${describeError(error)}`, "UNK")),
+      );
   }
 
-  private record(watched: Watched, result: CheckResult): void {
+  private record(watched: Watched, result: CheckResult, durationMs: number): void {
     const backend = watched.backend;
     watched.checks++;
     watched.lastResult = result.ok ? "passed" : "failed";
     watched.lastDetail = result.detail;
+    // A checker that names no status (a library user's own) reads as a plain connect.
+    watched.lastStatus = result.status ?? (result.ok ? "L4OK" : "UNK");
+    watched.lastCode = result.code ?? null;
+    watched.lastDurationMs = Math.round(durationMs * 10) / 10;
     watched.lastCheckAt = this.now();
     const first = watched.firstCheck;
     watched.firstCheck = false;
@@ -276,6 +301,7 @@ class PoolHealthSupervisor implements PoolHealth {
     const { id } = watched.backend;
     if (!this.target.setHealth(id, health, reason)) return;
     watched.lastChangeAt = this.now();
+    if (health === "down") watched.downTransitions++;
     const fields = { pool: this.pool, backend: id, health, reason };
     if (health === "down") this.logger.warn(fields, "backend down");
     else this.logger.info(fields, "backend up");
@@ -289,10 +315,14 @@ class PoolHealthSupervisor implements PoolHealth {
       health: watched.backend.health,
       lastResult: watched.lastResult,
       lastDetail: watched.lastDetail,
+      lastStatus: watched.lastStatus,
+      lastCode: watched.lastCode,
+      lastDurationMs: watched.lastDurationMs,
       consecutiveSuccesses: watched.successes,
       consecutiveFailures: watched.failures,
       checks: watched.checks,
       failedChecks: watched.failedChecks,
+      downTransitions: watched.downTransitions,
       lastCheckAt: watched.lastCheckAt,
       lastChangeAt: watched.lastChangeAt,
     };

@@ -16,7 +16,7 @@ export function createTcpCheck(): HealthCheck {
 
 function checkTcp(target: CheckTarget, signal: AbortSignal): Promise<CheckResult> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve(failed("timed out before connecting"));
+    if (signal.aborted) return resolve(failed("timed out before connecting", "L4TOUT"));
     const socket = connect({ host: target.host, port: target.port });
     const finish = (result: CheckResult) => {
       signal.removeEventListener("abort", onAbort);
@@ -24,9 +24,9 @@ function checkTcp(target: CheckTarget, signal: AbortSignal): Promise<CheckResult
       socket.destroy();
       resolve(result);
     };
-    const onAbort = () => finish(failed("timed out connecting"));
+    const onAbort = () => finish(failed("timed out connecting", "L4TOUT"));
     signal.addEventListener("abort", onAbort, { once: true });
-    socket.once("connect", () => finish(passed("connected")));
-    socket.once("error", (error) => finish(failed(describeError(error))));
+    socket.once("connect", () => finish(passed("connected", "L4OK")));
+    socket.once("error", (error) => finish(failed(describeError(error), "L4CON")));
   });
 }

@@ -6,10 +6,37 @@ export interface CheckTarget {
   port: number;
 }
 
+/**
+ * A check's outcome in HAProxy's `check_status` words, so operators read what they know:
+ * L4 = the connection (L4OK, L4TOUT timed out, L4CON refused or unreachable), L7 = the
+ * answer (L7OK, L7STS wrong status, L7RSP wrong or broken reply, L7TOUT no reply in time),
+ * PROC = an exec command (PROCOK, PROCERR non-zero exit, PROCTOUT killed at the timeout),
+ * L3 = ping (L3OK, L3ERR), INI = not checked yet, UNK = the checker itself failed.
+ */
+export type CheckStatus =
+  | "INI"
+  | "UNK"
+  | "L3OK"
+  | "L3ERR"
+  | "L4OK"
+  | "L4TOUT"
+  | "L4CON"
+  | "L7OK"
+  | "L7STS"
+  | "L7RSP"
+  | "L7TOUT"
+  | "PROCOK"
+  | "PROCERR"
+  | "PROCTOUT";
+
 /** What one check found. `detail` is short and human: it shows in logs and the admin API. */
 export interface CheckResult {
   ok: boolean;
   detail: string;
+  /** The kind of outcome; the supervisor assumes L4OK / L4CON when a checker gives none. */
+  status?: CheckStatus;
+  /** The HTTP status of an http check's answer (HAProxy's `check_code`). */
+  code?: number;
 }
 
 /**
@@ -26,13 +53,21 @@ export interface HealthCheck {
 }
 
 /** A failed result whose detail names the cause. */
-export function failed(detail: string): CheckResult {
-  return { ok: false, detail };
+export function failed(detail: string, status?: CheckStatus, code?: number): CheckResult {
+  return result(false, detail, status, code);
 }
 
 /** A passed result. */
-export function passed(detail: string): CheckResult {
-  return { ok: true, detail };
+export function passed(detail: string, status?: CheckStatus, code?: number): CheckResult {
+  return result(true, detail, status, code);
+}
+
+/** A result with only the fields that are known, so results compare and print cleanly. */
+function result(ok: boolean, detail: string, status?: CheckStatus, code?: number): CheckResult {
+  const built: CheckResult = { ok, detail };
+  if (status !== undefined) built.status = status;
+  if (code !== undefined) built.code = code;
+  return built;
 }
 
 /** The detail of an error thrown by a socket or a child process: its code and message. */

@@ -29,6 +29,10 @@ export interface BackendCounters {
   picks: number;
   requests: number;
   failures: number;
+  /** Failures before the connection opened: refused, unreachable, connect timeout (HAProxy's `econ`). */
+  connectErrors: number;
+  /** Failures once connected: reset, response timeout, failure status (HAProxy's `eresp`). */
+  responseErrors: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -61,10 +65,20 @@ export class BackendState implements Backend {
   upSince = 0;
   maxConnections: number;
   minConnections: number;
+  /** Most connections seen active at once (HAProxy's `smax`). */
+  peakActive = 0;
+  /** Most connections seen opening at once: connecting or waiting for a socket (`qmax`). */
+  peakInactive = 0;
+  /** When `health` last changed, or the backend joined (ms on the pool clock). */
+  healthSince = 0;
+  /** Time spent down before the current state (ms); see `downtimeMs()`. */
+  pastDowntimeMs = 0;
   readonly counters: BackendCounters = {
     picks: 0,
     requests: 0,
     failures: 0,
+    connectErrors: 0,
+    responseErrors: 0,
     bytesIn: 0,
     bytesOut: 0,
   };
@@ -80,6 +94,11 @@ export class BackendState implements Backend {
     this.source = spec.source ?? "config";
     this.maxConnections = spec.maxConnections ?? 0;
     this.minConnections = spec.minConnections ?? 0;
+  }
+
+  /** Total time spent down up to `now` (pool clock ms), as HAProxy's `downtime`. */
+  downtimeMs(now: number): number {
+    return this.pastDowntimeMs + (this.health === "down" ? now - this.healthSince : 0);
   }
 
   /** Every connection the backend holds, opening, open or closing. */
@@ -132,6 +151,9 @@ export class BackendState implements Backend {
       backup: this.backup,
       active: this.active,
       inactive: this.inactive,
+      peakActive: this.peakActive,
+      peakInactive: this.peakInactive,
+      maxConnections: this.maxConnections,
       health: this.health,
       enabled: this.enabled,
       draining: this.draining,

@@ -150,6 +150,7 @@ export class Pool implements LeaseOwner {
   /** Takes a given backend (sticky sessions, persistence tables) for one connection. */
   take(backend: BackendState): Lease {
     backend.inactive++;
+    if (backend.inactive > backend.peakInactive) backend.peakInactive = backend.inactive;
     backend.counters.picks++;
     if (backend.maxConnections > 0) this.checkOverload(backend);
     return new Lease(backend, this, this.clock());
@@ -159,13 +160,20 @@ export class Pool implements LeaseOwner {
   onLeaseChange(backend: BackendState, from: LeaseState, to: LeaseState, outcome?: Outcome): void {
     if (from === "opening") backend.inactive--;
     else if (from === "active") backend.active--;
-    if (to === "active") backend.active++;
+    if (to === "active" && ++backend.active > backend.peakActive) {
+      backend.peakActive = backend.active;
+    }
     if (backend.maxConnections > 0) this.checkOverload(backend);
     if (outcome === undefined) return;
     const now = this.clock();
     const counters = backend.counters;
     counters.requests++;
-    if (!outcome.ok) counters.failures++;
+    if (!outcome.ok) {
+      counters.failures++;
+      // Still opening when it failed: the connection never came up.
+      if (from === "opening") counters.connectErrors++;
+      else counters.responseErrors++;
+    }
     if (outcome.bytesIn) counters.bytesIn += outcome.bytesIn;
     if (outcome.bytesOut) counters.bytesOut += outcome.bytesOut;
     if (outcome.latencyMs !== undefined) this.observeLatency(backend, outcome.latencyMs, now);
@@ -245,9 +253,12 @@ export class Pool implements LeaseOwner {
   setHealth(id: string, health: "up" | "down", reason = ""): boolean {
     const backend = this.get(id);
     if (!backend || backend.health === health) return false;
+    const now = this.clock();
+    if (backend.health === "down") backend.pastDowntimeMs += now - backend.healthSince;
     backend.health = health;
+    backend.healthSince = now;
     if (health === "up") {
-      backend.upSince = this.clock();
+      backend.upSince = now;
     }
     this.changed(backend);
     if (health === "up") this.refresh();
@@ -463,6 +474,7 @@ export class Pool implements LeaseOwner {
   }
 
   private insert(backend: BackendState): void {
+    backend.healthSince = this.clock();
     (backend.backup ? this.backups : this.primaries).push(backend);
     this.byId.set(backend.id, backend);
   }

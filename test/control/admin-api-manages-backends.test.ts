@@ -205,5 +205,5 @@ test("/metrics exposes per-backend series in Prometheus format", async (t) => {
   assert.equal(value('ballast_health_transitions_total{pool="api",backend="b2",to="down"}'), 1);
   assert.equal(value('ballast_pool_backends{pool="api",state="total"}'), 2);
   assert.match(text, /# TYPE ballast_backend_requests_total counter/);
-  assert.match(text, /ballast_listener_stat\{listener="web",protocol="http"/);
+  assert.match(text, /ballast_listener_requests_total\{listener="web",protocol="http"/);
 });

@@ -58,7 +58,12 @@ test("an HTTP check with tls: true speaks TLS (SSL_GET) and sends the host as SN
     }),
   );
   const result = await tls.check(target, new AbortController().signal);
-  assert.deepEqual(result, { ok: true, detail: "status 200, body matched" });
+  assert.deepEqual(result, {
+    ok: true,
+    detail: "status 200, body matched",
+    status: "L7OK",
+    code: 200,
+  });
   assert.deepEqual(seen, [{ servername: "health.example.test", path: "/ready" }]);
 
   const plain = createHealthCheck(healthConfig({ type: "http" }));
