@@ -160,6 +160,10 @@ function describeUnion(
   const closest = issue.errors
     .map((branch) => branch[0])
     .find((first) => first !== undefined && first.code !== "invalid_type");
+  // A branch whose shape fitted but whose own check failed ("10.0.0.300" is no address) says
+  // exactly what is wrong.
+  const checked = issue.errors.map((branch) => branch[0]).find((first) => first?.code === "custom");
+  if (checked !== undefined) return { problem: checked.message, got };
   if (known !== undefined) {
     return {
       problem: closest ? "invalid value" : `wrong type (${typeName(issue.input)})`,

@@ -3,9 +3,8 @@
  * heads), a compiled router, and one ProxyExchange per request forwarding through our own
  * upstream client's keep-alive pools.
  */
-import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { algorithms } from "../balancer/index.js";
@@ -119,14 +118,14 @@ export class HttpListener implements Listener {
       noDelay: true,
     };
     // TLS termination (nginx `listen ssl`, HAProxy `bind ... ssl crt`): same server, with
-    // the certificate and key read once at creation.
+    // the certificate and key that loading the config read and checked.
     this.server =
       config.tls === undefined
         ? createServer(serverOptions)
         : createHttpsServer({
             ...serverOptions,
-            cert: pemOf(config.tls.cert),
-            key: pemOf(config.tls.key),
+            cert: config.tls.loaded.cert,
+            key: config.tls.loaded.key,
           });
     const server = this.server;
     // node leaves fields beyond maxHeadersCount out silently; one above the limit lets the
@@ -187,6 +186,7 @@ export class HttpListener implements Listener {
   /** Applies routes, forwarding, retries and timeouts of a changed config in place. */
   update(config: ListenerConfig): void {
     if (config.protocol !== "http") return;
+    this.renewCertificate(config);
     this.config = config;
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
@@ -204,6 +204,23 @@ export class HttpListener implements Listener {
     this.server.headersTimeout = config.timeouts.request_header;
     this.server.keepAliveTimeout = config.timeouts.idle;
     this.server.maxHeadersCount = config.max_header_count + 1;
+    // node reads maxHeaderSize when a connection opens: new connections get the new limit.
+    (this.server as Server & { maxHeaderSize: number }).maxHeaderSize = config.max_header_size;
+  }
+
+  /**
+   * A renewed certificate or key (nginx on SIGHUP): new handshakes get it, open connections
+   * keep the one they shook hands with. Adding or removing `tls` replaces the listener.
+   */
+  private renewCertificate(config: HttpListenerConfig): void {
+    const next = config.tls?.loaded;
+    const current = this.config.tls?.loaded;
+    if (next === undefined || current === undefined || next.digest === current.digest) return;
+    (this.server as HttpsServer).setSecureContext({ cert: next.cert, key: next.key });
+    this.ctx.logger.info(
+      { listener: this.name, fingerprint256: next.fingerprint256, validTo: next.validTo },
+      "certificate reloaded",
+    );
   }
 
   /**
@@ -548,11 +565,6 @@ function targetOf(url: string | undefined): Target | undefined {
   const origin = rest.length === 0 || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
   const q = origin.indexOf("?");
   return { url: origin, path: q < 0 ? origin : origin.slice(0, q), authority };
-}
-
-/** A PEM given inline ("-----BEGIN ...") or as a file path. */
-function pemOf(value: string): string {
-  return value.startsWith("-----BEGIN") ? value : readFileSync(value, "utf8");
 }
 
 function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {

@@ -23,9 +23,9 @@ export interface ChangedPool {
 export interface ListenerDiff {
   added: ListenerConfig[];
   removed: string[];
-  /** Same name, bind and protocol: applied in place with `Listener.update`. */
+  /** Same name, bind and protocol: applied in place with `Listener.update` (a renewed certificate too). */
   updated: ListenerConfig[];
-  /** Same name, but bind or protocol changed: a new listener replaces the old one. */
+  /** Same name, but bind, protocol or TLS on/off changed: a new listener replaces the old one. */
   replaced: ListenerConfig[];
 }
 
@@ -131,12 +131,24 @@ function diffListeners(before: ListenerConfig[], after: ListenerConfig[]): Liste
   for (const listener of after) {
     const old = previous.get(listener.name);
     if (old === undefined) diff.added.push(listener);
-    else if (old.protocol !== listener.protocol || !same(old.bind, listener.bind)) {
+    else if (
+      old.protocol !== listener.protocol ||
+      !same(old.bind, listener.bind) ||
+      speaksTls(old) !== speaksTls(listener)
+    ) {
       diff.replaced.push(listener);
     } else if (!same(old, listener)) diff.updated.push(listener);
   }
   for (const name of previous.keys()) if (!names.has(name)) diff.removed.push(name);
   return diff;
+}
+
+/**
+ * An http listener's server is made for plain HTTP or for HTTPS: adding or removing `tls`
+ * needs a new one. A renewed certificate, though, is applied in place by `update`.
+ */
+function speaksTls(listener: ListenerConfig): boolean {
+  return listener.protocol === "http" && listener.tls !== undefined;
 }
 
 /** Structural equality of two parsed config values (plain data: JSON is exact enough). */

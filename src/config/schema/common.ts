@@ -26,22 +26,58 @@ export const positiveDuration = duration.refine((ms) => ms > 0, {
 export const port = z.number().int().min(0).max(65535);
 
 const HOST_PORT = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/;
+const HOST_PORT_TEXT = 'expected "host:port", such as "127.0.0.1:8080" or "[::1]:8080"';
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
-/** "host:port" or "[v6]:port", parsed to { host, port }. */
-export const hostPort = z
-  .string()
-  .regex(HOST_PORT, 'expected "host:port", such as "127.0.0.1:8080" or "[::1]:8080"')
-  .transform((text, ctx) => {
-    const [, v6, host, portText] = HOST_PORT.exec(text)!;
-    const portNumber = Number(portText);
-    if (portNumber > 65535) {
-      ctx.addIssue({ code: "custom", message: `port ${portNumber} is above 65535` });
-      return z.NEVER;
-    }
-    return { host: v6 ?? host, port: portNumber };
-  });
+/**
+ * "host:port" or "[v6]:port" parsed to { host, port }; the host must be an IP address or a
+ * host name, and port 0 (any free port) is allowed only where the address is bound.
+ */
+function hostPortSchema(portZero: "any free port" | "refused") {
+  return z
+    .string()
+    .regex(HOST_PORT, HOST_PORT_TEXT)
+    .transform((text, ctx) => {
+      const [, v6, name, portText] = HOST_PORT.exec(text)!;
+      const host = v6 ?? name;
+      const portNumber = Number(portText);
+      const problem =
+        hostProblem(host, v6 !== undefined) ??
+        (portNumber > 65535 ? `port ${portNumber} is above 65535` : undefined) ??
+        (portNumber === 0 && portZero === "refused"
+          ? "port 0 cannot be connected to; expected a port from 1 to 65535"
+          : undefined);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }
+      return { host, port: portNumber };
+    });
+}
+
+/** "host:port" or "[v6]:port" of a peer to connect to (a backend), parsed to { host, port }. */
+export const hostPort = hostPortSchema("refused");
 
 export type HostPort = { host: string; port: number };
+
+/**
+ * Why `host` names no machine, or undefined when it is an IP address or a host name. A name
+ * whose last label is a number is an IPv4 address to resolvers and URL parsers alike (the
+ * WHATWG URL rule), so "10.0.0.300" or "10.1" is a bad address, not a host name.
+ */
+export function hostProblem(host: string, bracketed: boolean): string | undefined {
+  if (bracketed) return isIP(host) === 6 ? undefined : `"${host}" is not a valid IPv6 address`;
+  if (isIP(host) !== 0) return undefined;
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  const labels = name.split(".");
+  if (/^(?:\d+|0x[0-9a-f]*)$/i.test(labels[labels.length - 1])) {
+    return `"${host}" is not a valid IPv4 address; expected four numbers from 0 to 255, such as "10.0.0.30"`;
+  }
+  if (name.length > 253 || !labels.every((label) => LABEL.test(label))) {
+    return `"${host}" is not a valid host name; expected letters, digits, "-" and "_" in dot-separated labels`;
+  }
+  return undefined;
+}
 
 /** An address to listen on: "host:port", "[v6]:port" or just a port ("8080" or 8080). */
 export const bindAddress = z.union([
@@ -49,8 +85,10 @@ export const bindAddress = z.union([
   z
     .string()
     .regex(/^\d{1,5}$/)
-    .transform((p) => ({ host: "0.0.0.0", port: Number(p) })),
-  hostPort,
+    .transform(Number)
+    .pipe(port)
+    .transform((p) => ({ host: "0.0.0.0", port: p })),
+  hostPortSchema("any free port"),
 ]);
 
 /** A CIDR block or a single address, for allow/deny lists and trusted proxies. */

@@ -1,6 +1,8 @@
 /** The whole configuration file: listeners, pools, admin and process settings. */
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
+import { bindConflicts } from "./bind-conflicts.js";
+import type { HostPort } from "./common.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
@@ -59,6 +61,17 @@ export const configSchema = z
         ids.add(id);
       });
     }
+    // Two listeners on one address: the second would fail at start (EADDRINUSE).
+    for (const { index, earlier } of bindConflicts(config.listeners)) {
+      const listener = config.listeners[index];
+      const other = config.listeners[earlier];
+      const transport = listener.protocol === "udp" ? "UDP" : "TCP";
+      ctx.addIssue({
+        code: "custom",
+        path: ["listeners", index, "bind"],
+        message: `listener "${listener.name}" binds ${formatBind(listener.bind)}, but listener "${other.name}" (listeners[${earlier}]) already takes that ${transport} port on ${formatBind(other.bind)}; give each listener its own port or address`,
+      });
+    }
     const names = new Set<string>();
     config.listeners.forEach((listener, i) => {
       if (names.has(listener.name)) {
@@ -90,6 +103,10 @@ export const configSchema = z
       }
     });
   });
+
+function formatBind({ host, port }: HostPort): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
 
 /** A validated configuration, defaults filled in. */
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,6 @@
 /** The `listeners` section: one entry per data plane listener (http, tcp, udp). */
 import { z } from "zod";
+import { loadTlsMaterial } from "../tls-material.js";
 import { bindAddress, cidr, duration } from "./common.js";
 
 /** What a request must look like for a route to take it; every given field must match. */
@@ -84,10 +85,25 @@ export const limitsSchema = z.strictObject({
   max_connections: z.number().int().min(0).default(0),
 });
 
-export const tlsSchema = z.strictObject({
-  cert: z.string(),
-  key: z.string(),
-});
+/**
+ * TLS termination: `cert` (the chain, served certificate first) and `key`, each a PEM file
+ * path or inline PEM. Both are read and checked here, on every load, into `loaded`.
+ */
+export const tlsSchema = z
+  .strictObject({
+    cert: z.string().min(1),
+    key: z.string().min(1),
+  })
+  .transform((tls, ctx) => {
+    const result = loadTlsMaterial(tls);
+    if (result.problems !== undefined) {
+      for (const { field, message } of result.problems) {
+        ctx.addIssue({ code: "custom", path: [field], message });
+      }
+      return z.NEVER;
+    }
+    return { ...tls, loaded: result.material };
+  });
 
 const listenerBase = {
   name: z.string().min(1),
