@@ -70,7 +70,7 @@ function renderPools(pools) {
       <td>\${esc(b.id)}</td><td class="text">\${esc(b.address)}</td><td>\${b.weight}</td>
       <td>\${Math.round(b.effectiveWeight * 100) / 100}</td><td>\${b.active}</td><td>\${b.inactive}</td>
       <td class="\${b.health}">\${b.health}</td>
-      <td class="text">\${b.draining ? "draining" : b.enabled ? (b.available ? "available" : "unavailable") : "disabled"}\${b.backup ? " (backup)" : ""}</td>
+      <td class="text">\${b.draining ? "draining" : b.enabled ? (b.available && !b.overloaded ? "available" : "unavailable") : "disabled"}\${b.backup ? " (backup)" : ""}</td>
       <td>\${b.requests}</td><td>\${b.failures}</td><td>\${b.latencyMs}</td><td>\${b.requestsPerSecond}</td>
       <td class="text"><span class="bar" style="width:\${Math.round((b.requestsPerSecond / max) * 120)}px"></span></td>
       <td class="text">

@@ -7,7 +7,9 @@
  * The bucket's backend is used only when it is available, not overloaded and of positive
  * weight; otherwise there is no backend: dh never falls back.
  */
+
 import { IPVS_HASH_BUCKETS, ipvsBucket, ipvsHashInput, newParsedAddress } from "./common/hash.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 class DestinationHashing<B extends Backend> implements Balancer<B> {
@@ -29,7 +31,7 @@ class DestinationHashing<B extends Backend> implements Balancer<B> {
     if (this.table.length === 0) return undefined;
     const input = ipvsHashInput(context.key ?? "", this.parsed, false);
     const backend = this.table[ipvsBucket(input, 0)];
-    return backend.available && backend.weight > 0 ? backend : undefined;
+    return isSchedulable(backend) ? backend : undefined;
   }
 }
 

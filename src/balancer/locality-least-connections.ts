@@ -1,11 +1,14 @@
 /**
- * Locality-based least connection (IPVS `lblc`), after net/netfilter/ipvs/ip_vs_lblc.c: a
- * table maps each key (the destination address in the kernel; any key here) to a backend.
- * On a hit the cached backend is used when it is available, of positive weight and not
- * lblc-overloaded (more active connections than its weight while some backend has
- * `active * 2 < weight`); otherwise, and on a miss, weighted least connection chooses and the
- * entry is overwritten. Entries expire as common/locality-table.ts describes (unused for
- * `expirationMs`, 24 h by default; after 6 min when the table is over 16 × 1024 entries).
+ * Locality-based least connection (IPVS `lblc`), after Linux 6.x
+ * net/netfilter/ipvs/ip_vs_lblc.c: a table maps each key (the destination address in the
+ * kernel; any key here) to a backend. On a hit the cached backend is used when it is
+ * available, of positive weight and not lblc-overloaded (more active connections than its
+ * weight while some backend has `active * 2 < weight`); otherwise, and on a miss, weighted
+ * least connection chooses and the entry is overwritten. The connection-threshold flag
+ * (`overloaded`, IP_VS_DEST_F_OVERLOAD) is checked only when choosing anew, as in the
+ * kernel: a key stays on its cached backend while that backend is at its threshold. Entries
+ * expire as common/locality-table.ts describes (unused for `expirationMs`, 24 h by default;
+ * after 6 min when the table is over 16 × 1024 entries).
  */
 import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
 import { DEFAULT_EXPIRATION_MS, LocalityTable, MemberSet } from "./common/locality-table.js";
@@ -37,6 +40,7 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
     const entry = this.table.lookup(key, context.now);
     if (entry !== undefined) {
       const cached = entry.backend;
+      // Not isSchedulable: the kernel ignores IP_VS_DEST_F_OVERLOAD on a cache hit.
       if (cached.available && cached.weight > 0 && !isLocalityOverloaded(cached, this.backends)) {
         return cached;
       }

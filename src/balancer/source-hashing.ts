@@ -13,7 +13,9 @@
  * Without fallback an unavailable backend means no backend. Unavailable here means, as the
  * kernel's is_unavailable: down, overloaded or of weight 0.
  */
+
 import { IPVS_HASH_BUCKETS, ipvsBucket, ipvsHashInput, newParsedAddress } from "./common/hash.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
 class SourceHashing<B extends Backend> implements Balancer<B> {
@@ -39,12 +41,12 @@ class SourceHashing<B extends Backend> implements Balancer<B> {
     const input = ipvsHashInput(context.key ?? "", this.parsed, this.hashPort);
     const first = ipvsBucket(input, 0);
     const backend = table[first];
-    if (backend.available && backend.weight > 0) return backend;
+    if (isSchedulable(backend)) return backend;
     if (!this.fallback) return undefined;
     // Loop around the table starting from the original hash, re-hashing with each offset.
     for (let offset = 0; offset < IPVS_HASH_BUCKETS; offset++) {
       const next = table[ipvsBucket(input, (offset + first) % IPVS_HASH_BUCKETS)];
-      if (next.available && next.weight > 0) return next;
+      if (isSchedulable(next)) return next;
     }
     return undefined;
   }

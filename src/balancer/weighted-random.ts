@@ -5,7 +5,9 @@
  * again (rejection keeps the distribution exact among the others); after a few misses the
  * pick walks the live weights once.
  */
+
 import { AliasTable } from "./common/alias-table.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 /** Draws tried from the alias table before walking the live weights. */
@@ -19,7 +21,7 @@ class WeightedRandom<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => backend.available && backend.weight > 0);
+    this.candidates = backends.filter((backend) => isSchedulable(backend));
     this.table.build(this.candidates.map((backend) => backend.weight));
   }
 
@@ -28,7 +30,7 @@ class WeightedRandom<B extends Backend> implements Balancer<B> {
     if (table.size > 0) {
       for (let attempt = 0; attempt < REJECTION_TRIES; attempt++) {
         const backend = this.candidates[table.sample(context.random())];
-        if (backend.available && backend.weight > 0) return backend;
+        if (isSchedulable(backend)) return backend;
       }
     }
     return pickWeightedAmongSchedulable(this.backends, context.random);
@@ -45,7 +47,7 @@ export function pickWeightedAmongSchedulable<B extends Backend>(
   let last: B | undefined;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend === exclude || !backend.available || !(backend.weight > 0)) continue;
+    if (backend === exclude || !isSchedulable(backend)) continue;
     total += backend.weight;
     last = backend;
   }
@@ -53,7 +55,7 @@ export function pickWeightedAmongSchedulable<B extends Backend>(
   let target = random() * total;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend === exclude || !backend.available || !(backend.weight > 0)) continue;
+    if (backend === exclude || !isSchedulable(backend)) continue;
     target -= backend.weight;
     if (target < 0) return backend;
   }

@@ -15,6 +15,7 @@ export class TestBackend implements Backend {
   active = 0;
   inactive = 0;
   available = true;
+  overloaded = false;
   latencyMs = 0;
   latencyAt = 0;
 

@@ -62,6 +62,16 @@ test("an unavailable member is skipped inside the set", () => {
   assert.equal(pick("k"), backends[0], "b0 is back and least loaded in the set");
 });
 
+test("an overloaded member is skipped inside the set, as ip_vs_dest_set_min does", () => {
+  const { backends, pick } = setup([1, 1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].overloaded = true; // IP_VS_DEST_F_OVERLOAD, unlike lblc's cache hit
+  assert.equal(pick("k"), backends[1], "no usable member: the pool's choice joins");
+  backends[0].overloaded = false;
+  backends[1].active = 1;
+  assert.equal(pick("k"), backends[0], "b0 is usable again and least loaded in the set");
+});
+
 test("a set unchanged for the expiration time loses its busiest member", () => {
   const { backends, pick } = setup([1, 1, 1]);
   assert.equal(pick("k", 0), backends[0]);

@@ -70,6 +70,18 @@ test("an unavailable or quiesced cached backend is replaced", () => {
   assert.equal(pick("k"), backends[0]);
 });
 
+test("a cached backend flagged overloaded keeps its key; a new key skips it", () => {
+  // Linux 6.x ip_vs_lblc.c: the cache hit tests IP_VS_DEST_F_AVAILABLE, weight and the
+  // lblc is_overloaded rule, not IP_VS_DEST_F_OVERLOAD; __ip_vs_lblc_schedule skips it.
+  const { backends, pick } = setup([1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].overloaded = true;
+  assert.equal(pick("k"), backends[0], "cached: kept although overloaded");
+  assert.equal(pick("other"), backends[1], "chosen anew: the overloaded b0 is skipped");
+  backends[0].active = 2; // and now lblc's own rule: active > weight while b1 is idle
+  assert.equal(pick("k"), backends[1], "replaced by weighted least connection");
+});
+
 test("a removed backend is forgotten even if it still looks available", () => {
   const { backends, balancer, pick } = setup([1, 1]);
   assert.equal(pick("k"), backends[0]);

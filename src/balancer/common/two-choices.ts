@@ -4,10 +4,12 @@
  * Draws use the update-time candidate list and reject backends that became unavailable since;
  * after a few misses a draw walks the live list instead, so the distribution stays exact.
  */
+
 import { pickUniformlyAmongSchedulable } from "../random.js";
 import type { Backend } from "../types.js";
 import { pickWeightedAmongSchedulable } from "../weighted-random.js";
 import { AliasTable } from "./alias-table.js";
+import { isSchedulable } from "./schedulable.js";
 
 /** Draws tried from the candidate list before walking the live list. */
 const REJECTION_TRIES = 8;
@@ -24,7 +26,7 @@ export class TwoChoices<B extends Backend> {
   /** Lists the candidates and, when their weights differ, builds the alias table. */
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => backend.available && backend.weight > 0);
+    this.candidates = backends.filter((backend) => isSchedulable(backend));
     const firstWeight = this.candidates.length > 0 ? this.candidates[0].weight : 0;
     this.weighted = this.candidates.some((backend) => backend.weight !== firstWeight);
     if (this.weighted) this.table.build(this.candidates.map((backend) => backend.weight));
@@ -48,7 +50,7 @@ export class TwoChoices<B extends Backend> {
       for (let attempt = 0; attempt < REJECTION_TRIES; attempt++) {
         const index = this.weighted ? this.table.sample(random()) : (random() * n) | 0;
         const backend = candidates[index];
-        if (backend !== exclude && backend.available && backend.weight > 0) return backend;
+        if (backend !== exclude && isSchedulable(backend)) return backend;
       }
     }
     return this.weighted
