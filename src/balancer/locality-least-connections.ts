@@ -6,12 +6,18 @@
  * weight while some backend has `active * 2 < weight`); otherwise, and on a miss, weighted
  * least connection chooses and the entry is overwritten. The connection-threshold flag
  * (`overloaded`, IP_VS_DEST_F_OVERLOAD) is checked only when choosing anew, as in the
- * kernel: a key stays on its cached backend while that backend is at its threshold. Entries
- * expire as common/locality-table.ts describes (unused for `expirationMs`, 24 h by default;
- * after 6 min when the table is over 16 × 1024 entries).
+ * kernel: a key stays on its cached backend while that backend is at its threshold.
+ *
+ * A backend that leaves the pool keeps its entries, as the kernel's dest lives on while an
+ * entry references it: while it is away a hit on it counts as unavailable (and is
+ * overwritten); if it comes back (same id) before its keys are next used, they go to it
+ * again. Entries expire as common/locality-table.ts describes (unused for `expirationMs`,
+ * 24 h by default; after 6 min when the table is over 16 × 1024 entries). The kernel's own
+ * bucket hash (hash_32 of the address into 1024 chains) only orders its garbage collection;
+ * decisions do not depend on it.
  */
 import { isLocalityOverloaded, pickWeightedLeastConnection } from "./common/ipvs.js";
-import { DEFAULT_EXPIRATION_MS, LocalityTable, MemberSet } from "./common/locality-table.js";
+import { DEFAULT_EXPIRATION_MS, LocalityTable, MembersById } from "./common/locality-table.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
 interface CacheEntry<B> {
@@ -22,7 +28,7 @@ interface CacheEntry<B> {
 class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
   readonly name = "lblc";
   private backends: readonly B[] = [];
-  private readonly members = new MemberSet<B>();
+  private readonly members = new MembersById<B>();
   private readonly table: LocalityTable<CacheEntry<B>>;
 
   constructor(options: BalancerOptions) {
@@ -31,18 +37,21 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    const members = this.members.replace(backends);
-    if (members !== undefined) this.table.removeWhere((entry) => !members.has(entry.backend));
+    this.members.update(backends);
   }
 
   pick(context: PickContext): B | undefined {
     const key = context.key ?? "";
     const entry = this.table.lookup(key, context.now);
     if (entry !== undefined) {
-      const cached = entry.backend;
-      // Not isSchedulable: the kernel ignores IP_VS_DEST_F_OVERLOAD on a cache hit.
-      if (cached.available && cached.weight > 0 && !isLocalityOverloaded(cached, this.backends)) {
-        return cached;
+      // Undefined while the backend is out of the pool: the kernel's dest without AVAILABLE.
+      const cached = this.members.resolve(entry.backend);
+      if (cached !== undefined) {
+        entry.backend = cached;
+        // Not isSchedulable: the kernel ignores IP_VS_DEST_F_OVERLOAD on a cache hit.
+        if (cached.available && cached.weight > 0 && !isLocalityOverloaded(cached, this.backends)) {
+          return cached;
+        }
       }
     }
     const chosen = pickWeightedLeastConnection(this.backends);
