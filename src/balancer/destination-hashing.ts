@@ -7,7 +7,6 @@
  * The bucket's backend is used only when it is available, not overloaded and of positive
  * weight; otherwise there is no backend: dh never falls back.
  */
-
 import { IPVS_HASH_BUCKETS, ipvsBucket, ipvsHashInput, newParsedAddress } from "./common/hash.js";
 import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";

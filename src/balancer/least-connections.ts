@@ -4,7 +4,6 @@
  * a later backend replaces the current choice only when strictly lower, so ties go to the
  * earliest backend in the list.
  */
-
 import { connectionOverhead } from "./common/ipvs.js";
 import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";

@@ -17,7 +17,7 @@ class RandomBalancer<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => isSchedulable(backend));
+    this.candidates = backends.filter(isSchedulable);
   }
 
   pick(context: PickContext): B | undefined {

@@ -13,7 +13,6 @@
  * Without fallback an unavailable backend means no backend. Unavailable here means, as the
  * kernel's is_unavailable: down, overloaded or of weight 0.
  */
-
 import { IPVS_HASH_BUCKETS, ipvsBucket, ipvsHashInput, newParsedAddress } from "./common/hash.js";
 import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";

@@ -5,7 +5,6 @@
  * again (rejection keeps the distribution exact among the others); after a few misses the
  * pick walks the live weights once.
  */
-
 import { AliasTable } from "./common/alias-table.js";
 import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
@@ -21,7 +20,7 @@ class WeightedRandom<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => isSchedulable(backend));
+    this.candidates = backends.filter(isSchedulable);
     this.table.build(this.candidates.map((backend) => backend.weight));
   }
 

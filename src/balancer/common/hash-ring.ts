@@ -3,7 +3,6 @@
  * each backend owns `vnodes × weight` points on a 32-bit circle; a key belongs to the first
  * point at or after its hash, wrapping.
  */
-
 import type { Backend, HashName } from "../types.js";
 import { hashFunction, ketamaPoint, md5Digest } from "./hash.js";
 import { isSchedulable } from "./schedulable.js";

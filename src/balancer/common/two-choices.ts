@@ -4,7 +4,6 @@
  * Draws use the update-time candidate list and reject backends that became unavailable since;
  * after a few misses a draw walks the live list instead, so the distribution stays exact.
  */
-
 import { pickUniformlyAmongSchedulable } from "../random.js";
 import type { Backend } from "../types.js";
 import { pickWeightedAmongSchedulable } from "../weighted-random.js";
@@ -26,7 +25,7 @@ export class TwoChoices<B extends Backend> {
   /** Lists the candidates and, when their weights differ, builds the alias table. */
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => isSchedulable(backend));
+    this.candidates = backends.filter(isSchedulable);
     const firstWeight = this.candidates.length > 0 ? this.candidates[0].weight : 0;
     this.weighted = this.candidates.some((backend) => backend.weight !== firstWeight);
     if (this.weighted) this.table.build(this.candidates.map((backend) => backend.weight));
