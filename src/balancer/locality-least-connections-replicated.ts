@@ -24,12 +24,19 @@ import { DEFAULT_EXPIRATION_MS, LocalityTable, MembersById } from "./common/loca
 import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
+/** One member of a set, as last seen in the pool. */
+interface SetMember<B> {
+  /** The pool's object for this id; one that left keeps its last known weight and counts. */
+  backend: B;
+  /** False while the id is out of the pool (the kernel's dest without AVAILABLE). */
+  inPool: boolean;
+}
+
 interface ReplicaSet<B> {
-  /**
-   * Members, newest first (the kernel's list_add at the head), each as last seen in the
-   * pool: one that left keeps its place and its last known weight and counts.
-   */
-  members: B[];
+  /** Members, newest first (the kernel's list_add at the head). */
+  members: SetMember<B>[];
+  /** The pool's epoch in which `members` were last resolved. */
+  epoch: number;
   /** Clock ms of the latest change to `members`. */
   lastMod: number;
   lastUse: number;
@@ -59,71 +66,90 @@ class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<
     if (entry === undefined) {
       const chosen = pickWeightedLeastConnection(this.backends);
       if (chosen !== undefined) {
-        this.table.insert(key, { members: [chosen], lastMod: now, lastUse: now }, now);
+        const members = [{ backend: chosen, inPool: true }];
+        this.table.insert(
+          key,
+          { members, epoch: this.pool.epoch, lastMod: now, lastUse: now },
+          now,
+        );
       }
       return chosen;
     }
-    const least = this.leastInSet(entry.members);
-    if (entry.members.length > 1 && now > entry.lastMod + this.expirationMs) {
+    if (entry.epoch !== this.pool.epoch) this.resolve(entry);
+    const members = entry.members;
+    const least = leastInSet(members);
+    if (members.length > 1 && now > entry.lastMod + this.expirationMs) {
       // The set has been stable for a long time: shrink it by its busiest member.
-      const most = weightedMostConnection(entry.members);
-      if (most !== undefined) {
-        entry.members.splice(entry.members.indexOf(most), 1);
+      const most = weightedMostConnection(members);
+      if (most >= 0) {
+        members.splice(most, 1);
         entry.lastMod = now;
       }
     }
     if (least !== undefined && !isLocalityOverloaded(least, this.backends)) return least;
     const chosen = pickWeightedLeastConnection(this.backends);
     if (chosen === undefined) return undefined;
-    if (!hasMember(entry.members, chosen)) {
-      entry.members.unshift(chosen);
+    if (!hasMember(members, chosen)) {
+      members.unshift({ backend: chosen, inPool: true });
       entry.lastMod = now;
     }
     return chosen;
   }
 
-  /**
-   * ip_vs_dest_set_min: weighted least connection over the members now in the pool, each
-   * refreshed to the pool's current object for its id (a backend that came back).
-   */
-  private leastInSet(members: B[]): B | undefined {
-    let least: B | undefined;
-    let leastOverhead = 0;
-    for (let i = 0; i < members.length; i++) {
-      const member = this.pool.resolve(members[i]);
-      if (member === undefined) continue; // out of the pool: the kernel's dest without AVAILABLE
-      members[i] = member;
-      if (!isSchedulable(member)) continue;
-      const overhead = connectionOverhead(member);
-      if (least === undefined || leastOverhead * member.weight > overhead * least.weight) {
-        least = member;
-        leastOverhead = overhead;
-      }
+  /** Points every member at the pool's current object for its id, or marks it away. */
+  private resolve(entry: ReplicaSet<B>): void {
+    for (const member of entry.members) {
+      const current = this.pool.resolve(member.backend);
+      member.inPool = current !== undefined;
+      if (current !== undefined) member.backend = current;
     }
-    return least;
+    entry.epoch = this.pool.epoch;
   }
 }
 
+/**
+ * ip_vs_dest_set_min: weighted least connection over the members in the pool that are
+ * schedulable (available, not overloaded, of positive weight); ties to the newest.
+ */
+function leastInSet<B extends Backend>(members: readonly SetMember<B>[]): B | undefined {
+  let least: B | undefined;
+  let leastOverhead = 0;
+  for (const member of members) {
+    const backend = member.backend;
+    if (!member.inPool || !isSchedulable(backend)) continue;
+    const overhead = connectionOverhead(backend);
+    if (least === undefined || leastOverhead * backend.weight > overhead * least.weight) {
+      least = backend;
+      leastOverhead = overhead;
+    }
+  }
+  return least;
+}
+
 /** True when `members` holds `backend`'s id (the kernel compares dest pointers, one per id). */
-function hasMember<B extends Backend>(members: readonly B[], backend: B): boolean {
-  for (const member of members) if (member.id === backend.id) return true;
+function hasMember<B extends Backend>(members: readonly SetMember<B>[], backend: B): boolean {
+  for (const member of members) if (member.backend.id === backend.id) return true;
   return false;
 }
 
 /**
- * ip_vs_dest_set_max: the first member of positive weight, replaced by a later one `d` of
- * positive weight when `overhead(most) * weight(d) < overhead(d) * weight(most)`.
- * Availability does not matter here: a down or departed member is as removable as a busy one.
+ * ip_vs_dest_set_max: the index of the first member of positive weight, replaced by a later
+ * one `d` of positive weight when `overhead(most) * weight(d) < overhead(d) * weight(most)`;
+ * -1 when none. Availability does not matter here: a down or departed member is as
+ * removable as a busy one.
  */
-function weightedMostConnection<B extends Backend>(members: readonly B[]): B | undefined {
-  let most: B | undefined;
+function weightedMostConnection<B extends Backend>(members: readonly SetMember<B>[]): number {
+  let most = -1;
   let mostOverhead = 0;
-  for (const member of members) {
-    if (member.weight <= 0) continue;
-    const overhead = connectionOverhead(member);
-    if (most === undefined || mostOverhead * member.weight < overhead * most.weight) {
-      most = member;
+  let mostWeight = 0;
+  for (let i = 0; i < members.length; i++) {
+    const backend = members[i].backend;
+    if (backend.weight <= 0) continue;
+    const overhead = connectionOverhead(backend);
+    if (most < 0 || mostOverhead * backend.weight < overhead * mostWeight) {
+      most = i;
       mostOverhead = overhead;
+      mostWeight = backend.weight;
     }
   }
   return most;

@@ -22,6 +22,8 @@ import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } f
 
 interface CacheEntry<B> {
   backend: B;
+  /** The members' epoch in which `backend` was last found in the pool. */
+  epoch: number;
   lastUse: number;
 }
 
@@ -44,10 +46,12 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
     const key = context.key ?? "";
     const entry = this.table.lookup(key, context.now);
     if (entry !== undefined) {
+      const members = this.members;
       // Undefined while the backend is out of the pool: the kernel's dest without AVAILABLE.
-      const cached = this.members.resolve(entry.backend);
+      const cached = entry.epoch === members.epoch ? entry.backend : members.resolve(entry.backend);
       if (cached !== undefined) {
         entry.backend = cached;
+        entry.epoch = members.epoch;
         // Not isSchedulable: the kernel ignores IP_VS_DEST_F_OVERLOAD on a cache hit.
         if (cached.available && cached.weight > 0 && !isLocalityOverloaded(cached, this.backends)) {
           return cached;
@@ -56,8 +60,13 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
     }
     const chosen = pickWeightedLeastConnection(this.backends);
     if (chosen === undefined) return undefined;
-    if (entry !== undefined) entry.backend = chosen;
-    else this.table.insert(key, { backend: chosen, lastUse: context.now }, context.now);
+    const epoch = this.members.epoch;
+    if (entry !== undefined) {
+      entry.backend = chosen;
+      entry.epoch = epoch;
+    } else {
+      this.table.insert(key, { backend: chosen, epoch, lastUse: context.now }, context.now);
+    }
     return chosen;
   }
 }
@@ -65,7 +74,7 @@ class LocalityLeastConnections<B extends Backend> implements Balancer<B> {
 export const localityLeastConnections: AlgorithmInfo = {
   name: "lblc",
   description:
-    "locality-based least connection: a key sticks to a backend until it is overloaded (IPVS lblc)",
+    "locality-based least connection: a key sticks to its backend until that one is down or busy (IPVS lblc)",
   usesKey: true,
   weighted: true,
   create: (options = {}) => new LocalityLeastConnections(options),

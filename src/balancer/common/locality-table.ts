@@ -132,12 +132,16 @@ export class LocalityTable<E extends LocalityEntry> {
  * an entry holds a reference, without IP_VS_DEST_F_AVAILABLE, and adding the same address
  * again revives that very dest. Here an entry keeps the backend object it saw and resolves
  * it by id at pick time: the current member with that id (the same object, or the one that
- * replaced it), or undefined while the id is out of the pool.
+ * replaced it), or undefined while the id is out of the pool. `epoch` changes with every
+ * change of membership, so an entry resolved in the current epoch need not look again: the
+ * hot path stays one integer comparison.
  */
 export class MembersById<B extends { readonly id: string }> {
   /** A copy of the last list, because the caller may change its array in place. */
   private list: B[] = [];
   private byId = new Map<string, B>();
+  /** Bumped whenever the list changes; 0 is never current, so new entries resolve once. */
+  epoch = 1;
 
   /** Records the new members; rebuilds the index only when the list changed. */
   update(backends: readonly B[]): void {
@@ -146,6 +150,7 @@ export class MembersById<B extends { readonly id: string }> {
     for (let i = 0; same && i < backends.length; i++) same = backends[i] === list[i];
     if (same) return;
     this.list = backends.slice();
+    this.epoch++;
     this.byId = new Map();
     for (const backend of backends) this.byId.set(backend.id, backend);
   }
