@@ -45,6 +45,7 @@ function makeBackends(size: number): Backend[] {
       active: 1 + (i % 7),
       inactive: i % 3,
       available: true,
+      overloaded: false,
       latencyMs: 5 + (i % 10),
       latencyAt: 1,
     });

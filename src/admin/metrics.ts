@@ -63,7 +63,7 @@ const backendGauges: [string, string, BackendReader][] = [
   [
     "ballast_backend_available",
     "1 when the balancer may pick the backend",
-    (b) => (b.available ? 1 : 0),
+    (b) => (b.available && !b.overloaded ? 1 : 0),
   ],
   ["ballast_backend_draining", "1 while the backend drains", (b) => (b.draining ? 1 : 0)],
   [
@@ -134,7 +134,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
         let available = 0;
         let up = 0;
         for (const b of p.backends) {
-          if (b.available) available++;
+          if (b.available && !b.overloaded) available++;
           if (b.health === "up") up++;
         }
         this.set({ pool, state: "total" }, p.backends.length);

@@ -23,6 +23,7 @@ import {
   RingPointCache,
   ringIndex,
 } from "./common/hash-ring.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type {
   AlgorithmInfo,
   Backend,
@@ -69,7 +70,7 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     let index = ringIndex(this.ring, this.hash(context.key ?? ""));
     const first = owners[index];
     // An idle usable backend is always under its cap (at least 1): skip the O(n) count.
-    if (first.available && first.weight > 0 && first.active + first.inactive === 0) return first;
+    if (isSchedulable(first) && first.active + first.inactive === 0) return first;
     // m and the weight total over the usable backends, read now: counts change between updates.
     let assigned = 0;
     let totalWeight = 0;
@@ -77,7 +78,7 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i];
       const weight = backend.weight;
-      if (weight > 0 && backend.available) {
+      if (weight > 0 && backend.available && !backend.overloaded) {
         assigned += backend.active + backend.inactive;
         totalWeight += weight;
       }
@@ -87,8 +88,7 @@ class BoundedLoad<B extends Backend> implements Balancer<B> {
     for (let step = 0; step < total; step++) {
       const owner = owners[index];
       if (
-        owner.available &&
-        owner.weight > 0 &&
+        isSchedulable(owner) &&
         owner.active + owner.inactive < Math.ceil(perWeight * owner.weight)
       ) {
         return owner;

@@ -20,6 +20,7 @@ import {
   RingPointCache,
   ringIndex,
 } from "./common/hash-ring.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type {
   AlgorithmInfo,
   Backend,
@@ -60,12 +61,12 @@ class ConsistentHashRing<B extends Backend> implements Balancer<B> {
     if (total === 0) return undefined;
     let index = ringIndex(this.ring, this.hash(context.key ?? ""));
     const first = owners[index];
-    if (first.available && first.weight > 0) return first;
+    if (isSchedulable(first)) return first;
     // Walking a ring whose every backend is down would visit every point; look first.
     if (!anySchedulable(this.backends)) return undefined;
     for (let step = 0; step < total; step++) {
       const owner = owners[index];
-      if (owner.available && owner.weight > 0) return owner;
+      if (isSchedulable(owner)) return owner;
       if (++index === total) index = 0;
     }
     return undefined;

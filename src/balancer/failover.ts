@@ -20,7 +20,7 @@ class WeightedFailover<B extends Backend> implements Balancer<B> {
     let highestWeight = 0;
     for (let i = 0; i < list.length; i++) {
       const backend = list[i];
-      if (backend.available && backend.weight > highestWeight) {
+      if (backend.available && !backend.overloaded && backend.weight > highestWeight) {
         highest = backend;
         highestWeight = backend.weight;
       }

@@ -21,6 +21,7 @@ import { algorithmNames } from "./types.js";
 import { weightedLeastConnections } from "./weighted-least-connections.js";
 import { weightedRandom } from "./weighted-random.js";
 
+export { isSchedulable } from "./common/schedulable.js";
 export { seededRandom } from "./seeded-random.js";
 export * from "./types.js";
 

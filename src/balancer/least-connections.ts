@@ -5,6 +5,7 @@
  * earliest backend in the list.
  */
 import { connectionOverhead } from "./common/ipvs.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 class LeastConnections<B extends Backend> implements Balancer<B> {
@@ -21,7 +22,7 @@ class LeastConnections<B extends Backend> implements Balancer<B> {
     let leastOverhead = 0;
     for (let i = 0; i < list.length; i++) {
       const backend = list[i];
-      if (!backend.available || !(backend.weight > 0)) continue;
+      if (!isSchedulable(backend)) continue;
       const overhead = connectionOverhead(backend);
       if (least === undefined || overhead < leastOverhead) {
         least = backend;

@@ -20,6 +20,7 @@
 
 import { hashFunction, murmur3_32, type StringHash, xxhash32 } from "./common/hash.js";
 import { MembershipSnapshot } from "./common/hash-ring.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, BalancerOptions, PickContext } from "./types.js";
 
 /** The paper's table size: a prime well above 100 × the backends of a typical pool. */
@@ -54,7 +55,7 @@ class Maglev<B extends Backend> implements Balancer<B> {
     const hash = this.hash(context.key ?? "");
     const slot = hash % this.tableSize;
     const backend = table[slot];
-    if (backend.available && backend.weight > 0) return backend;
+    if (isSchedulable(backend)) return backend;
     return this.fallback(slot, hash);
   }
 
@@ -63,14 +64,14 @@ class Maglev<B extends Backend> implements Balancer<B> {
     const size = this.tableSize;
     for (let probe = 1; probe <= PROBE_LIMIT; probe++) {
       const backend = table[(slot + probe) % size];
-      if (backend.available && backend.weight > 0) return backend;
+      if (isSchedulable(backend)) return backend;
     }
     const list = this.backends;
     const n = list.length;
     const start = hash % n;
     for (let i = 0; i < n; i++) {
       const backend = list[(start + i) % n];
-      if (backend.available && backend.weight > 0) return backend;
+      if (isSchedulable(backend)) return backend;
     }
     return undefined;
   }

@@ -4,6 +4,7 @@
  * (`active <= weight`); once it is full, new connections overflow to the next highest.
  * The first in the list wins ties. Only active connections count, as in the kernel.
  */
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 class OverflowConnection<B extends Backend> implements Balancer<B> {
@@ -21,7 +22,7 @@ class OverflowConnection<B extends Backend> implements Balancer<B> {
     for (let i = 0; i < list.length; i++) {
       const backend = list[i];
       const weight = backend.weight;
-      if (!backend.available || !(weight > 0) || backend.active > weight) continue;
+      if (!isSchedulable(backend) || backend.active > weight) continue;
       if (highest === undefined || weight > highestWeight) {
         highest = backend;
         highestWeight = weight;

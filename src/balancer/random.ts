@@ -4,6 +4,7 @@
  * backend that became unavailable since is rejected and drawn again, and after a few misses
  * the pick counts the schedulable backends and draws among them, which keeps it uniform.
  */
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 /** Draws tried from the update-time list before counting the live candidates. */
@@ -16,7 +17,7 @@ class RandomBalancer<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => backend.available && backend.weight > 0);
+    this.candidates = backends.filter(isSchedulable);
   }
 
   pick(context: PickContext): B | undefined {
@@ -25,7 +26,7 @@ class RandomBalancer<B extends Backend> implements Balancer<B> {
     if (n > 0) {
       for (let attempt = 0; attempt < REJECTION_TRIES; attempt++) {
         const backend = candidates[(context.random() * n) | 0];
-        if (backend.available && backend.weight > 0) return backend;
+        if (isSchedulable(backend)) return backend;
       }
     }
     return pickUniformlyAmongSchedulable(this.backends, context.random);
@@ -41,13 +42,13 @@ export function pickUniformlyAmongSchedulable<B extends Backend>(
   let count = 0;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend !== exclude && backend.available && backend.weight > 0) count++;
+    if (backend !== exclude && isSchedulable(backend)) count++;
   }
   if (count === 0) return undefined;
   let target = (random() * count) | 0;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend === exclude || !backend.available || !(backend.weight > 0)) continue;
+    if (backend === exclude || !isSchedulable(backend)) continue;
     if (target === 0) return backend;
     target--;
   }

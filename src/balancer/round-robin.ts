@@ -2,6 +2,7 @@
  * Round robin (IPVS `rr`): the next available backend after the last one chosen, wrapping.
  * Follows net/netfilter/ipvs/ip_vs_rr.c: backends of weight 0 and overloaded ones are skipped.
  */
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 class RoundRobin<B extends Backend> implements Balancer<B> {
@@ -25,7 +26,7 @@ class RoundRobin<B extends Backend> implements Balancer<B> {
       let index = this.last + step;
       if (index >= n) index -= n;
       const backend = list[index];
-      if (backend.available && backend.weight > 0) {
+      if (isSchedulable(backend)) {
         this.last = index;
         return backend;
       }

@@ -3,6 +3,7 @@
  * overhead is `active + 1` (inactive connections are ignored): the delay a new connection
  * expects on a backend that serves its active ones at a rate proportional to its weight.
  */
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 /**
@@ -18,7 +19,7 @@ export function pickShortestExpectedDelay<B extends Backend>(
   let leastOverhead = 0;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (!backend.available || !(backend.weight > 0)) continue;
+    if (!isSchedulable(backend)) continue;
     if (idleFirst && backend.active === 0) return backend;
     const overhead = backend.active + 1;
     if (least === undefined || leastOverhead * backend.weight > overhead * least.weight) {

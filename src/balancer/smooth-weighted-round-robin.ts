@@ -25,6 +25,7 @@
  * RESTART_AFTER_ATTEMPTS tries every `current` is reset to 0, the state nginx starts from
  * on reload, which is periodic with period W, so the fast path is reached again.
  */
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 /** Longest cycle kept (entries); larger total weights use the direct algorithm. */
@@ -91,7 +92,7 @@ class SmoothWeightedRoundRobin<B extends Backend> implements Balancer<B> {
     let integral = true;
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i];
-      if (!backend.available || !(backend.weight > 0)) continue;
+      if (!isSchedulable(backend)) continue;
       this.weights[i] = backend.weight;
       members++;
       total += backend.weight;
@@ -117,7 +118,7 @@ class SmoothWeightedRoundRobin<B extends Backend> implements Balancer<B> {
       for (let skips = 0; skips < MAX_SKIPS; skips++) {
         const backend = this.backends[cycle[this.position]];
         if (++this.position === length) this.position = 0;
-        if (backend.available && backend.weight > 0) return backend;
+        if (isSchedulable(backend)) return backend;
       }
       // Too much of the cycle is unavailable: continue from the equivalent nginx state.
       this.materializeCurrent();
@@ -164,7 +165,7 @@ class SmoothWeightedRoundRobin<B extends Backend> implements Balancer<B> {
       const weight = weights[i];
       if (weight === 0) continue;
       const backend = list[i];
-      if (!backend.available || !(backend.weight > 0)) continue;
+      if (!isSchedulable(backend)) continue;
       considered++;
       total += weight;
       current[i] += weight;
@@ -198,7 +199,7 @@ function sameSchedulableWeights<B extends Backend>(
 ): boolean {
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    const weight = backend.available && backend.weight > 0 ? backend.weight : 0;
+    const weight = isSchedulable(backend) ? backend.weight : 0;
     if (weight !== weights[i]) return false;
   }
   return true;

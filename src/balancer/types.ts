@@ -17,10 +17,17 @@ export interface Backend {
   /** Connections opening or closing, plus recently closed ones kept for a linger time. */
   readonly inactive: number;
   /**
-   * Up, enabled, not draining and not overloaded (IPVS's OVERLOAD flag). Changes to it from
-   * connection counts happen between `update` calls, so algorithms check it at pick time.
+   * In service: up, enabled, not draining, not suspended (IPVS's IP_VS_DEST_F_AVAILABLE).
+   * Says nothing of load: see `overloaded`.
    */
   readonly available: boolean;
+  /**
+   * At its connection threshold (IPVS's IP_VS_DEST_F_OVERLOAD, ipvsadm -x/-y). Every
+   * algorithm skips an overloaded backend when choosing (common/schedulable.ts); only lblc
+   * keeps a cached one, as the kernel does. It flips with connection counts between `update`
+   * calls, so algorithms check it at pick time.
+   */
+  readonly overloaded: boolean;
   /** Latency estimate in milliseconds (peak EWMA), or 0 when there is no sample yet. */
   readonly latencyMs: number;
   /** Time in ms (the injected clock) of the latest latency sample; 0 when none. */

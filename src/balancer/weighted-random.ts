@@ -6,6 +6,7 @@
  * pick walks the live weights once.
  */
 import { AliasTable } from "./common/alias-table.js";
+import { isSchedulable } from "./common/schedulable.js";
 import type { AlgorithmInfo, Backend, Balancer, PickContext } from "./types.js";
 
 /** Draws tried from the alias table before walking the live weights. */
@@ -19,7 +20,7 @@ class WeightedRandom<B extends Backend> implements Balancer<B> {
 
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => backend.available && backend.weight > 0);
+    this.candidates = backends.filter(isSchedulable);
     this.table.build(this.candidates.map((backend) => backend.weight));
   }
 
@@ -28,7 +29,7 @@ class WeightedRandom<B extends Backend> implements Balancer<B> {
     if (table.size > 0) {
       for (let attempt = 0; attempt < REJECTION_TRIES; attempt++) {
         const backend = this.candidates[table.sample(context.random())];
-        if (backend.available && backend.weight > 0) return backend;
+        if (isSchedulable(backend)) return backend;
       }
     }
     return pickWeightedAmongSchedulable(this.backends, context.random);
@@ -45,7 +46,7 @@ export function pickWeightedAmongSchedulable<B extends Backend>(
   let last: B | undefined;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend === exclude || !backend.available || !(backend.weight > 0)) continue;
+    if (backend === exclude || !isSchedulable(backend)) continue;
     total += backend.weight;
     last = backend;
   }
@@ -53,7 +54,7 @@ export function pickWeightedAmongSchedulable<B extends Backend>(
   let target = random() * total;
   for (let i = 0; i < list.length; i++) {
     const backend = list[i];
-    if (backend === exclude || !backend.available || !(backend.weight > 0)) continue;
+    if (backend === exclude || !isSchedulable(backend)) continue;
     target -= backend.weight;
     if (target < 0) return backend;
   }

@@ -66,7 +66,7 @@ export function stickyBackendOf(
   const token = requestCookie(req.rawHeaders, sticky.cookie);
   if (token === undefined || token.length !== TOKEN_LENGTH) return undefined;
   const backend = tableOf(pool).get(token);
-  return backend?.available ? backend : undefined;
+  return backend?.available && !backend.overloaded ? backend : undefined;
 }
 
 /** The Set-Cookie value naming `backend`: Path=/, plus Max-Age, HttpOnly and Secure per config. */

@@ -49,6 +49,7 @@ export class BackendState implements Backend {
   weight: number;
   active = 0;
   inactive = 0;
+  /** In service: up, enabled, not draining, not suspended. Overload is `overloaded`. */
   available = true;
   latencyMs = 0;
   latencyAt = 0;
@@ -58,6 +59,7 @@ export class BackendState implements Backend {
   health: Health = "up";
   enabled = true;
   draining = false;
+  /** IPVS OVERLOAD: at `maxConnections`, until below `minConnections` (see refreshOverload). */
   overloaded = false;
   /** Passive detection: not picked before this time (ms on the pool clock). */
   suspendedUntil = 0;
@@ -128,14 +130,14 @@ export class BackendState implements Backend {
     return true;
   }
 
-  /** Recomputes `available` from health, admin state, drain, overload and suspension. */
+  /**
+   * Recomputes `available` (in service: IPVS's IP_VS_DEST_F_AVAILABLE) from health, admin
+   * state, drain and suspension. Overload is kept apart in `overloaded`, because lblc treats
+   * the two differently.
+   */
   refreshAvailable(now: number): boolean {
     const next =
-      this.health === "up" &&
-      this.enabled &&
-      !this.draining &&
-      !this.overloaded &&
-      this.suspendedUntil <= now;
+      this.health === "up" && this.enabled && !this.draining && this.suspendedUntil <= now;
     const changed = next !== this.available;
     this.available = next;
     return changed;

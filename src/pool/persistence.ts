@@ -47,8 +47,8 @@ export class PersistenceTable {
 
   /**
    * The backend a client is bound to, when the binding is still in force and the backend
-   * can take work. A backend that went down, is draining or left the pool breaks the
-   * binding (LVS expire_nodest_conn), and the client is scheduled afresh. Weight 0 keeps it:
+   * can take work. A backend that went down, is draining, is overloaded or left the pool
+   * breaks the binding (LVS expire_nodest_conn), and the client is scheduled afresh. Weight 0 keeps it:
    * a quiesced server still serves its persistent clients, as in LVS by default.
    */
   lookup(client: string): BackendState | undefined {
@@ -59,7 +59,9 @@ export class PersistenceTable {
       this.entries.delete(client);
       return undefined;
     }
-    if (!backend.available || this.pool.get(backend.id) !== backend) return undefined;
+    if (!backend.available || backend.overloaded || this.pool.get(backend.id) !== backend) {
+      return undefined;
+    }
     return backend;
   }
 

@@ -1,5 +1,5 @@
 /** A named set of backends with their state, and the calls data planes use to take one. */
-import { algorithms, createBalancer, isAlgorithmName } from "../balancer/index.js";
+import { algorithms, createBalancer, isAlgorithmName, isSchedulable } from "../balancer/index.js";
 import type { Balancer, BalancerOptions, PickContext } from "../balancer/types.js";
 import { type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
@@ -375,8 +375,7 @@ export class Pool implements LeaseOwner {
    * the empty string, which would send every such request to one backend.
    */
   private pickWithoutKey(): BackendState | undefined {
-    const usable = (b: BackendState) => b.available && b.weight > 0;
-    return this.rotate(this.primaries, usable) ?? this.rotate(this.backups, usable);
+    return this.rotate(this.primaries, isSchedulable) ?? this.rotate(this.backups, isSchedulable);
   }
 
   /** The next backend after the shared cursor that passes `usable`, advancing the cursor. */
@@ -413,13 +412,11 @@ export class Pool implements LeaseOwner {
   }
 
   private firstAvailableExcept(exclude: BackendState): BackendState | undefined {
-    const list = this.primaries.some((b) => b.available && b.weight > 0)
-      ? this.primaries
-      : this.backups;
+    const list = this.primaries.some(isSchedulable) ? this.primaries : this.backups;
     const start = Math.floor(this.random() * Math.max(1, list.length));
     for (let i = 0; i < list.length; i++) {
       const backend = list[(start + i) % list.length];
-      if (backend !== exclude && backend.available && backend.weight > 0) return backend;
+      if (backend !== exclude && isSchedulable(backend)) return backend;
     }
     return undefined;
   }
@@ -436,7 +433,7 @@ export class Pool implements LeaseOwner {
   }
 
   private checkOverload(backend: BackendState): void {
-    if (backend.refreshOverload() && backend.refreshAvailable(this.clock())) {
+    if (backend.refreshOverload() && backend.available) {
       // Overload flips are read at pick time; only the algorithms' tables need a rebuild.
       this.rebuild();
     }

@@ -1,8 +1,13 @@
 /**
  * The contract every algorithm in the registry keeps, run against each one by name: it
- * never picks a backend that is unavailable or of weight 0, copes with empty pools and
- * membership changes, spreads load as its weights say, and decides the same way given the
- * same random source and clock. Hash algorithms get varied keys (IPv4 addresses).
+ * never picks a backend that is unavailable, overloaded or of weight 0, copes with empty
+ * pools and membership changes, spreads load as its weights say, and decides the same way
+ * given the same random source and clock. Hash algorithms get varied keys (IPv4 addresses).
+ *
+ * One exception, from the kernel: lblc keeps serving a key from its cached backend when that
+ * backend became overloaded (ip_vs_lblc.c checks IP_VS_DEST_F_OVERLOAD only when choosing
+ * anew); it still never *chooses* an overloaded one. locality-least-connections.test.ts
+ * checks that case.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -48,7 +53,18 @@ function pickWithKey(balancer: Balancer, context: PickContext): Backend | undefi
 }
 
 function isSchedulable(backend: Backend): boolean {
-  return backend.available && backend.weight > 0;
+  return backend.available && !backend.overloaded && backend.weight > 0;
+}
+
+/** lblc alone may return a cached backend that became overloaded (see above). */
+function keepsCachedOverloaded(name: AlgorithmName): boolean {
+  return name === "lblc";
+}
+
+/** What a pick may return: schedulable, or for lblc also a cached overloaded backend. */
+function mayReturn(name: AlgorithmName, backend: Backend): boolean {
+  if (isSchedulable(backend)) return true;
+  return keepsCachedOverloaded(name) && backend.available && backend.weight > 0;
 }
 
 /**
@@ -93,7 +109,8 @@ function mutate(
   else if (roll < 0.5) next.reverse();
   else if (roll < 0.6 && next.length > 1) next.push(next.shift()!);
   else if (roll < 0.75 && next.length > 0) any().weight = Math.floor(random() * 5);
-  else if (roll < 0.9 && next.length > 0) any().available = !any().available;
+  else if (roll < 0.85 && next.length > 0) any().available = !any().available;
+  else if (roll < 0.9 && next.length > 0) any().overloaded = !any().overloaded;
   else if (roll < 0.93) next.length = 0;
   return next;
 }
@@ -102,10 +119,11 @@ for (const name of algorithmNames) {
   const info = algorithms[name];
 
   describe(`conformance: ${name}`, () => {
-    it("never picks a backend that is unavailable or of weight 0", () => {
-      const backends = makeBackends([3, 0, 2, 1, 4, 2]);
+    it("never picks a backend that is unavailable, overloaded or of weight 0", () => {
+      const backends = makeBackends([3, 0, 2, 1, 4, 2, 5]);
       backends[2].available = false;
       backends[5].available = false;
+      backends[6].overloaded = true; // the highest weight: fo and ovf would want it
       const balancer = info.create();
       balancer.update(backends);
       const context = contextFor(1);
@@ -125,14 +143,34 @@ for (const name of algorithmNames) {
       balancer.update(backends);
       const context = contextFor(2);
       for (let i = 0; i < 200; i++) pickWithKey(balancer, context);
-      // Overload flips are read at pick time (see Backend.available).
+      // Health and overload flips are read at pick time (see Backend).
       backends[1].available = false;
       for (let i = 0; i < 2000; i++) {
         assert.notEqual(pickWithKey(balancer, context), backends[1]);
       }
     });
 
-    it("gives undefined for an empty pool, all unavailable, or all of weight 0", () => {
+    it("does not pick a backend that became overloaded since the last update", () => {
+      const backends = makeBackends([1, 5, 1, 1]);
+      const balancer = info.create();
+      balancer.update(backends);
+      const context = contextFor(2);
+      for (let i = 0; i < 200; i++) pickWithKey(balancer, context);
+      backends[1].overloaded = true;
+      if (keepsCachedOverloaded(name)) {
+        // Keys cached on b1 stay there; a key never seen must not be sent to b1.
+        for (let i = 0; i < 2000; i++) {
+          context.key = `192.168.${i >> 8}.${i & 255}`;
+          assert.notEqual(balancer.pick(context), backends[1]);
+        }
+        return;
+      }
+      for (let i = 0; i < 2000; i++) {
+        assert.notEqual(pickWithKey(balancer, context), backends[1]);
+      }
+    });
+
+    it("gives undefined for an empty pool, all unavailable, all overloaded, or all of weight 0", () => {
       const balancer = info.create();
       const context = contextFor(3);
       assert.equal(pickWithKey(balancer, context), undefined, "before any update");
@@ -141,6 +179,10 @@ for (const name of algorithmNames) {
       const down = makeBackends([1, 2, 3]);
       for (const backend of down) backend.available = false;
       balancer.update(down);
+      for (let i = 0; i < 50; i++) assert.equal(pickWithKey(balancer, context), undefined);
+      const overloaded = makeBackends([1, 2, 3]);
+      for (const backend of overloaded) backend.overloaded = true;
+      balancer.update(overloaded);
       for (let i = 0; i < 50; i++) assert.equal(pickWithKey(balancer, context), undefined);
       balancer.update(makeBackends([0, 0]));
       for (let i = 0; i < 50; i++) assert.equal(pickWithKey(balancer, context), undefined);
@@ -163,7 +205,7 @@ for (const name of algorithmNames) {
           const backend = i % 5 === 4 ? balancer.pick(context) : pickWithKey(balancer, context);
           if (backend === undefined) continue;
           assert.ok(members.has(backend), `round ${round}: ${backend.id} is not in the pool`);
-          assert.ok(isSchedulable(backend), `round ${round}: ${backend.id} is not schedulable`);
+          assert.ok(mayReturn(name, backend), `round ${round}: ${backend.id} is not schedulable`);
         }
       }
     });

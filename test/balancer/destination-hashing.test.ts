@@ -1,14 +1,15 @@
 /**
- * dh follows net/netfilter/ipvs/ip_vs_dh.c: 256 buckets holding the backends in list order,
- * cycling, weights ignored; bucket = (addr × 2654435761) mod 2^32 & 0xff, IPv6 folded by XOR
- * of its four words; an unavailable or weight-0 bucket backend means no backend.
- * Expected buckets are computed here with BigInt, apart from the code under test.
+ * dh follows Linux 6.x net/netfilter/ipvs/ip_vs_dh.c: 256 buckets holding the backends in list
+ * order, cycling, weights ignored; bucket = hash_32(addr, 8), the top 8 bits of
+ * (addr × 0x61C88647) mod 2^32 (include/linux/hash.h), IPv6 folded by XOR of its four words;
+ * an unavailable or weight-0 bucket backend means no backend. Expected buckets are computed
+ * here with BigInt, apart from the code under test, and checked against literal vectors.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fnv1a32 } from "../../src/balancer/common/hash.js";
 import { destinationHashing } from "../../src/balancer/destination-hashing.js";
-import { makeBackends, makeContext } from "./fixtures.js";
+import { makeBackends, makeContext, TestBackend } from "./fixtures.js";
 import { churn, ipv4Value, ipvsBucketOf } from "./hash-fixtures.js";
 
 function setup(weights: number[]) {
@@ -19,7 +20,26 @@ function setup(weights: number[]) {
   return { backends, balancer, pick };
 }
 
-test("IPv4 keys map to bucket (addr × 2654435761) & 0xff, bucket i holding backend i mod n", () => {
+test("keys map to bucket hash_32(addr, 8) of current kernels: 10.0.0.2 over [A, B] gives B", () => {
+  // Literal vectors, worked out by hand from hash_32: the older (addr × 2654435761) & 0xff
+  // gives buckets 98, 177, 61 and 233 for these keys, so 10.0.0.2 went to A.
+  assert.equal(ipvsBucketOf(ipv4Value("10.0.0.2")), 137);
+  assert.equal(ipvsBucketOf(ipv4Value("10.0.0.1")), 39);
+  assert.equal(ipvsBucketOf(ipv4Value("192.168.1.77")), 144);
+  assert.equal(ipvsBucketOf(0x20010db8n ^ 1n), 63);
+  const a = new TestBackend("A", 1);
+  const b = new TestBackend("B", 1);
+  const balancer = destinationHashing.create();
+  balancer.update([a, b]);
+  assert.equal(balancer.pick(makeContext(1, 0, "10.0.0.2")), b, "bucket 137 is odd: B");
+  assert.equal(balancer.pick(makeContext(1, 0, "10.0.0.1")), b, "bucket 39 is odd: B");
+  assert.equal(balancer.pick(makeContext(1, 0, "192.168.1.77")), a, "bucket 144 is even: A");
+  const seven = makeBackends([1, 1, 1, 1, 1, 1, 1]);
+  balancer.update(seven);
+  assert.equal(balancer.pick(makeContext(1, 0, "2001:db8::1")), seven[63 % 7]);
+});
+
+test("IPv4 keys map to bucket hash_32(addr, 8), bucket i holding backend i mod n", () => {
   const { backends, pick } = setup([1, 1, 1, 1, 1]);
   for (const key of [
     "10.1.2.3",
@@ -37,14 +57,22 @@ test("IPv4 keys map to bucket (addr × 2654435761) & 0xff, bucket i holding back
 test("weights are ignored for bucket assignment", () => {
   const { backends, pick } = setup([5, 1, 3]);
   const seen = new Map<string, number>();
-  for (let octet = 0; octet < 256; octet++) {
-    const key = `10.9.8.${octet}`;
+  const covered = new Set<number>();
+  // One key per bucket: the 256 buckets then hold 86, 85, 85 of the three backends.
+  for (let i = 0; covered.size < 256 && i < 65536; i++) {
+    const key = `10.9.${i >> 8}.${i & 255}`;
+    const bucket = ipvsBucketOf(ipv4Value(key));
+    if (covered.has(bucket)) continue;
+    covered.add(bucket);
     const chosen = pick(key);
-    assert.equal(chosen, backends[ipvsBucketOf(ipv4Value(key)) % 3]);
+    assert.equal(chosen, backends[bucket % 3], key);
     seen.set(chosen?.id ?? "", (seen.get(chosen?.id ?? "") ?? 0) + 1);
   }
-  // 0xB1 is odd, so the 256 last octets hit every bucket once: 86, 85, 85 per backend.
-  assert.deepEqual([...seen.values()].sort(), [85, 85, 86]);
+  assert.equal(covered.size, 256);
+  assert.deepEqual(
+    backends.map((b) => seen.get(b.id)),
+    [86, 85, 85],
+  );
 });
 
 test("IPv6 keys fold the four 32-bit words by XOR", () => {

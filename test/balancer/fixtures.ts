@@ -15,6 +15,7 @@ export class TestBackend implements Backend {
   active = 0;
   inactive = 0;
   available = true;
+  overloaded = false;
   latencyMs = 0;
   latencyAt = 0;
 
@@ -35,7 +36,7 @@ export function makeContext(seed = 1, now = 0, key?: string): PickContext {
   return { now, random: seededRandom(seed), key };
 }
 
-/** `count` IPv4 addresses drawn from `random`, every octet varied (the IPVS hashes read the low bits). */
+/** `count` IPv4 addresses drawn from `random`, every octet varied. */
 export function ipv4Keys(count: number, random: () => number): string[] {
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {

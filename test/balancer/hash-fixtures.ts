@@ -6,9 +6,17 @@ import assert from "node:assert/strict";
 import type { AlgorithmInfo, BalancerOptions } from "../../src/balancer/types.js";
 import { makeBackends, seededRandom, type TestBackend } from "./fixtures.js";
 
-/** `(addr * 2654435761) mod 2^32 & 0xff` computed with BigInt, apart from the code under test. */
+/** include/linux/hash.h (Linux 6.x): GOLDEN_RATIO_32, the multiplier of hash_32. */
+export const KERNEL_GOLDEN_RATIO_32 = 0x61c88647n;
+
+/**
+ * The bucket of ip_vs_dh_hashkey / ip_vs_sh_hashkey in Linux 6.x net/netfilter/ipvs:
+ * `(offset + hash_32(address, 8)) & 0xff`, where hash_32 keeps the top 8 bits of
+ * `address × GOLDEN_RATIO_32 mod 2^32`. Computed with BigInt, apart from the code under test.
+ */
 export function ipvsBucketOf(address: bigint, offset = 0n): number {
-  return Number((offset + ((address * 2654435761n) % 2n ** 32n)) & 0xffn);
+  const product = (address * KERNEL_GOLDEN_RATIO_32) % 2n ** 32n;
+  return Number((offset + (product >> 24n)) & 0xffn);
 }
 
 /** An IPv4 dotted quad as a BigInt. */

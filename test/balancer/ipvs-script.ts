@@ -35,7 +35,7 @@ export function named(weights: number[]): TestBackend[] {
   weights.forEach((weight, i) => {
     backends.push(
       Object.assign(
-        { active: 0, inactive: 0, available: true, latencyMs: 0, latencyAt: 0 },
+        { active: 0, inactive: 0, available: true, overloaded: false, latencyMs: 0, latencyAt: 0 },
         { id: String.fromCharCode(97 + i), weight },
       ),
     );

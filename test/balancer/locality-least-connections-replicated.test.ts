@@ -1,14 +1,15 @@
 /**
- * lblcr follows net/netfilter/ipvs/ip_vs_lblcr.c: a key maps to a set of backends; the set's
- * weighted least connection member serves it; when none can, or it is overloaded, weighted
- * least connection over the pool picks a backend that joins the set (newest first); a set
- * unchanged for the expiration time loses its weighted-most-connection member.
+ * lblcr follows Linux 6.x net/netfilter/ipvs/ip_vs_lblcr.c: a key maps to a set of backends;
+ * the set's weighted least connection member serves it; when none can, or it is overloaded,
+ * weighted least connection over the pool picks a backend that joins the set (newest first);
+ * a set unchanged for the expiration time loses its weighted-most-connection member. Members
+ * that leave the pool stay in their sets: skipped while away, counted in the set's size.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { localityLeastConnectionsReplicated } from "../../src/balancer/locality-least-connections-replicated.js";
 import type { BalancerOptions } from "../../src/balancer/types.js";
-import { makeBackends, seededRandom } from "./fixtures.js";
+import { makeBackends, seededRandom, TestBackend } from "./fixtures.js";
 import { churn } from "./hash-fixtures.js";
 
 const HOUR = 3_600_000;
@@ -62,6 +63,16 @@ test("an unavailable member is skipped inside the set", () => {
   assert.equal(pick("k"), backends[0], "b0 is back and least loaded in the set");
 });
 
+test("an overloaded member is skipped inside the set, as ip_vs_dest_set_min does", () => {
+  const { backends, pick } = setup([1, 1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].overloaded = true; // IP_VS_DEST_F_OVERLOAD, unlike lblc's cache hit
+  assert.equal(pick("k"), backends[1], "no usable member: the pool's choice joins");
+  backends[0].overloaded = false;
+  backends[1].active = 1;
+  assert.equal(pick("k"), backends[0], "b0 is usable again and least loaded in the set");
+});
+
 test("a set unchanged for the expiration time loses its busiest member", () => {
   const { backends, pick } = setup([1, 1, 1]);
   assert.equal(pick("k", 0), backends[0]);
@@ -81,11 +92,46 @@ test("a set unchanged for the expiration time loses its busiest member", () => {
   assert.equal(pick("k", 24 * HOUR + 2), backends[0], "b1 was removed from the set");
 });
 
-test("a removed backend leaves every set", () => {
+test("a removed backend is skipped in its sets and the pool's choice joins", () => {
   const { backends, balancer, pick } = setup([1, 1]);
   assert.equal(pick("k"), backends[0]);
   balancer.update([backends[1]]);
-  assert.equal(pick("k"), backends[1]);
+  assert.equal(pick("k"), backends[1], "b0 still looks available, but it left the pool");
+});
+
+test("a backend that leaves the pool and comes back is still in its sets", () => {
+  // Linux 6.x: the set element holds a reference to the ip_vs_dest, which waits in the trash
+  // without IP_VS_DEST_F_AVAILABLE; adding the same address again revives that dest.
+  const [a, b] = [new TestBackend("A", 1), new TestBackend("B", 1)];
+  const balancer = localityLeastConnectionsReplicated.create();
+  const pick = (key: string) => balancer.pick({ now: 0, random: seededRandom(1), key });
+  balancer.update([a, b]);
+  assert.equal(pick("k"), a);
+  balancer.update([b]);
+  balancer.update([b, a]);
+  assert.equal(pick("k"), a, "the set {A} serves k (wlc alone would pick B, first)");
+  const again = new TestBackend("A", 1);
+  balancer.update([b]);
+  balancer.update([b, again]);
+  assert.equal(pick("k"), again, "the member follows its id to a re-created backend");
+});
+
+test("with expiry, a departed member still counts towards the set's size", () => {
+  const { backends, balancer, pick } = setup([1, 1]);
+  const [a, b] = backends;
+  assert.equal(pick("k", 0), a);
+  a.active = 2; // lblc-overloaded: b has 0 * 2 < 1
+  assert.equal(pick("k", 0), b, "b joins: set {b, a}, modified at 0");
+  a.active = 0;
+  balancer.update([b]); // a leaves, but stays in the set
+  for (let hour = 1; hour <= 24; hour++) assert.equal(pick("k", hour * HOUR), b);
+  // Past the expiration the set {b, a} has 2 members, a counted though away: its busiest
+  // member goes, and that is b (1280 per weight against a's 0). b still serves this pick.
+  b.active = 5;
+  assert.equal(pick("k", 24 * HOUR + 1), b);
+  b.active = 0;
+  balancer.update([b, a]); // a comes back: the set is {a}
+  assert.equal(pick("k", 24 * HOUR + 2), a, "b was removed; a serves (wlc would pick b)");
 });
 
 test("copes with an empty pool and with membership changes at any time", () => {

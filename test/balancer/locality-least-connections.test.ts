@@ -1,8 +1,10 @@
 /**
- * lblc follows net/netfilter/ipvs/ip_vs_lblc.c: a key keeps its cached backend unless that
- * backend is unavailable, of weight 0 or overloaded (active > weight while some backend has
- * active * 2 < weight); then weighted least connection (overhead active * 256 + inactive,
- * first wins ties) chooses and the entry is overwritten. Entries unused for the expiration
+ * lblc follows Linux 6.x net/netfilter/ipvs/ip_vs_lblc.c: a key keeps its cached backend
+ * unless that backend is unavailable, out of the pool, of weight 0 or lblc-overloaded
+ * (active > weight while some backend has active * 2 < weight); then weighted least
+ * connection (overhead active * 256 + inactive, first wins ties; the OVERLOAD flag skipped)
+ * chooses and the entry is overwritten. A backend that leaves and comes back before its keys
+ * are used keeps them. Entries unused for the expiration
  * time (24 h) are collected by the check every 30 minutes; a table above 16 × 1024 entries
  * loses entries unused for 6 min (ip_vs_lblc_check_expire). The clock is scripted.
  */
@@ -15,7 +17,7 @@ import {
 } from "../../src/balancer/common/locality-table.js";
 import { localityLeastConnections } from "../../src/balancer/locality-least-connections.js";
 import type { BalancerOptions } from "../../src/balancer/types.js";
-import { makeBackends, seededRandom } from "./fixtures.js";
+import { makeBackends, seededRandom, TestBackend } from "./fixtures.js";
 import { churn } from "./hash-fixtures.js";
 
 const MINUTE = 60_000;
@@ -70,11 +72,43 @@ test("an unavailable or quiesced cached backend is replaced", () => {
   assert.equal(pick("k"), backends[0]);
 });
 
-test("a removed backend is forgotten even if it still looks available", () => {
+test("a cached backend flagged overloaded keeps its key; a new key skips it", () => {
+  // Linux 6.x ip_vs_lblc.c: the cache hit tests IP_VS_DEST_F_AVAILABLE, weight and the
+  // lblc is_overloaded rule, not IP_VS_DEST_F_OVERLOAD; __ip_vs_lblc_schedule skips it.
+  const { backends, pick } = setup([1, 1]);
+  assert.equal(pick("k"), backends[0]);
+  backends[0].overloaded = true;
+  assert.equal(pick("k"), backends[0], "cached: kept although overloaded");
+  assert.equal(pick("other"), backends[1], "chosen anew: the overloaded b0 is skipped");
+  backends[0].active = 2; // and now lblc's own rule: active > weight while b1 is idle
+  assert.equal(pick("k"), backends[1], "replaced by weighted least connection");
+});
+
+test("a backend that leaves the pool and comes back keeps its cached keys", () => {
+  // Linux 6.x: the lblc entry holds a reference to the ip_vs_dest, which waits in the trash
+  // without IP_VS_DEST_F_AVAILABLE; adding the same address again revives that dest.
+  const [a, b] = [new TestBackend("A", 1), new TestBackend("B", 1)];
+  const balancer = localityLeastConnections.create();
+  const pick = (key: string) => balancer.pick({ now: 0, random: seededRandom(1), key });
+  balancer.update([a, b]);
+  assert.equal(pick("k"), a);
+  balancer.update([b]);
+  balancer.update([b, a]);
+  assert.equal(pick("k"), a, "the entry still points to A (wlc alone would pick B, first)");
+  // A pool may re-create the backend: the entry follows the id to the new object.
+  const again = new TestBackend("A", 1);
+  balancer.update([b]);
+  balancer.update([b, again]);
+  assert.equal(pick("k"), again);
+});
+
+test("a removed backend is not used while it is away; its keys are chosen anew", () => {
   const { backends, balancer, pick } = setup([1, 1]);
   assert.equal(pick("k"), backends[0]);
   balancer.update([backends[1]]);
-  assert.equal(pick("k"), backends[1]);
+  assert.equal(pick("k"), backends[1], "b0 still looks available, but it left the pool");
+  balancer.update(backends);
+  assert.equal(pick("k"), backends[1], "the entry was overwritten while b0 was away");
 });
 
 test("a backend removed from the same array in place is forgotten too", () => {

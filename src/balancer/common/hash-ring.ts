@@ -5,6 +5,7 @@
  */
 import type { Backend, HashName } from "../types.js";
 import { hashFunction, ketamaPoint, md5Digest } from "./hash.js";
+import { isSchedulable } from "./schedulable.js";
 
 /** ketama's 160 points per backend of weight 1 (40 MD5 digests × 4 points). */
 export const DEFAULT_VNODES = 160;
@@ -156,7 +157,7 @@ export class MembershipSnapshot<B extends Backend> {
 
 /** True when some backend may take new work; guards walks that would otherwise visit all. */
 export function anySchedulable(backends: readonly Backend[]): boolean {
-  for (const backend of backends) if (backend.available && backend.weight > 0) return true;
+  for (const backend of backends) if (isSchedulable(backend)) return true;
   return false;
 }
 

@@ -434,13 +434,26 @@ export function foldAddress(address: ParsedAddress): number {
   return address.count === 1 ? w[0] : (w[0] ^ w[1] ^ w[2] ^ w[3]) >>> 0;
 }
 
-/** Knuth's multiplicative constant that the IPVS address hashes multiply by. */
-export const GOLDEN_RATIO_32 = 2654435761;
+/**
+ * GOLDEN_RATIO_32 of include/linux/hash.h (Linux 6.x): 2^32 × (3 − √5) / 2 rounded, the
+ * multiplier of `hash_32`. Older IPVS code multiplied by 2654435761 and kept the *low* 8
+ * bits; current dh and sh use `hash_32` and keep the high ones.
+ */
+export const GOLDEN_RATIO_32 = 0x61c88647;
 
 /**
- * The 32-bit number an IPVS hashing scheduler multiplies for `key`: the folded address, plus
- * the port when `withPort` (sh-port: `port + addr`, wrapping). A key that is not an address
- * (a header, cookie or URL) is first hashed to 32 bits with FNV-1a and used as the address.
+ * `hash_32(value, bits)` of include/linux/hash.h: `value × GOLDEN_RATIO_32` in 32-bit
+ * arithmetic, of which the top `bits` bits are kept (the high bits are the well-mixed ones).
+ */
+export function kernelHash32(value: number, bits: number): number {
+  return Math.imul(value, GOLDEN_RATIO_32) >>> (32 - bits);
+}
+
+/**
+ * The 32-bit number an IPVS hashing scheduler hashes for `key`: the folded address, plus
+ * the port when `withPort` (sh-port: `ntohs(port) + ntohl(addr)`, both in host order, wrapping
+ * at 2^32). A key that is not an address (a header, cookie or URL) is first hashed to 32 bits
+ * with FNV-1a and used as the address.
  */
 export function ipvsHashInput(key: string, parsed: ParsedAddress, withPort: boolean): number {
   if (!parseAddressKey(key, parsed)) return fnv1a32(key);
@@ -448,10 +461,16 @@ export function ipvsHashInput(key: string, parsed: ParsedAddress, withPort: bool
   return withPort ? (fold + parsed.port) >>> 0 : fold;
 }
 
-/** IPVS dh/sh table size: 256 buckets (IP_VS_DH_TAB_BITS = IP_VS_SH_TAB_BITS = 8). */
-export const IPVS_HASH_BUCKETS = 256;
+/** IPVS dh/sh table bits: IP_VS_DH_TAB_BITS = IP_VS_SH_TAB_BITS = 8. */
+export const IPVS_HASH_BITS = 8;
+/** IPVS dh/sh table size: 256 buckets. */
+export const IPVS_HASH_BUCKETS = 1 << IPVS_HASH_BITS;
 
-/** ip_vs_sh_hashkey: `(offset + input × 2654435761) mod 2^32`, masked to 8 bits. */
+/**
+ * ip_vs_sh_hashkey / ip_vs_dh_hashkey as in Linux 6.x net/netfilter/ipvs/ip_vs_sh.c:
+ * `(offset + hash_32(input, 8)) & 0xff`. dh always passes offset 0; sh-fallback probes
+ * further offsets.
+ */
 export function ipvsBucket(input: number, offset: number): number {
-  return (offset + Math.imul(input, GOLDEN_RATIO_32)) & (IPVS_HASH_BUCKETS - 1);
+  return (offset + kernelHash32(input, IPVS_HASH_BITS)) & (IPVS_HASH_BUCKETS - 1);
 }

@@ -3,15 +3,11 @@
  * is always compared by cross-multiplying, never by dividing, as the kernel does.
  */
 import type { Backend } from "../types.js";
+import { isSchedulable } from "./schedulable.js";
 
 /** ip_vs_dest_conn_overhead: active connections weigh 256 times an inactive one. */
 export function connectionOverhead(backend: Backend): number {
   return backend.active * 256 + backend.inactive;
-}
-
-/** True when a backend may take new work: available and of positive weight. */
-export function isSchedulable(backend: Backend): boolean {
-  return backend.available && backend.weight > 0;
 }
 
 /**

@@ -127,19 +127,36 @@ export class LocalityTable<E extends LocalityEntry> {
 }
 
 /**
- * The pool's members as of the last update, kept as a copy because the caller may change
- * its array in place. A removed backend may still look available, so lblc and lblcr must
- * forget the table entries that point to it.
+ * The pool's members as of the last update, by id. lblc and lblcr keep table entries that
+ * point to a backend which left the pool, as the kernel does: its ip_vs_dest lives on while
+ * an entry holds a reference, without IP_VS_DEST_F_AVAILABLE, and adding the same address
+ * again revives that very dest. Here an entry keeps the backend object it saw and resolves
+ * it by id at pick time: the current member with that id (the same object, or the one that
+ * replaced it), or undefined while the id is out of the pool. `epoch` changes with every
+ * change of membership, so an entry resolved in the current epoch need not look again: the
+ * hot path stays one integer comparison.
  */
-export class MemberSet<B> {
-  private current: ReadonlySet<B> = new Set();
+export class MembersById<B extends { readonly id: string }> {
+  /** A copy of the last list, because the caller may change its array in place. */
+  private list: B[] = [];
+  private byId = new Map<string, B>();
+  /** Bumped whenever the list changes; 0 is never current, so new entries resolve once. */
+  epoch = 1;
 
-  /** Records the new members; returns them when a previous member left, else undefined. */
-  replace(backends: readonly B[]): ReadonlySet<B> | undefined {
-    const previous = this.current;
-    const next = new Set(backends);
-    this.current = next;
-    for (const backend of previous) if (!next.has(backend)) return next;
-    return undefined;
+  /** Records the new members; rebuilds the index only when the list changed. */
+  update(backends: readonly B[]): void {
+    const list = this.list;
+    let same = backends.length === list.length;
+    for (let i = 0; same && i < backends.length; i++) same = backends[i] === list[i];
+    if (same) return;
+    this.list = backends.slice();
+    this.epoch++;
+    this.byId = new Map();
+    for (const backend of backends) this.byId.set(backend.id, backend);
+  }
+
+  /** The member now holding `backend`'s id, or undefined when that id is not in the pool. */
+  resolve(backend: B): B | undefined {
+    return this.byId.get(backend.id);
   }
 }

@@ -8,6 +8,7 @@ import { pickUniformlyAmongSchedulable } from "../random.js";
 import type { Backend } from "../types.js";
 import { pickWeightedAmongSchedulable } from "../weighted-random.js";
 import { AliasTable } from "./alias-table.js";
+import { isSchedulable } from "./schedulable.js";
 
 /** Draws tried from the candidate list before walking the live list. */
 const REJECTION_TRIES = 8;
@@ -24,7 +25,7 @@ export class TwoChoices<B extends Backend> {
   /** Lists the candidates and, when their weights differ, builds the alias table. */
   update(backends: readonly B[]): void {
     this.backends = backends;
-    this.candidates = backends.filter((backend) => backend.available && backend.weight > 0);
+    this.candidates = backends.filter(isSchedulable);
     const firstWeight = this.candidates.length > 0 ? this.candidates[0].weight : 0;
     this.weighted = this.candidates.some((backend) => backend.weight !== firstWeight);
     if (this.weighted) this.table.build(this.candidates.map((backend) => backend.weight));
@@ -48,7 +49,7 @@ export class TwoChoices<B extends Backend> {
       for (let attempt = 0; attempt < REJECTION_TRIES; attempt++) {
         const index = this.weighted ? this.table.sample(random()) : (random() * n) | 0;
         const backend = candidates[index];
-        if (backend !== exclude && backend.available && backend.weight > 0) return backend;
+        if (backend !== exclude && isSchedulable(backend)) return backend;
       }
     }
     return this.weighted
