@@ -12,8 +12,8 @@
  * As in the kernel, a set lists its newest member first, so ties go to the newest member,
  * and a member that leaves the pool stays in its sets: skipped while away, still counted in
  * the set's size and still removable as the busiest, and served again if it comes back with
- * the same id (the kernel's dest lives on while a set references it). Entries expire as
- * common/locality-table.ts describes.
+ * the same id (the kernel's dest lives on while a set references it). Unlike the kernel, a
+ * set is bounded (MAX_SET_SIZE). Entries expire as common/locality-table.ts describes.
  */
 import {
   connectionOverhead,
@@ -41,6 +41,14 @@ interface ReplicaSet<B> {
   lastMod: number;
   lastUse: number;
 }
+
+/**
+ * ballast's bound on a set, which the kernel does not have: departed members stay in a set,
+ * so a pool whose backends keep being replaced by new ones (a registry) would grow a hot
+ * key's set by one member per turnover, without end. Past the bound the oldest departed
+ * member goes; members in the pool are never dropped for it.
+ */
+export const MAX_SET_SIZE = 64;
 
 class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<B> {
   readonly name = "lblcr";
@@ -92,6 +100,7 @@ class LocalityLeastConnectionsReplicated<B extends Backend> implements Balancer<
     if (!hasMember(members, chosen)) {
       members.unshift({ backend: chosen, inPool: true });
       entry.lastMod = now;
+      if (members.length > MAX_SET_SIZE) dropOldestDeparted(members);
     }
     return chosen;
   }
@@ -124,6 +133,16 @@ function leastInSet<B extends Backend>(members: readonly SetMember<B>[]): B | un
     }
   }
   return least;
+}
+
+/** Removes the oldest (last listed) member that is out of the pool, if any. */
+function dropOldestDeparted<B>(members: SetMember<B>[]): void {
+  for (let i = members.length - 1; i >= 0; i--) {
+    if (!members[i].inPool) {
+      members.splice(i, 1);
+      return;
+    }
+  }
 }
 
 /** True when `members` holds `backend`'s id (the kernel compares dest pointers, one per id). */

@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { localityLeastConnectionsReplicated } from "../../src/balancer/locality-least-connections-replicated.js";
+import {
+  localityLeastConnectionsReplicated,
+  MAX_SET_SIZE,
+} from "../../src/balancer/locality-least-connections-replicated.js";
 import type { BalancerOptions } from "../../src/balancer/types.js";
 import { makeBackends, seededRandom, TestBackend } from "./fixtures.js";
 import { churn } from "./hash-fixtures.js";
@@ -132,6 +135,29 @@ test("with expiry, a departed member still counts towards the set's size", () =>
   b.active = 0;
   balancer.update([b, a]); // a comes back: the set is {a}
   assert.equal(pick("k", 24 * HOUR + 2), a, "b was removed; a serves (wlc would pick b)");
+});
+
+test("a set keeps at most MAX_SET_SIZE members, dropping the oldest departed one", () => {
+  // Each round replaces the whole pool with a new backend: the key's set gains one member
+  // per round and, without the bound, would grow for ever.
+  const balancer = localityLeastConnectionsReplicated.create();
+  const pick = (key: string) => balancer.pick({ now: 0, random: seededRandom(1), key });
+  const first = new TestBackend("n0", 1);
+  balancer.update([first]);
+  assert.equal(pick("k"), first);
+  for (let round = 1; round <= MAX_SET_SIZE + 10; round++) {
+    const backend = new TestBackend(`n${round}`, 1);
+    balancer.update([backend]);
+    assert.equal(pick("k"), backend);
+  }
+  // n0 .. n10 were dropped as the oldest departed members; n11 .. n74 are still in the set.
+  const kept = new TestBackend("n11", 1);
+  balancer.update([new TestBackend("z", 1), kept]);
+  assert.equal(pick("k"), kept, "n11 is still a member: the set serves k");
+  const dropped = new TestBackend("n10", 1);
+  const outsider = new TestBackend("y", 1);
+  balancer.update([outsider, dropped]);
+  assert.equal(pick("k"), outsider, "n10 left the set: wlc over the pool chooses y, first");
 });
 
 test("copes with an empty pool and with membership changes at any time", () => {
