@@ -74,7 +74,14 @@ export {
   type PoolEvent,
   type PoolObserver,
   type PoolOptions,
+  type StickySettings,
 } from "./pool/pool.js";
+export {
+  type NoBackendReason,
+  type SelectRequest,
+  Selection,
+  type SelectionResult,
+} from "./pool/selection.js";
 export { createPoolFromConfig } from "./runtime/pools.js";
 // The runtime: a config turned into live pools and listeners.
 export { type ReloadResult, Runtime, type RuntimeOptions } from "./runtime/runtime.js";

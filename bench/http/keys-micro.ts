@@ -61,5 +61,5 @@ const kinds: [string, HashKeyConfig][] = [
   ["query user", { query: "user" }],
 ];
 for (const [label, kind] of kinds) time(`hashKeyOf ${label}`, () => hashKeyOf(req, kind));
-const sticky = { cookie: "SRV", http_only: true, secure: false };
+const sticky = { cookie: "SRV", httpOnly: true, secure: false };
 time("stickyBackendOf", () => stickyBackendOf(req, pool, sticky));

@@ -8,11 +8,11 @@
  * socket until `drain`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PoolConfig } from "../config/schema/pool.js";
 import type { Logger } from "../log.js";
 import type { BackendState } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
+import type { Selection } from "../pool/selection.js";
 import type { RequestHead } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -81,8 +81,8 @@ function onResponseDrain(this: ServerResponse): void {
 /** One request in flight through the proxy. */
 export class ProxyExchange implements UpstreamHandler {
   private lease: Lease | undefined;
-  /** Backend of the previous attempt: a retry avoids it while another is available. */
-  private previous: BackendState | undefined;
+  /** The backends of this request: a retry never repeats one while another can serve. */
+  private selection: Selection | undefined;
   private attempt = 0;
   /** Attempts whose connect failed: retried freely, each on another backend. */
   private connectFailures = 0;
@@ -90,6 +90,7 @@ export class ProxyExchange implements UpstreamHandler {
   private sentAt = 0;
   /** The upstream connection of the current attempt, once it has one. */
   private upstream: UpstreamConnection | undefined;
+  /** The backend the sticky cookie names, when it can serve. */
   private stickyBackend: BackendState | undefined;
   private setCookie: string | undefined;
   private finished = false;
@@ -111,7 +112,6 @@ export class ProxyExchange implements UpstreamHandler {
     private readonly head: RequestHead,
     private readonly path: string,
     private readonly pool: Pool,
-    private readonly poolConfig: PoolConfig | undefined,
     private readonly key: string | undefined,
     /** Answer `Expect: 100-continue` once a backend is chosen. */
     private expectContinue: boolean,
@@ -123,52 +123,31 @@ export class ProxyExchange implements UpstreamHandler {
 
   /** Picks a backend and sends the request; answers 503 (or the sorry server) when none. */
   start(): void {
-    const sticky = this.poolConfig?.sticky;
+    const sticky = this.pool.sticky;
     if (sticky !== undefined) {
       const cookieIndex = this.head.cookieIndex;
       if (cookieIndex >= 0) this.stripStickyCookie(cookieIndex, sticky.cookie);
+      this.stickyBackend = stickyBackendOf(this.req, this.pool, sticky);
     }
-    this.send();
-  }
-
-  /** Sends the request; a retry passes the backend it already picked. */
-  private send(retryTo?: BackendState): void {
-    const lease = retryTo === undefined ? this.take() : this.takeForRetry(retryTo);
-    if (lease === undefined) {
-      this.lease = undefined;
-      const sorry = this.poolConfig?.sorry_server;
-      if (sorry !== undefined && this.attempt === 0) {
-        this.dispatchTo(sorry);
-        return;
-      }
-      this.fail(503, "no backend available");
+    this.selection = this.pool.select({ key: this.key, pinned: this.stickyBackend });
+    const next = this.selection.next();
+    if (next.kind === "none") {
+      const sorry = this.pool.sorryServer;
+      if (sorry !== undefined) this.dispatchTo(sorry);
+      else this.fail(503, `no backend available (${next.reason})`);
       return;
     }
-    this.lease = lease;
-    this.dispatchTo(lease.backend);
+    this.send(next.lease);
   }
 
-  private take(): Lease | undefined {
-    const sticky = this.poolConfig?.sticky;
-    if (sticky === undefined) return this.pool.acquire(this.key, this.previous);
-    if (this.attempt === 0) {
-      this.stickyBackend = stickyBackendOf(this.req, this.pool, sticky);
-      if (this.stickyBackend !== undefined) return this.pool.take(this.stickyBackend);
-    }
-    const lease = this.pool.acquire(this.key, this.previous);
-    if (lease !== undefined && lease.backend !== this.stickyBackend) {
+  /** Sends the request to the backend of `lease`. */
+  private send(lease: Lease): void {
+    this.lease = lease;
+    const sticky = this.pool.sticky;
+    if (sticky !== undefined && lease.backend !== this.stickyBackend) {
       this.setCookie = stickyCookie(lease.backend, sticky);
     }
-    return lease;
-  }
-
-  private takeForRetry(backend: BackendState): Lease {
-    const lease = this.pool.take(backend);
-    const sticky = this.poolConfig?.sticky;
-    if (sticky !== undefined && backend !== this.stickyBackend) {
-      this.setCookie = stickyCookie(backend, sticky);
-    }
-    return lease;
+    this.dispatchTo(lease.backend);
   }
 
   private dispatchTo(target: { readonly host: string; readonly port: number }): void {
@@ -310,7 +289,7 @@ export class ProxyExchange implements UpstreamHandler {
       // The connect failed, so the request never left: like nginx's proxy_next_upstream
       // `error`, it goes to the next backend, each tried once, without spending the
       // budget or the attempts meant for answers that failed.
-      return ++this.connectFailures < this.pool.backends.length;
+      return ++this.connectFailures < this.pool.size;
     }
     if (this.attempt - this.connectFailures >= this.ctx.attempts) return false;
     if (this.head.hasBody && (sent || this.req.readableDidRead)) return false;
@@ -321,23 +300,28 @@ export class ProxyExchange implements UpstreamHandler {
   }
 
   /**
-   * Sends the request again, to another backend when one is available. When the only
-   * choice is the backend that just failed, a timeout is not retried there (it would only
-   * double the wait, as nginx's proxy_next_upstream never retries the same server); other
-   * failures (a reset keep-alive socket, a 503 during a restart) are.
+   * Sends the request again, to a backend not tried yet. When every backend was tried, the
+   * last one is tried once more unless it timed out (that would only double the wait, as
+   * nginx's proxy_next_upstream never retries the same server); other failures (a reset
+   * keep-alive socket, a 503 during a restart) say little against it.
    */
   private retry(failedStatus: number): void {
     if (this.clientGone || this.finished) return;
+    const selection = this.selection!;
     const previous = this.lease?.backend;
     this.lease = undefined;
-    const next = this.pool.pick(this.key, previous);
-    if (next === undefined || (next === previous && failedStatus === 504)) {
+    let next = selection.next();
+    if (next.kind === "none" && next.reason === "tried" && failedStatus !== 504) {
+      next = selection.again();
+    }
+    if (next.kind === "none") {
       this.ctx.logger.warn(
         {
           listener: this.ctx.name,
           id: this.head.requestId,
           backend: previous?.id,
           status: failedStatus,
+          reason: next.reason,
         },
         "upstream failed (%s) and no other backend to retry",
         this.failure,
@@ -347,9 +331,8 @@ export class ProxyExchange implements UpstreamHandler {
     }
     this.attempt++;
     this.ctx.counters.retries++;
-    this.previous = previous;
     this.responseOk = true;
-    this.send(next);
+    this.send(next.lease);
   }
 
   /** The client closed its connection (or the response ended: then nothing to do). */
@@ -405,7 +388,7 @@ export class ProxyExchange implements UpstreamHandler {
         url: req.url,
         status: this.clientGone ? 499 : this.status,
         pool: this.pool.name,
-        backend: this.lease?.backend.id ?? this.previous?.id,
+        backend: this.lease?.backend.id ?? this.selection?.last?.id,
         attempts: this.attempt + 1,
         ms: Math.round((performance.now() - this.startedAt) * 100) / 100,
         bytesIn: this.bytesIn,

@@ -7,9 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { algorithms } from "../balancer/index.js";
-import type { AlgorithmName } from "../balancer/types.js";
-import type { HttpListenerConfig, ListenerConfig, PoolConfig } from "../config/schema/index.js";
+import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import type { Pool } from "../pool/pool.js";
@@ -62,7 +60,6 @@ export class HttpListener implements Listener {
   private readonly server: Server;
   private readonly ctx: ProxyContext & UpgradeContext;
   private readonly pools: ListenerContext["pools"];
-  private readonly poolConfig: ListenerContext["poolConfig"];
   /** The `limits` section: allow/deny, rate and connection limits. */
   private readonly guard: HttpClientGuard;
   /** Refused requests are logged at most once a second (a flood must not flood the log). */
@@ -74,7 +71,6 @@ export class HttpListener implements Listener {
     this.name = config.name;
     this.config = config;
     this.pools = context.pools;
-    this.poolConfig = context.poolConfig;
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
     this.guard = new HttpClientGuard(config.name, config.limits, context.logger);
@@ -348,7 +344,13 @@ export class HttpListener implements Listener {
       refuse(route, head);
       return undefined;
     }
-    return { head, target, route };
+    if (route.pool === undefined) return { head, target, route, pool: undefined, key: undefined };
+    const pool = this.pools.get(route.pool);
+    if (pool === undefined) {
+      refuse(503, head, `pool "${route.pool}" does not exist`);
+      return undefined;
+    }
+    return { head, target, route, pool, key: this.keyOf(req, pool) };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
@@ -367,36 +369,18 @@ export class HttpListener implements Listener {
     }
     const decision = this.resolve(req, false, refuse);
     if (decision === undefined) return;
-    const { head, target, route } = decision;
-    if (route.respond !== undefined) {
-      sendFixed(res, route.respond.status, route.respond.body);
-      return;
-    }
-    const poolName = route.pool!;
-    const pool = this.pools.get(poolName);
+    const { head, target, route, pool, key } = decision;
     if (pool === undefined) {
-      refuse(503, head);
+      sendFixed(res, route.respond!.status, route.respond!.body);
       return;
     }
-    const poolConfig = this.poolConfig?.(poolName);
-    const key = this.keyOf(req, pool, poolConfig);
     if (route.redirect !== undefined) {
       const backend = pool.pick(key);
       if (backend === undefined) refuse(503, head);
       else redirectResponse(res, backend, req, route.redirect.status);
       return;
     }
-    new ProxyExchange(
-      ctx,
-      req,
-      res,
-      head,
-      target.url,
-      pool,
-      poolConfig,
-      key,
-      expectContinue,
-    ).start();
+    new ProxyExchange(ctx, req, res, head, target.url, pool, key, expectContinue).start();
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, early: Buffer): void {
@@ -414,18 +398,12 @@ export class HttpListener implements Listener {
     };
     const decision = this.resolve(req, true, refuse);
     if (decision === undefined) return;
-    const { head, target, route } = decision;
+    const { head, target, route, pool, key } = decision;
     const status = this.upgradeRefusal(req, head, route);
-    if (status !== 0) {
+    if (status !== 0 || pool === undefined) {
       refuse(status, head, status === 400 ? "upgrade request with a body" : undefined);
       return;
     }
-    const pool = this.pools.get(route.pool!);
-    if (pool === undefined) {
-      refuse(503, head);
-      return;
-    }
-    const key = this.keyOf(req, pool, this.poolConfig?.(pool.name));
     if (route.redirect !== undefined) {
       const backend = pool.pick(key);
       if (backend === undefined) refuse(503, head);
@@ -456,19 +434,12 @@ export class HttpListener implements Listener {
     // An upgrade request's body would be read by node as bytes of the upgraded protocol.
     if (head.hasBody) return 400;
     if (!this.config.websocket && req.headers.upgrade?.toLowerCase() === "websocket") return 403;
-    if (route.respond !== undefined) return route.respond.status;
-    return route.pool === undefined ? 503 : 0;
+    return route.respond?.status ?? 0;
   }
 
   /** The hashing key, computed only for algorithms that use one. */
-  private keyOf(
-    req: IncomingMessage,
-    pool: Pool,
-    config: PoolConfig | undefined,
-  ): string | undefined {
-    if (config === undefined) return undefined;
-    const info = algorithms[pool.algorithm as AlgorithmName];
-    return info?.usesKey ? hashKeyOf(req, config.hash_key) : undefined;
+  private keyOf(req: IncomingMessage, pool: Pool): string | undefined {
+    return pool.usesKey ? hashKeyOf(req, pool.hashKey) : undefined;
   }
 
   /**
@@ -520,6 +491,9 @@ interface Decision {
   head: RequestHead;
   target: Target;
   route: CompiledRoute;
+  /** The route's pool and the request's hashing key; undefined for a `respond` route. */
+  pool: Pool | undefined;
+  key: string | undefined;
 }
 
 const kClosing = Symbol("closing");

@@ -12,10 +12,10 @@
  * WebSocket load.
  */
 import { STATUS_CODES } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log.js";
-import type { BackendState } from "../pool/backend.js";
+import { BackendConnector } from "../net/backend-connector.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
 import { ResponseParser, type ResponseSink } from "./upstream/response-parser.js";
@@ -54,7 +54,8 @@ const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
 /**
  * Sends `request` to a backend of `pool` (a backend that refuses the connection is replaced
- * by another, each tried once) and tunnels on 101 or answers the client with the response.
+ * by another, each tried once: the TCP plane's connect-with-failover) and tunnels on 101 or
+ * answers the client with the response.
  */
 export function proxyUpgrade(
   ctx: UpgradeContext,
@@ -68,7 +69,7 @@ export function proxyUpgrade(
 
 /** One upgrade request from its connect to its tunnel's end (or its ordinary response). */
 class UpgradeAttempt implements ResponseSink {
-  private previous: BackendState | undefined;
+  private connector: BackendConnector | undefined;
   private connectFailures = 0;
   private lease: Lease | undefined;
   private upstream: Socket | undefined;
@@ -103,7 +104,22 @@ class UpgradeAttempt implements ResponseSink {
     // A client that ends before the tunnel exists is gone (once it is open, pipe() passes
     // the FIN on).
     client.once("end", this.onClientEnd);
-    this.connectNext();
+    const pool = this.pool;
+    this.connector = new BackendConnector(
+      {
+        selection: pool.select({ key: this.key }),
+        connectTimeoutMs: this.ctx.connectTimeoutMs,
+        // The request never left: every backend of the pool may be tried once.
+        retries: pool.size,
+        onConnected: (socket, lease) => this.onConnected(socket, lease),
+        onAttemptFailed: () => {
+          this.connectFailures++;
+        },
+        onGaveUp: (reason) => this.gaveUp(reason),
+      },
+      pool.clock,
+    );
+    this.connector.start();
   }
 
   private readonly onClientError = (): void => {
@@ -111,7 +127,8 @@ class UpgradeAttempt implements ResponseSink {
   };
 
   private readonly onClientClose = (): void => {
-    this.upstream?.destroy();
+    if (this.upstream === undefined) this.connector?.cancel();
+    else this.upstream.destroy();
     this.finish();
   };
 
@@ -119,60 +136,36 @@ class UpgradeAttempt implements ResponseSink {
     if (!this.tunnelOpen) this.client.destroy();
   };
 
-  private connectNext(): void {
-    const lease = this.pool.acquire(this.key, this.previous);
-    if (lease === undefined) {
-      this.refuse(503, "no backend available");
-      return;
-    }
-    this.lease = lease;
-    const backend = lease.backend;
-    const upstream = connect({ host: backend.host, port: backend.port });
+  /** No backend accepted the connection. */
+  private gaveUp(reason: string): void {
+    if (this.client.destroyed) return;
+    const status = this.connectFailures === 0 ? 503 : reason === "connect timeout" ? 504 : 502;
+    this.ctx.logger.warn(
+      { listener: this.ctx.name, id: this.request.requestId, reason },
+      "upgrade: no backend took the connection",
+    );
+    this.refuse(status, reason);
+  }
+
+  /** A backend accepted: the request head goes out, and its answer is awaited. */
+  private onConnected(upstream: Socket, lease: Lease): void {
     this.upstream = upstream;
-    this.arm(this.ctx.connectTimeoutMs, "connect timeout", 504);
-    let connected = false;
-    upstream.once("connect", () => {
-      connected = true;
-      lease.established();
-      this.arm(this.ctx.responseTimeoutMs, "response timeout", 504);
-      upstream.write(headText(this.request));
-    });
+    this.lease = lease;
+    this.arm(this.ctx.responseTimeoutMs, "response timeout", 504);
+    upstream.write(headText(this.request));
     upstream.on("data", (chunk: Buffer) => this.onUpstreamData(chunk));
     upstream.on("end", () => this.onUpstreamEnd());
-    upstream.on("error", (error: Error & { code?: string }) => {
-      if (connected || this.upstream !== upstream) return;
-      this.disarm();
-      lease.release({ ok: false });
-      this.upstream = undefined;
-      if (this.client.destroyed) return;
-      this.previous = backend;
-      // The request never left: another backend is tried, each at most once.
-      if (++this.connectFailures < this.pool.backends.length) {
-        this.connectNext();
-        return;
-      }
-      this.ctx.logger.warn(
-        {
-          listener: this.ctx.name,
-          id: this.request.requestId,
-          backend: backend.id,
-          code: error.code,
-        },
-        "upgrade: backend unreachable",
-      );
-      this.refuse(502, "backend unreachable");
-    });
+    upstream.on("error", () => {});
     upstream.once("close", () => {
       if (this.upstream !== upstream) return;
-      if (!this.tunnelOpen && connected && !this.client.destroyed) {
+      if (!this.tunnelOpen && !this.client.destroyed) {
         // Reset before its answer was complete (a FIN went through onUpstreamEnd).
         this.badAnswer("backend closed before answering");
         return;
       }
       this.disarm();
       this.upstream = undefined;
-      // Idempotent: a failed connect released it already; a client that left while
-      // connecting is not the backend's fault.
+      // Idempotent: a bad answer released it already.
       lease.release({ ok: true, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
       if (this.tunnelOpen) this.client.destroy();
     });

@@ -1,5 +1,5 @@
 /** The contract every data plane's listener implements, and what the runtime hands it. */
-import type { ListenerConfig, PoolConfig } from "../config/schema/index.js";
+import type { ListenerConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
 import type { PoolLookup } from "../pool/pool.js";
 
@@ -9,8 +9,6 @@ export type { PoolLookup };
 export interface ListenerContext {
   pools: PoolLookup;
   logger: Logger;
-  /** A pool's config section (sticky, hash_key, sorry_server), read live so a reload applies. */
-  poolConfig?(name: string): PoolConfig | undefined;
 }
 
 /** A live listener of one data plane (http, tcp, udp). */

@@ -139,19 +139,3 @@ export class PersistenceTable {
     if (oldest !== undefined) this.entries.delete(oldest);
   }
 }
-
-const tables = new WeakMap<Pool, PersistenceTable>();
-
-/**
- * The pool's persistence table, made on first use; undefined while the pool has no
- * persistence timeout. A pool object lives across reloads, so bindings survive them.
- */
-export function persistenceTableOf(pool: Pool): PersistenceTable | undefined {
-  if (pool.persistenceMs <= 0) return undefined;
-  let table = tables.get(pool);
-  if (table === undefined) {
-    table = new PersistenceTable(pool);
-    tables.set(pool, table);
-  }
-  return table;
-}

@@ -1,8 +1,23 @@
-/** A named set of backends with their state, and the calls data planes use to take one. */
-import { algorithms, createBalancer, isAlgorithmName, isSchedulable } from "../balancer/index.js";
-import type { Balancer, BalancerOptions, PickContext } from "../balancer/types.js";
+/**
+ * A named set of backends: their state and membership (health, weights, slow start, drain,
+ * suspensions, latency, connection counts), the persistence and sticky tables, and
+ * `select()`, the one way every data plane chooses backends. The choosing itself (panic
+ * mode, backups, the algorithm, tried backends) is the SelectionPolicy's; the per-request
+ * iteration is the Selection's.
+ */
+import { isSchedulable } from "../balancer/index.js";
+import type { BalancerOptions, PickContext } from "../balancer/types.js";
 import { type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
+import { PersistenceTable } from "./persistence.js";
+import {
+  type NoBackendReason,
+  Selection,
+  type SelectionSource,
+  type SelectRequest,
+} from "./selection.js";
+import { SelectionPolicy } from "./selection-policy.js";
+import { StickyTokens } from "./sticky-tokens.js";
 
 /** Options of a pool; every one has a default. */
 export interface PoolOptions {
@@ -21,9 +36,46 @@ export interface PoolOptions {
   random?: () => number;
   /** Where the data planes take hashing keys from (the config's `hash_key`). */
   hashKey?: HashKeySource;
-  /** LVS persistence timeout (`ipvsadm -p`) in ms; 0 = off. The L4 data planes keep the table. */
+  /** LVS persistence timeout (`ipvsadm -p`) in ms; 0 = off. */
   persistenceMs?: number;
+  /** Cookie persistence (HAProxy `cookie ... insert`), read by the HTTP data plane. */
+  sticky?: StickySettings;
+  /** Where HTTP requests go when no backend can take them (a maintenance page). */
+  sorryServer?: { host: string; port: number };
 }
+
+/** The sticky cookie's settings. */
+export interface StickySettings {
+  cookie: string;
+  /** Cookie lifetime in ms; a session cookie when undefined. */
+  maxAgeMs?: number;
+  httpOnly: boolean;
+  secure: boolean;
+}
+
+type ResolvedOptions = Required<Omit<PoolOptions, "clock" | "random" | "sticky" | "sorryServer">> &
+  Pick<PoolOptions, "sticky" | "sorryServer">;
+
+/** Every option with its default, in one place for the constructor and reconfigure. */
+function withDefaults(options: Omit<PoolOptions, "clock" | "random">): ResolvedOptions {
+  return {
+    algorithm: options.algorithm ?? "wrr",
+    algorithmOptions: options.algorithmOptions ?? {},
+    slowStartMs: options.slowStartMs ?? 0,
+    panicThresholdPercent: options.panicThresholdPercent ?? 0,
+    latencyDecayMs: options.latencyDecayMs ?? 10_000,
+    hashKey: options.hashKey ?? "client_ip",
+    persistenceMs: options.persistenceMs ?? 0,
+    sticky: options.sticky,
+    sorryServer: options.sorryServer,
+  };
+}
+
+/** An empty tried list, shared. */
+const NONE: readonly BackendState[] = [];
+
+/** How often expired persistence bindings are swept out. */
+const PERSISTENCE_SWEEP_MS = 5000;
 
 /** The config's `hash_key`: a client property or a request field. */
 export type HashKeySource =
@@ -52,29 +104,24 @@ export type PoolEvent =
   | { type: "health"; pool: string; backend: BackendState; health: "up" | "down"; reason: string }
   | { type: "changed"; pool: string; backend: BackendState };
 
-/** How many random re-picks a retry makes before scanning for another backend. */
-const EXCLUDE_REPICKS = 4;
-
-export class Pool implements LeaseOwner {
+/** A pool of backends; see the file's comment. */
+export class Pool implements LeaseOwner, SelectionSource {
   readonly name: string;
   readonly clock: () => number;
   readonly random: () => number;
-  private options: Required<Omit<PoolOptions, "clock" | "random" | "algorithmOptions">> & {
-    algorithmOptions: BalancerOptions;
-  };
+  private options: ResolvedOptions;
   private primaries: BackendState[] = [];
   private backups: BackendState[] = [];
-  private primaryBalancer: Balancer<BackendState>;
-  private backupBalancer: Balancer<BackendState>;
+  private readonly policy: SelectionPolicy;
   /** Reused for every pick so the hot path does not allocate. */
   private readonly context: PickContext;
-  private panicCursor = 0;
   /** Backends by id: persistence and sticky lookups run once per connection or request. */
   private readonly byId = new Map<string, BackendState>();
-  /** Primaries whose health is up, counted at each rebuild for the panic threshold. */
-  private healthyPrimaries = 0;
-  /** True when the algorithm decides by `PickContext.key` (the hashing schedulers). */
-  private keyed = false;
+  /** LVS persistence bindings, while `persistenceMs` > 0; they live across reloads. */
+  private persistenceTable: PersistenceTable | undefined;
+  private persistenceTimer: NodeJS.Timeout | undefined;
+  /** Sticky cookie tokens of the members. */
+  private readonly stickyTokens = new StickyTokens();
   /** Backends to remove once their last connection ends. */
   private readonly removeWhenDrained = new Set<BackendState>();
   private readonly outcomeObservers: OutcomeObserver[] = [];
@@ -85,19 +132,11 @@ export class Pool implements LeaseOwner {
     this.name = name;
     this.clock = options.clock ?? (() => performance.now());
     this.random = options.random ?? Math.random;
-    this.options = {
-      algorithm: options.algorithm ?? "wrr",
-      algorithmOptions: options.algorithmOptions ?? {},
-      slowStartMs: options.slowStartMs ?? 0,
-      panicThresholdPercent: options.panicThresholdPercent ?? 0,
-      latencyDecayMs: options.latencyDecayMs ?? 10_000,
-      hashKey: options.hashKey ?? "client_ip",
-      persistenceMs: options.persistenceMs ?? 0,
-    };
-    this.primaryBalancer = this.makeBalancer();
-    this.backupBalancer = this.makeBalancer();
+    this.options = withDefaults(options);
+    this.policy = new SelectionPolicy(this.options);
     this.context = { now: 0, random: this.random, key: undefined };
     for (const spec of backends) this.insert(new BackendState(spec));
+    this.applyPersistence();
     this.rebuild();
   }
 
@@ -116,6 +155,31 @@ export class Pool implements LeaseOwner {
     return this.options.persistenceMs;
   }
 
+  /** True when the algorithm decides by a key, so a data plane computes one. */
+  get usesKey(): boolean {
+    return this.policy.keyed;
+  }
+
+  /** The sticky cookie's settings, when the pool has cookie persistence. */
+  get sticky(): StickySettings | undefined {
+    return this.options.sticky;
+  }
+
+  /** The sorry server, if configured. */
+  get sorryServer(): { host: string; port: number } | undefined {
+    return this.options.sorryServer;
+  }
+
+  /** The persistence table, while persistence is on. */
+  get persistence(): PersistenceTable | undefined {
+    return this.persistenceTable;
+  }
+
+  /** How many backends the pool has, backups included. */
+  get size(): number {
+    return this.primaries.length + this.backups.length;
+  }
+
   /** Every backend, primaries first, in configured order. */
   get backends(): readonly BackendState[] {
     return this.backups.length === 0 ? this.primaries : [...this.primaries, ...this.backups];
@@ -127,24 +191,79 @@ export class Pool implements LeaseOwner {
   }
 
   /**
-   * Chooses a backend without taking it. `exclude` (a retry's previous backend) is avoided
-   * whenever another backend is available.
+   * Starts choosing backends for one request or connection: see Selection. Every data plane
+   * goes through here (pins, persistence, retries that never repeat a backend).
+   */
+  select(request: SelectRequest = {}): Selection {
+    return new Selection(this, request);
+  }
+
+  /**
+   * Chooses a backend without taking it (a redirect names one; the library's simple use).
+   * `exclude` is avoided whenever another backend can serve.
    */
   pick(key?: string, exclude?: BackendState): BackendState | undefined {
-    const context = this.context;
-    context.now = this.clock();
-    context.key = key;
-    let chosen = this.choose(context);
-    if (exclude === undefined || chosen !== exclude) return chosen;
-    for (let i = 0; i < EXCLUDE_REPICKS && chosen === exclude; i++) chosen = this.choose(context);
-    if (chosen !== exclude) return chosen;
-    return this.firstAvailableExcept(exclude) ?? exclude;
+    const chosen = this.chooseUntried(key, exclude === undefined ? NONE : [exclude]);
+    if (chosen !== undefined || exclude === undefined) return chosen;
+    return isSchedulable(exclude) ? exclude : undefined;
   }
 
   /** Picks a backend and takes it for one connection or request; undefined when none. */
   acquire(key?: string, exclude?: BackendState): Lease | undefined {
     const backend = this.pick(key, exclude);
     return backend === undefined ? undefined : this.take(backend);
+  }
+
+  /** The member a sticky cookie's token names, or undefined. */
+  stickyBackend(token: string): BackendState | undefined {
+    return this.stickyTokens.backendOf(token, this.primaries, this.backups);
+  }
+
+  // ---- SelectionSource: what a Selection asks of its pool -------------------------------
+
+  /** @internal */
+  chooseUntried(key: string | undefined, tried: readonly BackendState[]): BackendState | undefined {
+    const context = this.context;
+    context.now = this.clock();
+    context.key = key;
+    return this.policy.choose(context, tried);
+  }
+
+  /** @internal */
+  reasonForNone(tried: readonly BackendState[]): NoBackendReason {
+    if (this.size === 0) return "empty";
+    let full = false;
+    for (const list of [this.primaries, this.backups]) {
+      for (const backend of list) {
+        if (!backend.available || backend.weight <= 0) continue;
+        if (tried.includes(backend)) continue;
+        if (backend.overloaded) full = true;
+        else return "down"; // in service, yet the algorithm would not choose it (sh without fallback)
+      }
+    }
+    if (full) return "full";
+    return tried.length > 0 ? "tried" : "down";
+  }
+
+  /** @internal */
+  get persistent(): boolean {
+    return this.persistenceTable !== undefined;
+  }
+
+  /** @internal */
+  persistedBackend(client: string): BackendState | undefined {
+    return this.persistenceTable?.lookup(client);
+  }
+
+  /** @internal */
+  persist(client: string, backend: BackendState, rebind: boolean): void {
+    if (rebind) this.persistenceTable?.rebind(client, backend);
+    else this.persistenceTable?.attach(client, backend);
+  }
+
+  /** @internal */
+  unpersist(client: string): void {
+    this.persistenceTable?.detach(client);
   }
 
   /** Takes a given backend (sticky sessions, persistence tables) for one connection. */
@@ -203,6 +322,7 @@ export class Pool implements LeaseOwner {
     this.backups = this.backups.filter((b) => b !== backend);
     this.byId.delete(backend.id);
     this.removeWhenDrained.delete(backend);
+    this.stickyTokens.membershipChanged();
     this.rebuild();
     this.emit({ type: "removed", pool: this.name, backend });
     return true;
@@ -320,23 +440,9 @@ export class Pool implements LeaseOwner {
 
   /** Changes algorithm and pool options in place, keeping backends and their state. */
   reconfigure(options: Omit<PoolOptions, "clock" | "random">): void {
-    const algorithmChanged =
-      (options.algorithm ?? "wrr") !== this.options.algorithm ||
-      JSON.stringify(options.algorithmOptions ?? {}) !==
-        JSON.stringify(this.options.algorithmOptions);
-    this.options = {
-      algorithm: options.algorithm ?? "wrr",
-      algorithmOptions: options.algorithmOptions ?? {},
-      slowStartMs: options.slowStartMs ?? 0,
-      panicThresholdPercent: options.panicThresholdPercent ?? 0,
-      latencyDecayMs: options.latencyDecayMs ?? 10_000,
-      hashKey: options.hashKey ?? "client_ip",
-      persistenceMs: options.persistenceMs ?? 0,
-    };
-    if (algorithmChanged) {
-      this.primaryBalancer = this.makeBalancer();
-      this.backupBalancer = this.makeBalancer();
-    }
+    this.options = withDefaults(options);
+    this.policy.configure(this.options);
+    this.applyPersistence();
     this.refresh();
   }
 
@@ -344,6 +450,8 @@ export class Pool implements LeaseOwner {
   close(): void {
     if (this.rampTimer) clearTimeout(this.rampTimer);
     this.rampTimer = undefined;
+    if (this.persistenceTimer) clearInterval(this.persistenceTimer);
+    this.persistenceTimer = undefined;
   }
 
   /** A snapshot for the admin API and `ballast ctl`. */
@@ -353,72 +461,6 @@ export class Pool implements LeaseOwner {
       algorithm: this.options.algorithm,
       backends: this.backends.map((b) => b.toJSON()),
     };
-  }
-
-  private choose(context: PickContext): BackendState | undefined {
-    const threshold = this.options.panicThresholdPercent;
-    if (threshold > 0 && this.inPanic(threshold)) {
-      // Every primary down and a backup up: the backup serves (HAProxy `backup`); spreading
-      // over dead primaries is for when nothing healthy is left at all.
-      const backup = this.allPrimariesDown() ? this.backupBalancer.pick(context) : undefined;
-      return backup ?? this.pickInPanic();
-    }
-    if (context.key === undefined && this.keyed) return this.pickWithoutKey();
-    const chosen = this.primaryBalancer.pick(context);
-    if (chosen !== undefined || this.backups.length === 0) return chosen;
-    return this.backupBalancer.pick(context);
-  }
-
-  /**
-   * A hashing pool asked without a key (the header, cookie or parameter is absent): as
-   * HAProxy's `balance hdr()`/`url_param` do, fall back to round robin rather than hashing
-   * the empty string, which would send every such request to one backend.
-   */
-  private pickWithoutKey(): BackendState | undefined {
-    return this.rotate(this.primaries, isSchedulable) ?? this.rotate(this.backups, isSchedulable);
-  }
-
-  /** The next backend after the shared cursor that passes `usable`, advancing the cursor. */
-  private rotate(
-    list: readonly BackendState[],
-    usable: (backend: BackendState) => boolean,
-  ): BackendState | undefined {
-    for (let i = 0; i < list.length; i++) {
-      const index = (this.panicCursor + i) % list.length;
-      if (usable(list[index])) {
-        this.panicCursor = (index + 1) % list.length;
-        return list[index];
-      }
-    }
-    return undefined;
-  }
-
-  /** Envoy's panic mode: too few healthy primaries, so spread over all that are enabled. */
-  private inPanic(thresholdPercent: number): boolean {
-    const total = this.primaries.length;
-    return total > 0 && this.healthyPrimaries * 100 < thresholdPercent * total;
-  }
-
-  private allPrimariesDown(): boolean {
-    return this.healthyPrimaries === 0;
-  }
-
-  private pickInPanic(): BackendState | undefined {
-    // Health is ignored here, the connection limit is not: it protects the few still up.
-    return this.rotate(
-      this.primaries,
-      (b) => b.enabled && !b.draining && !b.overloaded && b.weight > 0,
-    );
-  }
-
-  private firstAvailableExcept(exclude: BackendState): BackendState | undefined {
-    const list = this.primaries.some(isSchedulable) ? this.primaries : this.backups;
-    const start = Math.floor(this.random() * Math.max(1, list.length));
-    for (let i = 0; i < list.length; i++) {
-      const backend = list[(start + i) % list.length];
-      if (backend !== exclude && isSchedulable(backend)) return backend;
-    }
-    return undefined;
   }
 
   private observeLatency(backend: BackendState, sample: number, now: number): void {
@@ -460,29 +502,35 @@ export class Pool implements LeaseOwner {
 
   private rebuild(): void {
     const now = this.clock();
-    // Health changes only through setHealth, which rebuilds: count here, not per pick.
-    let healthy = 0;
-    for (const backend of this.primaries) if (backend.health === "up") healthy++;
-    this.healthyPrimaries = healthy;
     for (const backend of this.primaries) backend.refreshAvailable(now);
     for (const backend of this.backups) backend.refreshAvailable(now);
-    this.primaryBalancer.update(this.primaries);
-    this.backupBalancer.update(this.backups);
+    this.policy.update(this.primaries, this.backups);
   }
 
   private insert(backend: BackendState): void {
     backend.healthSince = this.clock();
     (backend.backup ? this.backups : this.primaries).push(backend);
     this.byId.set(backend.id, backend);
+    this.stickyTokens.membershipChanged();
   }
 
-  private makeBalancer(): Balancer<BackendState> {
-    const name = this.options.algorithm;
-    this.keyed = isAlgorithmName(name) && algorithms[name].usesKey;
-    return createBalancer(
-      this.options.algorithm,
-      this.options.algorithmOptions,
-    ) as Balancer<BackendState>;
+  /** Makes or drops the persistence table and its sweep as `persistenceMs` says. */
+  private applyPersistence(): void {
+    if (this.options.persistenceMs <= 0) {
+      // Bindings are kept until persistence is really gone (a reload may turn it back on).
+      this.persistenceTable = undefined;
+      if (this.persistenceTimer) clearInterval(this.persistenceTimer);
+      this.persistenceTimer = undefined;
+      return;
+    }
+    this.persistenceTable ??= new PersistenceTable(this);
+    if (this.persistenceTimer === undefined) {
+      this.persistenceTimer = setInterval(
+        () => this.persistenceTable?.sweep(),
+        PERSISTENCE_SWEEP_MS,
+      );
+      this.persistenceTimer.unref();
+    }
   }
 
   private scheduleRefresh(delayMs: number): void {

@@ -39,6 +39,16 @@ export function poolOptionsFromConfig(pool: PoolConfig): Omit<PoolOptions, "cloc
     panicThresholdPercent: pool.panic_threshold,
     hashKey: pool.hash_key,
     persistenceMs: pool.persistence ?? 0,
+    sticky:
+      pool.sticky === undefined
+        ? undefined
+        : {
+            cookie: pool.sticky.cookie,
+            maxAgeMs: pool.sticky.max_age,
+            httpOnly: pool.sticky.http_only,
+            secure: pool.sticky.secure,
+          },
+    sorryServer: pool.sorry_server,
     // One time constant for both halves of peak EWMA: how the pool blends new samples in,
     // and how ewma decays an estimate that has had no sample for a while.
     ...(o.decay !== undefined && { latencyDecayMs: o.decay }),

@@ -50,8 +50,6 @@ export class Runtime {
   /** Reloads run one after the other; this is the tail of the queue. */
   private reloading: Promise<unknown> = Promise.resolve();
   private started = false;
-  /** The config a reload is applying, until it is in force or refused. */
-  private incoming: Config | undefined;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config;
@@ -62,8 +60,6 @@ export class Runtime {
     this.context = {
       pools: this.pools,
       logger: this.logger,
-      // Read live, and from the incoming config while a reload applies it.
-      poolConfig: (name: string) => (this.incoming ?? this.config).pools[name],
     };
     for (const [name, pool] of Object.entries(config.pools)) {
       this.addPool(name, createPoolFromConfig(name, pool));
@@ -110,14 +106,7 @@ export class Runtime {
    * A listener that cannot bind makes the whole reload fail before anything else changes.
    */
   reload(next: Config): Promise<ReloadResult> {
-    const run = this.reloading.then(async () => {
-      this.incoming = next;
-      try {
-        return await this.applyConfig(next);
-      } finally {
-        this.incoming = undefined;
-      }
-    });
+    const run = this.reloading.then(() => this.applyConfig(next));
     this.reloading = run.catch(() => undefined);
     return run;
   }

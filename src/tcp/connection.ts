@@ -7,11 +7,12 @@
  * both sockets are closed (half-closed connections still count as active, since one
  * direction still moves data), and not at all afterwards (no TIME_WAIT linger).
  */
-import { connect, type Socket, type TcpNetConnectOpts } from "node:net";
+import type { Socket } from "node:net";
+import { BackendConnector } from "../net/backend-connector.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
-import type { PersistenceTable } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
+import type { NoBackendReason, Selection } from "../pool/selection.js";
 
 /**
  * Bytes a socket may buffer before the other side is paused. Node's 16 KiB default is less
@@ -42,7 +43,8 @@ export interface TcpConnectionSettings {
 export interface TcpConnectionOwner {
   onConnectionClosed(connection: TcpConnection): void;
   onConnectFailed(connection: TcpConnection, backend: BackendState, reason: string): void;
-  onNoBackend(connection: TcpConnection): void;
+  /** No backend took the connection (none could serve, or every connect failed). */
+  onNoBackend(connection: TcpConnection, reason: NoBackendReason | string): void;
 }
 
 /** A row of the connection table (`ballast ctl` / admin API). */
@@ -63,11 +65,9 @@ export class TcpConnection {
   lease: Lease | undefined;
   /** Wall-clock start, for the connection table's age. */
   readonly startedAt = Date.now();
-  private attempts = 0;
   private closed = false;
-  /** True once the client holds a persistence binding, so it is released exactly once. */
-  private persistent = false;
-  private connectStartedAt = 0;
+  /** Connects to a backend of the selection, failing over while retries last. */
+  private readonly connector: BackendConnector;
   private connectLatencyMs: number | undefined;
   /** Bytes read from both sides at the last idle sweep, and when they last changed. */
   private bytesSeen = 0;
@@ -83,35 +83,49 @@ export class TcpConnection {
     /** The client's address, from the socket or a trusted PROXY header. */
     readonly clientAddress: string,
     readonly clientPort: number,
-    private readonly pool: Pool,
-    private readonly key: string | undefined,
-    private readonly persistence: PersistenceTable | undefined,
-    private readonly settings: TcpConnectionSettings,
+    pool: Pool,
+    key: string | undefined,
+    settings: TcpConnectionSettings,
     private readonly owner: TcpConnectionOwner,
     /** PROXY header to send to the backend first, if any. */
     private readonly proxyHeader: Buffer | undefined,
   ) {
     client.on("error", this.onSocketError);
     client.on("close", this.onClientClose);
+    this.selection = pool.select({ key, client: clientAddress });
+    this.connector = new BackendConnector(
+      {
+        selection: this.selection,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        retries: settings.retries,
+        // net.Socket hands its options to stream.Duplex, which reads highWaterMark.
+        socketOptions: () =>
+          ({
+            allowHalfOpen: true,
+            highWaterMark: SOCKET_BUFFER_BYTES,
+            noDelay: true,
+            onread: { buffer: this.readBufferOf(), callback: this.onUpstreamRead },
+          }) as object,
+        onConnected: this.onConnect,
+        onAttemptFailed: (backend, reason) => owner.onConnectFailed(this, backend, reason),
+        onGaveUp: (reason) => {
+          if (this.closed) return;
+          owner.onNoBackend(this, reason);
+          // RST, not FIN: the client learns at once that nothing will answer (as LVS with
+          // no destination), instead of reading an orderly but empty stream.
+          this.client.resetAndDestroy();
+        },
+      },
+      pool.clock,
+    );
   }
+
+  /** The client's backends: the persisted one first, each tried at most once. */
+  private readonly selection: Selection;
 
   /** Picks a backend (the persistent one first) and connects to it. */
   start(): void {
-    const table = this.persistence;
-    const bound = table?.lookup(this.clientAddress);
-    const lease = bound !== undefined ? this.pool.take(bound) : this.pool.acquire(this.key);
-    if (lease === undefined) {
-      this.owner.onNoBackend(this);
-      // RST, not FIN: the client learns at once that nothing will answer (as LVS with no
-      // destination), instead of reading an orderly but empty stream.
-      this.client.resetAndDestroy();
-      return;
-    }
-    if (table !== undefined) {
-      table.attach(this.clientAddress, lease.backend);
-      this.persistent = true;
-    }
-    this.connectTo(lease);
+    this.connector.start();
   }
 
   /** Closes both sides at once (listener stop, idle timeout, error). */
@@ -131,7 +145,7 @@ export class TcpConnection {
     return {
       id: this.id,
       client: formatHostPort(this.clientAddress, this.clientPort),
-      backend: this.lease?.backend.id,
+      backend: (this.lease?.backend ?? this.connector.backend)?.id,
       state,
       ageMs: Date.now() - this.startedAt,
       bytesIn: this.client.bytesRead,
@@ -139,39 +153,12 @@ export class TcpConnection {
     };
   }
 
-  private connectTo(lease: Lease): void {
-    this.lease = lease;
-    this.attempts++;
-    const backend = lease.backend;
-    this.connectStartedAt = this.pool.clock();
-    // net.Socket hands its options to stream.Duplex, which reads highWaterMark; the
-    // connect options' type does not list it.
-    const options: TcpNetConnectOpts & { highWaterMark: number } = {
-      host: backend.host,
-      port: backend.port,
-      allowHalfOpen: true,
-      highWaterMark: SOCKET_BUFFER_BYTES,
-      noDelay: true,
-      onread: { buffer: this.readBufferOf(), callback: this.onUpstreamRead },
-    };
-    const upstream = connect(options);
+  private readonly onConnect = (upstream: Socket, lease: Lease, connectMs: number): void => {
     this.upstream = upstream;
-    upstream.setTimeout(this.settings.connectTimeoutMs);
-    upstream.on("timeout", this.onConnectTimeout);
-    upstream.on("error", this.onConnectError);
-    upstream.once("connect", this.onConnect);
-  }
-
-  private readonly onConnect = (): void => {
-    const upstream = this.upstream!;
-    const lease = this.lease!;
-    upstream.setTimeout(0);
-    upstream.off("timeout", this.onConnectTimeout);
-    upstream.off("error", this.onConnectError);
+    this.lease = lease;
     upstream.on("error", this.onSocketError);
     upstream.on("close", this.onUpstreamClose);
-    this.connectLatencyMs = this.pool.clock() - this.connectStartedAt;
-    lease.established();
+    this.connectLatencyMs = connectMs;
     if (this.closed) {
       upstream.destroy();
       return;
@@ -237,40 +224,6 @@ export class TcpConnection {
     closeWriting(this.client);
   };
 
-  private readonly onConnectTimeout = (): void => {
-    this.failConnect("connect timeout");
-  };
-
-  private readonly onConnectError = (error: Error): void => {
-    this.failConnect((error as NodeJS.ErrnoException).code ?? error.message);
-  };
-
-  /** The backend did not accept: report it, then try another one while retries last. */
-  private failConnect(reason: string): void {
-    const upstream = this.upstream!;
-    const lease = this.lease!;
-    upstream.off("timeout", this.onConnectTimeout);
-    upstream.off("error", this.onConnectError);
-    upstream.off("connect", this.onConnect);
-    upstream.on("error", ignore);
-    upstream.destroy();
-    this.upstream = undefined;
-    lease.release({ ok: false, latencyMs: this.pool.clock() - this.connectStartedAt });
-    this.owner.onConnectFailed(this, lease.backend, reason);
-    if (this.closed) return;
-    const next =
-      this.attempts <= this.settings.retries
-        ? this.pool.acquire(this.key, lease.backend)
-        : undefined;
-    if (next === undefined || next.backend === lease.backend) {
-      next?.release({ ok: true });
-      this.client.resetAndDestroy();
-      return;
-    }
-    if (this.persistent) this.persistence!.rebind(this.clientAddress, next.backend);
-    this.connectTo(next);
-  }
-
   private readonly onSocketError = (): void => {
     // A reset or write error on either side ends the connection in both directions.
     this.destroy();
@@ -294,19 +247,9 @@ export class TcpConnection {
   }
 
   private readonly onClientClose = (hadError: boolean): void => {
-    const upstream = this.upstream;
-    const lease = this.lease;
-    if (upstream !== undefined && lease !== undefined && lease.state === "opening") {
-      // Gone while we were still connecting: abandon the attempt. The backend is not at
-      // fault, so the outcome is not a failure.
-      upstream.off("connect", this.onConnect);
-      upstream.on("error", ignore);
-      upstream.destroy();
-      this.upstream = undefined;
-      lease.release({ ok: true });
-    } else if (hadError) {
-      upstream?.destroy();
-    }
+    // Gone while still connecting: the attempt is abandoned, not the backend's fault.
+    if (this.upstream === undefined) this.connector.cancel();
+    else if (hadError) this.upstream.destroy();
     this.finish();
   };
 
@@ -335,10 +278,7 @@ export class TcpConnection {
       spareReadBuffers.push(buffer);
     }
     this.readBuffer = undefined;
-    if (this.persistent) {
-      this.persistent = false;
-      this.persistence!.detach(this.clientAddress);
-    }
+    this.selection.end();
     this.owner.onConnectionClosed(this);
   }
 }
@@ -352,5 +292,3 @@ function closeWriting(socket: Socket): void {
   if (socket.readableEnded && socket.writableLength === 0) socket.destroy();
   else socket.end();
 }
-
-function ignore(): void {}

@@ -15,7 +15,8 @@ import {
 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
-import { type PersistenceRow, persistenceTableOf } from "../pool/persistence.js";
+import type { PersistenceRow } from "../pool/persistence.js";
+import type { NoBackendReason } from "../pool/selection.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import {
   SOCKET_BUFFER_BYTES,
@@ -26,8 +27,6 @@ import {
 } from "./connection.js";
 import { readProxyHeader } from "./proxy-header-reader.js";
 
-/** How often lingering persistence bindings are swept out. */
-const PERSISTENCE_SWEEP_MS = 10_000;
 /** Time a graceful stop waits for open connections when the caller gives none. */
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
@@ -47,7 +46,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   /** Sockets still reading a PROXY header: not yet in the connection table. */
   private readonly pending = new Set<Socket>();
   private nextId = 1;
-  private sweepTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private listening = false;
   private readonly noBackendLog: RateLimitedLog;
@@ -101,8 +99,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
           this.context.logger.error({ listener: this.name, err: error }, "tcp listener error"),
         );
         this.listening = true;
-        this.sweepTimer = setInterval(() => this.sweepPersistence(), PERSISTENCE_SWEEP_MS);
-        this.sweepTimer.unref();
         this.scheduleIdleSweep();
         resolve();
       });
@@ -130,7 +126,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.idleTimer) clearInterval(this.idleTimer);
     // server.close() calls back once every accepted socket has closed.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -167,7 +162,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   /** The pool's persistence bindings (client → backend), empty when persistence is off. */
   persistence(): PersistenceRow[] {
     const pool = this.context.pools.get(this.config.pool);
-    return pool === undefined ? [] : (persistenceTableOf(pool)?.rows() ?? []);
+    return pool?.persistence?.rows() ?? [];
   }
 
   /** @internal */
@@ -185,10 +180,10 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   }
 
   /** @internal */
-  onNoBackend(connection: TcpConnection): void {
+  onNoBackend(connection: TcpConnection, reason: NoBackendReason | string): void {
     this.counters.noBackend++;
     this.noBackendLog.warn(
-      { listener: this.name, pool: this.config.pool, client: connection.clientAddress },
+      { listener: this.name, pool: this.config.pool, client: connection.clientAddress, reason },
       "no backend available: connection reset",
     );
   }
@@ -257,7 +252,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
       clientPort,
       pool,
       l4HashKey(pool, clientAddress, clientPort),
-      persistenceTableOf(pool),
       this.settings,
       this,
       this.proxyHeaderFor(socket, clientAddress, clientPort, received),
@@ -320,11 +314,6 @@ export class TcpListener implements Listener, TcpConnectionOwner {
 
   private clock(): number {
     return performance.now();
-  }
-
-  private sweepPersistence(): void {
-    const pool = this.context.pools.get(this.config.pool);
-    if (pool !== undefined) persistenceTableOf(pool)?.sweep();
   }
 }
 

@@ -17,14 +17,11 @@ import { l4HashKey } from "../net/l4-hash-key.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { unmapIPv4 } from "../net/proxy-protocol.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
-import { type BackendState, formatHostPort } from "../pool/backend.js";
+import { formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
-import {
-  type PersistenceRow,
-  type PersistenceTable,
-  persistenceTableOf,
-} from "../pool/persistence.js";
+import type { PersistenceRow } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
+import type { Selection } from "../pool/selection.js";
 import { ClientLimits, type Refusal } from "../security/client-limits.js";
 import { UdpSession, type UdpSessionOwner, type UdpSessionRow } from "./session.js";
 
@@ -44,10 +41,11 @@ export class UdpListener implements Listener, UdpSessionOwner {
   /** Sessions by "address|port", least recently used first. */
   private readonly sessions_ = new Map<string, UdpSession>();
   /**
-   * The backend whose upstream socket failed (ICMP port unreachable) for a client, so the
-   * client's retry starts its new session elsewhere. Small and cleared when full.
+   * The selection of a client whose session failed (ICMP port unreachable) with no datagram
+   * to re-send: the client's retry goes on with it, so it starts elsewhere. Small; the
+   * oldest is ended when full.
    */
-  private readonly failedBackends = new Map<string, BackendState>();
+  private readonly failedSelections = new Map<string, Selection>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly noBackendLog: RateLimitedLog;
   /** The `limits` section: allow/deny, datagram rate, sessions per client and in total. */
@@ -129,6 +127,8 @@ export class UdpListener implements Listener, UdpSessionOwner {
     this.socket = undefined;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const session of [...this.sessions_.values()]) this.endSession(session, true);
+    for (const selection of this.failedSelections.values()) selection.end();
+    this.failedSelections.clear();
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
@@ -160,7 +160,7 @@ export class UdpListener implements Listener, UdpSessionOwner {
   /** The pool's persistence bindings (client → backend), empty when persistence is off. */
   persistence(): PersistenceRow[] {
     const pool = this.context.pools.get(this.config.pool);
-    return pool === undefined ? [] : (persistenceTableOf(pool)?.rows() ?? []);
+    return pool?.persistence?.rows() ?? [];
   }
 
   /** @internal */
@@ -179,13 +179,8 @@ export class UdpListener implements Listener, UdpSessionOwner {
       { listener: this.name, backend: session.backend?.id, err: error.message },
       "udp upstream error: session ended",
     );
-    const backend = session.backend;
-    if (backend !== undefined) {
-      if (this.failedBackends.size >= MAX_REMEMBERED_FAILURES) this.failedBackends.clear();
-      this.failedBackends.set(session.key, backend);
-    }
-    this.endSession(session, false);
-    this.failOver(session, error);
+    this.endSession(session, false, true);
+    if (!this.failOver(session, error)) this.rememberFailure(session);
   }
 
   private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => {
@@ -216,11 +211,14 @@ export class UdpListener implements Listener, UdpSessionOwner {
       return;
     }
     const pool = this.context.pools.get(this.config.pool);
-    const lease = pool?.acquire(l4HashKey(pool, session.clientAddress, session.clientPort));
-    if (lease === undefined) {
+    const next = pool
+      ?.select({ key: l4HashKey(pool, session.clientAddress, session.clientPort) })
+      .next();
+    if (next?.kind !== "backend") {
       this.noBackend(session.clientAddress);
       return;
     }
+    const lease = next.lease;
     lease.established();
     session.sendTo(message, lease.backend);
     lease.release({ ok: true, bytesIn: message.length });
@@ -228,25 +226,37 @@ export class UdpListener implements Listener, UdpSessionOwner {
 
   /**
    * A connected upstream socket learns of ICMP port unreachable: the backend is not there.
-   * Like a refused TCP connect, the client's latest datagram is re-sent on a new session to
-   * another backend, at most once per backend in the pool, so the client sees no loss.
+   * Like a refused TCP connect, the client's latest datagram is re-sent at once on a new
+   * session to a backend its selection has not tried, so the client sees no loss. False
+   * when there was nothing to re-send.
    */
-  private failOver(failed: UdpSession, error: Error): void {
+  private failOver(failed: UdpSession, error: Error): boolean {
     const datagram = failed.lastDatagram;
-    if (datagram === undefined || this.socket === undefined) return;
-    if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED") return;
-    const pool = this.context.pools.get(this.config.pool);
-    if (pool === undefined || failed.failovers + 1 >= pool.backends.length) return;
-    if (this.sessions_.has(failed.key)) return;
+    if (datagram === undefined || this.socket === undefined) return false;
+    if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED") return false;
+    if (this.sessions_.has(failed.key)) return false;
     const session = this.openSession(
       failed.key,
       failed.clientAddress,
       failed.clientPort,
       performance.now(),
+      failed.selection,
     );
-    if (session === undefined) return;
-    session.failovers = failed.failovers + 1;
-    session.send(datagram);
+    if (session !== undefined) session.send(datagram);
+    return true;
+  }
+
+  /** Keeps a failed session's selection for the client's next datagram. */
+  private rememberFailure(session: UdpSession): void {
+    const selection = session.selection;
+    if (selection === undefined) return;
+    if (this.failedSelections.size >= MAX_REMEMBERED_FAILURES) {
+      const [oldestKey, oldest] = this.failedSelections.entries().next().value!;
+      this.failedSelections.delete(oldestKey);
+      oldest.end();
+    }
+    this.failedSelections.get(session.key)?.end();
+    this.failedSelections.set(session.key, selection);
   }
 
   private openSession(
@@ -254,55 +264,57 @@ export class UdpListener implements Listener, UdpSessionOwner {
     address: string,
     port: number,
     now: number,
+    continued?: Selection,
   ): UdpSession | undefined {
-    let persistence: PersistenceTable | undefined;
     // A session counts as a connection for allow/deny and the connection limits.
     const refusal = this.limits.openConnection(address);
     if (refusal !== undefined) {
+      continued?.end();
       this.refuse(address, refusal);
       return undefined;
     }
     const pool = this.context.pools.get(this.config.pool);
     if (pool === undefined) {
+      continued?.end();
       this.limits.closeConnection(address);
       this.noBackend(address);
       return undefined;
     }
     const clientAddress = unmapIPv4(address);
     let lease: Lease | undefined;
+    let selection: Selection | undefined;
     if (this.config.mode === "session") {
-      const failed = this.failedBackends.get(key);
-      if (failed !== undefined) this.failedBackends.delete(key);
-      persistence = persistenceTableOf(pool);
-      const bound = persistence?.lookup(clientAddress);
-      lease =
-        bound !== undefined && bound !== failed
-          ? pool.take(bound)
-          : pool.acquire(l4HashKey(pool, clientAddress, port), failed);
-      if (lease === undefined) {
+      selection = continued ?? this.failedSelections.get(key);
+      this.failedSelections.delete(key);
+      selection ??= pool.select({
+        key: l4HashKey(pool, clientAddress, port),
+        client: clientAddress,
+      });
+      const next = selection.next();
+      if (next.kind === "none") {
+        selection.end();
         this.limits.closeConnection(address);
         this.noBackend(clientAddress);
         return undefined;
       }
-      persistence?.attach(clientAddress, lease.backend);
+      lease = next.lease;
     }
     if (this.sessions_.size >= this.config.max_sessions) this.evictOldest();
     const ipv6 = lease !== undefined ? isIPv6(lease.backend.host) : hasIPv6Backend(pool);
     const session = new UdpSession(key, address, port, lease, ipv6, now, this);
-    session.persistence = persistence;
+    session.selection = selection;
     this.sessions_.set(key, session);
     this.counters.sessionsCreated++;
     return session;
   }
 
-  private endSession(session: UdpSession, ok: boolean): void {
+  /** Ends a session; with `failingOver`, its selection goes on (the caller's to end). */
+  private endSession(session: UdpSession, ok: boolean, failingOver = false): void {
     if (!session.close()) return;
     if (this.sessions_.get(session.key) === session) this.sessions_.delete(session.key);
     this.limits.closeConnection(session.clientAddress);
-    const lease = session.lease;
-    if (lease === undefined) return;
-    lease.release({ ok, bytesIn: session.bytesIn, bytesOut: session.bytesOut });
-    session.persistence?.detach(unmapIPv4(session.clientAddress));
+    session.lease?.release({ ok, bytesIn: session.bytesIn, bytesOut: session.bytesOut });
+    if (!failingOver) session.selection?.end();
   }
 
   private evictOldest(): void {

@@ -7,7 +7,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
-import type { PersistenceTable } from "../pool/persistence.js";
+import type { Selection } from "../pool/selection.js";
 
 /** Datagrams kept per session while its upstream socket is still being set up. */
 const MAX_QUEUED = 32;
@@ -47,9 +47,12 @@ export class UdpSession {
    */
   lastDatagram: Buffer | undefined;
   /** How many times this client's datagram was moved to another backend in a row. */
-  failovers = 0;
-  /** The persistence table it is bound in: after a reload to another pool it ends there. */
-  persistence: PersistenceTable | undefined;
+  /**
+   * Session mode: the backends of this client (persisted one first); a failover goes on with
+   * it, and it settles the persistence binding in the pool that made it, even after a reload
+   * moved the listener to another pool.
+   */
+  selection: Selection | undefined;
   private queue: Buffer[] | undefined;
   /** Backends of queued datagrams in datagram mode, parallel to `queue`. */
   private readonly queueTargets: BackendState[] = [];

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../src");
 
-const DATA_PLANE = ["balancer", "pool", "config", "net", "security", "log"];
+// Data planes choose backends only through pools (Pool.select): never an algorithm directly.
+const DATA_PLANE = ["pool", "config", "net", "security", "log"];
 const BELOW_RUNTIME = ["balancer", "pool", "config", "net", "security", "log", "health"];
 
 /** Folder (or top-level file) → what it may import besides itself. */

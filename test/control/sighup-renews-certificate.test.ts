@@ -96,7 +96,7 @@ test("SIGHUP serves renewed certificate files; a missing key is refused and the 
   const adminPort = find("admin API listening")!.port as number;
   const answer = await fetch(`http://127.0.0.1:${adminPort}/api/reload`, {
     method: "POST",
-    headers: { authorization: "Bearer hup" },
+    headers: { authorization: "Bearer hup", "content-type": "application/yaml" },
     body: yaml,
   });
   assert.equal(answer.status, 422);

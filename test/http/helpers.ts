@@ -87,16 +87,13 @@ export async function startProxy(
     ...listener,
   });
   const pools = new Map<string, Pool>();
-  const poolConfigs = new Map<string, ReturnType<typeof poolSchema.parse>>();
   for (const [name, section] of Object.entries(poolSections)) {
     const parsed = poolSchema.parse(section);
-    poolConfigs.set(name, parsed);
     pools.set(name, createPoolFromConfig(name, parsed));
   }
   const live = createHttpListener(config, {
     pools,
     logger: process.env.TEST_LOG ? createLogger("debug") : silentLogger,
-    poolConfig: (name) => poolConfigs.get(name),
   });
   await live.start();
   return {

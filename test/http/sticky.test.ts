@@ -185,11 +185,11 @@ describe("sticky cookie values", () => {
     const backend = new BackendState({ id: "a", host: "127.0.0.1", port: 1 });
     const token = stickyToken(backend);
     assert.equal(
-      stickyCookie(backend, { cookie: "S", http_only: false, secure: false }),
+      stickyCookie(backend, { cookie: "S", httpOnly: false, secure: false }),
       `S=${token}; Path=/`,
     );
     assert.equal(
-      stickyCookie(backend, { cookie: "S", max_age: 90_000, http_only: true, secure: true }),
+      stickyCookie(backend, { cookie: "S", maxAgeMs: 90_000, httpOnly: true, secure: true }),
       `S=${token}; Path=/; Max-Age=90; HttpOnly; Secure`,
     );
   });
@@ -206,7 +206,7 @@ describe("sticky cookie values", () => {
       { id: "a", host: "127.0.0.1", port: 1 },
       { id: "b", host: "127.0.0.1", port: 2 },
     ]);
-    const sticky = { cookie: "SRV", http_only: true, secure: false };
+    const sticky = { cookie: "SRV", httpOnly: true, secure: false };
     const a = pool.get("a")!;
     const requestWith = (cookie: string) =>
       ({ rawHeaders: ["Cookie", cookie] }) as unknown as IncomingMessage;

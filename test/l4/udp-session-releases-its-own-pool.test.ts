@@ -8,7 +8,6 @@ import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { udpListenerSchema } from "../../src/config/schema/index.js";
 import { silentLogger } from "../../src/log.js";
-import { persistenceTableOf } from "../../src/pool/persistence.js";
 import { Pool } from "../../src/pool/pool.js";
 import { createUdpListener } from "../../src/udp/listener.js";
 import { runCleanups } from "./helpers.js";
@@ -47,7 +46,7 @@ describe("udp listener moved to another pool", () => {
     const answered = once(client, "message", { signal: AbortSignal.timeout(2000) });
     client.send("q", listener.address().port, "127.0.0.1");
     await answered;
-    const table = persistenceTableOf(first)!;
+    const table = first.persistence!;
     assert.equal(table.rows()[0]?.connections, 1, "the session holds the binding");
 
     listener.update(config("second"));
