@@ -78,9 +78,9 @@ export {
 } from "./pool/pool.js";
 export {
   type NoBackendReason,
-  type SelectRequest,
   Selection,
   type SelectionResult,
+  type SelectRequest,
 } from "./pool/selection.js";
 export { createPoolFromConfig } from "./runtime/pools.js";
 // The runtime: a config turned into live pools and listeners.
