@@ -11,7 +11,7 @@ import { silentLogger } from "../../src/log.js";
 import { persistenceTableOf } from "../../src/pool/persistence.js";
 import { Pool } from "../../src/pool/pool.js";
 import { createUdpListener } from "../../src/udp/listener.js";
-import { runCleanups } from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
