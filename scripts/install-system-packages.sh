@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that tests, benchmarks and examples use. The packages'
-# own services are stopped again: tests start their own instances on loopback ports.
+# Installs the Debian packages that tests, benchmarks and examples use (the programs the tests
+# need, and their packages, are listed in scripts/system-programs.mjs). The packages' own
+# services are stopped again: tests start their own instances on loopback ports.
 set -euo pipefail
 packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
-  dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps
+  dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps openssl util-linux
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )

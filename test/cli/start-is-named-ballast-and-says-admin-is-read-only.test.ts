@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { requireProgram } from "../support/programs.js";
 
 const cliPath = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "ballast-title-"));
@@ -59,7 +60,9 @@ log: { level: info }
     });
   });
   assert.equal(readFileSync(`/proc/${child.pid}/comm`, "utf8").trim(), "ballast");
-  const pids = execFileSync("pidof", ["ballast"], { encoding: "utf8" }).trim().split(/\s+/);
+  const pids = execFileSync(requireProgram("pidof"), ["ballast"], { encoding: "utf8" })
+    .trim()
+    .split(/\s+/);
   assert.ok(pids.includes(String(child.pid)), `pidof ballast: ${pids.join(" ")}`);
 
   const warning = logs.find((l) => /read-only/.test(l.msg ?? ""));

@@ -8,12 +8,14 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/ports.js";
+import { requireProgram } from "../support/programs.js";
 
 const cliPath = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "ballast-workers-restart-"));
@@ -27,18 +29,9 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A free port: cluster workers share one listening socket, so port 0 would differ per worker. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** The pids of the primary's children: its workers. */
 function workerPids(primary: number): number[] {
-  const result = spawnSync("pgrep", ["-P", String(primary)], { encoding: "utf8" });
+  const result = spawnSync(requireProgram("pgrep"), ["-P", String(primary)], { encoding: "utf8" });
   return result.stdout.split("\n").filter(Boolean).map(Number);
 }
 
@@ -48,6 +41,7 @@ it("forks new workers after every worker died at once, and they serve", {
   backend = createServer((_request, response) => response.end("ok"));
   await new Promise<void>((resolve) => backend!.listen(0, "127.0.0.1", resolve));
   const backendPort = (backend.address() as AddressInfo).port;
+  // A fixed port: with port 0, each cluster worker would bind a different one.
   const port = await freePort();
   const config = join(dir, "workers.yaml");
   writeFileSync(

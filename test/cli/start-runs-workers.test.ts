@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/ports.js";
 
 const cliPath = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "ballast-workers-"));
@@ -23,20 +24,12 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A free port: cluster workers share one listening socket, so port 0 would differ per worker. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe("ballast start with workers", () => {
   it("forks two workers that both listen and serve, and exits 0 after SIGTERM", async () => {
     backend = createServer((_request, response) => response.end("ok"));
     await new Promise<void>((resolve) => backend!.listen(0, "127.0.0.1", resolve));
     const backendPort = (backend.address() as AddressInfo).port;
+    // A fixed port: with port 0, each cluster worker would bind a different one.
     const port = await freePort();
     const config = join(dir, "workers.yaml");
     writeFileSync(

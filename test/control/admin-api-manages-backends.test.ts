@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Script } from "node:vm";
+import { waitFor } from "../support/wait.js";
 import {
   adminCall,
   httpConfigYaml,
@@ -8,7 +9,6 @@ import {
   startBackends,
   startStack,
   type TestBackend,
-  waitFor,
 } from "./helpers.js";
 
 async function setup(t: { after(fn: () => Promise<void>): void }, token?: string) {

@@ -6,12 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { requireProgram } from "../support/programs.js";
 import {
   httpConfigYaml,
   type Stack,
@@ -20,17 +21,7 @@ import {
   type TestBackend,
 } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
-
-/** Fails the test with one line saying how to get the browser, instead of skipping. */
-function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(
-      `${CHROMIUM} is missing: install the Debian package "chromium" (scripts/install-system-packages.sh does)`,
-    );
-  }
-}
 
 /**
  * Loads `url` in a fresh headless Chromium and returns the DOM once the page's scripts are
@@ -55,11 +46,16 @@ function chromiumDom(url: string, extraArgs: string[] = []): Promise<string> {
     url,
   ];
   return new Promise((done, fail) => {
-    execFile(CHROMIUM, args, { timeout: 60_000, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
-      rmSync(profile, { recursive: true, force: true });
-      if (error) fail(new Error(`chromium failed on ${url}: ${error.message}\n${stderr}`));
-      else done(stdout);
-    });
+    execFile(
+      requireProgram("chromium"),
+      args,
+      { timeout: 60_000, maxBuffer: 4 << 20 },
+      (error, stdout, stderr) => {
+        rmSync(profile, { recursive: true, force: true });
+        if (error) fail(new Error(`chromium failed on ${url}: ${error.message}\n${stderr}`));
+        else done(stdout);
+      },
+    );
   });
 }
 
@@ -106,7 +102,7 @@ async function setup(
   t: { after(fn: () => Promise<void>): void },
   token: string | null,
 ): Promise<{ stack: Stack; backends: TestBackend[] }> {
-  requireChromium();
+  requireProgram("chromium");
   const backends = await startBackends(2);
   const stack = await startStack(
     httpConfigYaml({ pools: { api: { backends } }, defaultPool: "api" }),

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { test } from "node:test";
 import { diffConfigs } from "../../src/runtime/diff.js";
-import { adminCall, httpConfigYaml, startBackends, startStack, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, httpConfigYaml, startBackends, startStack } from "./helpers.js";
 
 test("backends that stay keep their health, counters and admin state across a reload", async (t) => {
   const backends = await startBackends(3);

@@ -6,7 +6,8 @@ import { once } from "node:events";
 import type { Socket } from "node:net";
 import { resolve } from "node:path";
 import { after, test } from "node:test";
-import { dial, namedEchoServer, readUntil, runCleanups } from "../l4/helpers.js";
+import { dial, namedEchoServer, readUntil } from "../l4/helpers.js";
+import { runCleanups } from "../support/cleanups.js";
 import { adminCall, type Stack, startBackend, startStack } from "./helpers.js";
 
 /** The compiled `ballast` command (this file runs from dist/test/control). */

@@ -4,17 +4,18 @@
  * are right-aligned in tabular figures, and the CSV export downloads the stats.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { type Stack, startBackend, startStack, type TestBackend, waitFor } from "./helpers.js";
+import { requireProgram } from "../support/programs.js";
+import { waitFor } from "../support/wait.js";
+import { type Stack, startBackend, startStack, type TestBackend } from "./helpers.js";
 
 const TOKEN = "dashboard-test-token";
-const CHROMIUM = "/usr/bin/chromium";
 
 let stack: Stack;
 let healthy: TestBackend;
@@ -24,10 +25,7 @@ let page: Page;
 const profile = mkdtempSync(join(tmpdir(), "ballast-dashboard-"));
 
 before(async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    "chromium is not installed: install Debian's chromium package (scripts/install-system-packages.sh)",
-  );
+  const executablePath = requireProgram("chromium");
   healthy = await startBackend("ok");
   failing = createServer((_req, res) => res.writeHead(500).end("broken"));
   await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
@@ -53,7 +51,7 @@ log: { level: silent }
     stack.runtime.healthChecks("api").every((check) => check.checks >= 1),
   );
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     acceptDownloads: true,
     args: [

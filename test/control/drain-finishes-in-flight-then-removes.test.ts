@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reloadFromFile } from "../../src/runtime/reload.js";
-import { adminCall, httpConfigYaml, startBackends, startStack, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, httpConfigYaml, startBackends, startStack } from "./helpers.js";
 
 /** Starts a slow request and waits until a backend holds it; returns that backend's id. */
 async function slowRequest(

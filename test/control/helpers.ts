@@ -204,19 +204,6 @@ export async function adminCall(
   return { status: response.status, body: parsed };
 }
 
-/** Waits until `condition` holds, polling; fails after `timeoutMs` with `what`. */
-export async function waitFor(
-  what: string,
-  condition: () => boolean,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** An answer read by `rawRequest`. */
 export interface RawAnswer {
   status: number;

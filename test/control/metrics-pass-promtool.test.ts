@@ -9,20 +9,11 @@ import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { LISTENER_STAT_METRICS } from "../../src/admin/listener-metrics.js";
-import {
-  adminCall,
-  type Stack,
-  startBackends,
-  startStack,
-  type TestBackend,
-  waitFor,
-} from "./helpers.js";
+import { requireProgram } from "../support/programs.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, type Stack, startBackends, startStack, type TestBackend } from "./helpers.js";
 
 const TOKEN = "metrics-test-token";
-
-function promtoolAvailable(): boolean {
-  return spawnSync("promtool", ["--version"]).status === 0;
-}
 
 let stack: Stack;
 let backends: TestBackend[];
@@ -86,12 +77,9 @@ async function scrape(): Promise<string> {
 }
 
 test("/metrics passes promtool check metrics", async () => {
-  assert.ok(
-    promtoolAvailable(),
-    "promtool is not installed: install Debian's prometheus package (scripts/install-system-packages.sh)",
-  );
+  const promtool = requireProgram("promtool");
   const text = await scrape();
-  const result = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  const result = spawnSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" });
   assert.equal(result.status, 0, `promtool check metrics:\n${result.stdout}${result.stderr}`);
 });
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { test } from "node:test";
-import { adminCall, startBackends, startStack, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, startBackends, startStack } from "./helpers.js";
 
 function yaml(listeners: string[], backends: { name: string; address: string }[]): string {
   return [

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { adminCall, httpConfigYaml, startBackends, startStack, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, httpConfigYaml, startBackends, startStack } from "./helpers.js";
 
 const CHECKS =
   "health_check: { type: tcp, interval: 30, timeout: 500, rise: 1, fall: 1, jitter: 0 }";

@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { configFile, startBackends, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { configFile, startBackends } from "./helpers.js";
 
 const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
 

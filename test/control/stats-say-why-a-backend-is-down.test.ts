@@ -13,14 +13,8 @@ import {
   type Server as TcpServer,
 } from "node:net";
 import { after, before, test } from "node:test";
-import {
-  adminCall,
-  type Stack,
-  startBackend,
-  startStack,
-  type TestBackend,
-  waitFor,
-} from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { adminCall, type Stack, startBackend, startStack, type TestBackend } from "./helpers.js";
 
 const TOKEN = "stats-test-token";
 

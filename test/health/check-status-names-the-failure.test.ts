@@ -13,7 +13,8 @@ import { createSendExpectCheck } from "../../src/health/send-expect-check.js";
 import { createTcpCheck } from "../../src/health/tcp-check.js";
 import type { CheckResult, HealthCheck } from "../../src/health/types.js";
 import { blackholePort } from "../support/blackhole-port.js";
-import { closeServer, freePort, listenTcp, portOf } from "./helpers.js";
+import { freePort } from "../support/ports.js";
+import { closeServer, listenTcp, portOf } from "./helpers.js";
 
 /** Runs one check with a timeout, as the supervisor does. */
 function runCheck(check: HealthCheck, port: number, timeoutMs = 2000): Promise<CheckResult> {

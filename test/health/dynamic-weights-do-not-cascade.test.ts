@@ -12,7 +12,7 @@ import {
   startDynamicWeights,
 } from "../../src/health/index.js";
 import { Pool } from "../../src/pool/pool.js";
-import { waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
 
 const OPTIONS: DynamicWeightOptions = { intervalMs: 1_000, floor: 0.25, ceiling: 2, maxStep: 0.1 };
 const IDS = ["a", "b", "c", "d"];

@@ -5,17 +5,17 @@ import { test } from "node:test";
 import { createExecCheck, startPoolHealth, substitute } from "../../src/health/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
+import { tempDir } from "../support/temp-dir.js";
+import { waitFor } from "../support/wait.js";
 import {
   assertTransitionAfter,
   healthConfig,
   type RecordedResult,
   recordResults,
-  tempDir,
-  waitFor,
 } from "./helpers.js";
 
 test("an exec check (MISC_CHECK) follows the command's exit status, with {host} and {port}", async (t) => {
-  const dir = tempDir("ballast-exec-");
+  const dir = tempDir("exec");
   const script = join(dir.path, "check.sh");
   // Healthy while a flag file named after the backend's address exists.
   writeFileSync(script, '#!/bin/sh\ntest -e "$1/up-$2-$3" && echo "ok $2:$3"\n');
@@ -53,7 +53,7 @@ test("an exec check (MISC_CHECK) follows the command's exit status, with {host} 
 });
 
 test("a command that outlives its timeout is killed with its children", async (t) => {
-  const dir = tempDir("ballast-exec-");
+  const dir = tempDir("exec");
   t.after(() => dir.cleanup());
   const pidFile = join(dir.path, "pid");
   const check = createExecCheck(["sh", "-c", `sleep 30 & echo $! > ${pidFile}; wait`]);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HeartbeatError, HeartbeatLeases } from "../../src/health/index.js";
 import { Pool } from "../../src/pool/pool.js";
-import { waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
 
 function setup() {
   const clock = { now: 1_000_000 };

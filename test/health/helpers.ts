@@ -1,9 +1,5 @@
-/** Shared pieces of the health tests: servers on ephemeral loopback ports and bounded waits. */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+/** Shared pieces of the health tests: validated check configs, recorded results, loopback servers. */
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type HealthCheckConfig, healthCheckSchema } from "../../src/config/schema/health.js";
 import type { BackendHealthView, CheckResult } from "../../src/health/index.js";
 
@@ -12,19 +8,6 @@ export function healthConfig<T extends HealthCheckConfig["type"]>(
   section: { type: T } & Record<string, unknown>,
 ): Extract<HealthCheckConfig, { type: T }> {
   return healthCheckSchema.parse(section) as Extract<HealthCheckConfig, { type: T }>;
-}
-
-/** Polls until `predicate` holds; rejects after `limitMs` so a broken feature fails, not hangs. */
-export async function waitFor(
-  what: string,
-  predicate: () => boolean,
-  limitMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Every result the supervisor counted, with the state it left the backend in. */
@@ -72,48 +55,6 @@ export function closeServer(server: Server | import("node:http").Server): Promis
     if ("closeAllConnections" in server) server.closeAllConnections();
     server.close(() => resolve());
     if (!("closeAllConnections" in server)) server.unref();
-  });
-}
-
-/** A free loopback port for servers that cannot listen on port 0 and report it. */
-export async function freePort(): Promise<number> {
-  const server = await listenTcp(0);
-  const port = portOf(server);
-  await closeServer(server);
-  return port;
-}
-
-/** A temporary directory removed when `cleanup` runs. */
-export function tempDir(prefix: string): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** A redis-server on a loopback port in a temp dir, without persistence. */
-export async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  await waitFor(
-    "redis-server to accept connections",
-    () => output.includes("Ready to accept connections") || child.exitCode !== null,
-  );
-  if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
-  return child;
-}
-
-/** Stops a child process and waits for it to exit. */
-export function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
   });
 }
 

@@ -5,6 +5,7 @@ import { createHttpCheck, startPoolHealth } from "../../src/health/index.js";
 import { parseStatusRanges, statusInRanges } from "../../src/health/status-ranges.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
+import { waitFor } from "../support/wait.js";
 import {
   assertTransitionAfter,
   closeServer,
@@ -12,7 +13,6 @@ import {
   portOf,
   type RecordedResult,
   recordResults,
-  waitFor,
 } from "./helpers.js";
 
 /** A backend whose health page answers what the test sets. */

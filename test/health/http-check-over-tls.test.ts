@@ -1,35 +1,13 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
-import { join } from "node:path";
 import { test } from "node:test";
 import { createHealthCheck } from "../../src/health/index.js";
-import { closeServer, healthConfig, portOf, tempDir } from "./helpers.js";
+import { selfSignedCertificate } from "../support/certificate.js";
+import { closeServer, healthConfig, portOf } from "./helpers.js";
 
 test("an HTTP check with tls: true speaks TLS (SSL_GET) and sends the host as SNI", async (t) => {
-  const dir = tempDir("ballast-tls-");
-  const key = join(dir.path, "key.pem");
-  const cert = join(dir.path, "cert.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=health.example.test",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { stdio: "ignore" },
-  );
+  const { cert, key, cleanup } = selfSignedCertificate("health.example.test");
   const seen: { servername: string | undefined; path: string | undefined }[] = [];
   const server = createServer(
     { key: readFileSync(key), cert: readFileSync(cert) },
@@ -45,7 +23,7 @@ test("an HTTP check with tls: true speaks TLS (SSL_GET) and sends the host as SN
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.after(async () => {
     await closeServer(server);
-    dir.cleanup();
+    cleanup();
   });
   const target = { host: "127.0.0.1", port: portOf(server) };
   const tls = createHealthCheck(

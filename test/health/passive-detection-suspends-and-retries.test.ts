@@ -4,7 +4,8 @@ import { connect } from "node:net";
 import { test } from "node:test";
 import { attachPassiveDetection } from "../../src/health/index.js";
 import { Pool } from "../../src/pool/pool.js";
-import { closeServer, listenTcp, portOf, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { closeServer, listenTcp, portOf } from "./helpers.js";
 
 function scripted(ids: string[]) {
   const clock = { now: 1_000 };

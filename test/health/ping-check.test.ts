@@ -3,12 +3,12 @@ import { test } from "node:test";
 import { createPingCheck, startPoolHealth } from "../../src/health/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
+import { waitFor } from "../support/wait.js";
 import {
   assertTransitionAfter,
   healthConfig,
   type RecordedResult,
   recordResults,
-  waitFor,
 } from "./helpers.js";
 
 test("the ping check passes for the IPv4 and IPv6 loopback addresses", async () => {

@@ -1,25 +1,20 @@
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import { test } from "node:test";
 import { createSendExpectCheck, startPoolHealth, unescapeBytes } from "../../src/health/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
+import { startRedis } from "../support/servers.js";
+import { waitFor } from "../support/wait.js";
 import {
   assertTransitionAfter,
-  freePort,
   healthConfig,
   type RecordedResult,
   recordResults,
-  startRedis,
-  stopProcess,
-  tempDir,
-  waitFor,
 } from "./helpers.js";
 
 test("a send-expect check (PING / +PONG) follows a real redis-server going away and back", async (t) => {
-  const dir = tempDir("ballast-redis-");
-  const port = await freePort();
-  let redis: ChildProcess = await startRedis(port, dir.path);
+  let redis = await startRedis();
+  const port = redis.port;
   const pool = new Pool("cache", [{ host: "127.0.0.1", port }], { algorithm: "rr" });
   const results: RecordedResult[] = [];
   const config = healthConfig({
@@ -35,32 +30,27 @@ test("a send-expect check (PING / +PONG) follows a real redis-server going away 
   t.after(async () => {
     health.stop();
     pool.close();
-    await stopProcess(redis);
-    dir.cleanup();
+    await redis.stop();
   });
   const id = `127.0.0.1:${port}`;
   await waitFor("a first PONG", () => results.some((r) => r.ok));
   assert.match(results.find((r) => r.ok)!.detail, /\+PONG/);
 
   let from = results.length;
-  await stopProcess(redis);
+  await redis.stop();
   await waitFor("down once redis is gone", () => pool.get(id)?.health === "down");
   assertTransitionAfter(results, from, false, 2, "down");
 
   from = results.length;
-  redis = await startRedis(port, dir.path);
+  redis = await startRedis({ port });
   await waitFor("up once redis is back", () => pool.get(id)?.health === "up");
   assertTransitionAfter(results, from, true, 2, "up");
 });
 
 test("a reply that does not match fails with what was received", async (t) => {
-  const dir = tempDir("ballast-redis-");
-  const port = await freePort();
-  const redis = await startRedis(port, dir.path);
-  t.after(async () => {
-    await stopProcess(redis);
-    dir.cleanup();
-  });
+  const redis = await startRedis();
+  const port = redis.port;
+  t.after(() => redis.stop());
   const check = createSendExpectCheck({ send: "PING\\r\\n", expect: "^\\+HELLO" });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 200);

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { startPoolHealth } from "../../src/health/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
-import { closeServer, healthConfig, listenTcp, portOf, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { closeServer, healthConfig, listenTcp, portOf } from "./helpers.js";
 
 /** An HTTP health page that counts the checks it receives. */
 async function countingServer(answer = true) {

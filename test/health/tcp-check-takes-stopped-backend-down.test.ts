@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { createTcpCheck, startPoolHealth } from "../../src/health/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
+import { waitFor } from "../support/wait.js";
 import {
   assertTransitionAfter,
   closeServer,
@@ -11,7 +12,6 @@ import {
   portOf,
   type RecordedResult,
   recordResults,
-  waitFor,
 } from "./helpers.js";
 
 test("a stopped TCP backend goes down after `fall` failed checks and up after `rise`", async (t) => {

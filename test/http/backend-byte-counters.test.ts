@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
-  eventually,
   fetchText,
   startBackend,
   startProxy,

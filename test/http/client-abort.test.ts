@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
-  eventually,
   startBackend,
   startProxy,
   type TestBackend,

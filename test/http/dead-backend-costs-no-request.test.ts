@@ -4,13 +4,15 @@
  * on another backend without spending the retry budget. Real load from wrk, bounded in time.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseConfigText } from "../../src/config/load.js";
 import { Runtime } from "../../src/runtime/runtime.js";
+import { run } from "../support/daemon.js";
+import { requireProgram } from "../support/programs.js";
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "name-server.js");
 
@@ -18,21 +20,6 @@ async function startBackendProcess(name: string): Promise<{ child: ChildProcess;
   const child = spawn(process.execPath, [fixture, name], { stdio: ["ignore", "pipe", "inherit"] });
   const [line] = (await once(child.stdout!, "data")) as [Buffer];
   return { child, port: Number(line.toString().trim()) };
-}
-
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
 }
 
 describe("a dead backend under the default config", () => {
@@ -44,11 +31,7 @@ describe("a dead backend under the default config", () => {
   });
 
   it("wrk with 50 connections: one of three backends SIGKILLed mid-run, zero non-2xx", async () => {
-    assert.equal(
-      spawnSync("wrk", ["--version"]).error,
-      undefined,
-      "wrk is missing: run `bash scripts/install-system-packages.sh` (Debian package wrk)",
-    );
+    const wrk = requireProgram("wrk");
     const backends = await Promise.all(["a", "b", "c"].map(startBackendProcess));
     children.push(...backends.map((b) => b.child));
     // Nothing but what a first config needs: no passive, retries or health sections.
@@ -65,7 +48,7 @@ describe("a dead backend under the default config", () => {
     const port = runtime.listeners.get("web")!.address().port;
     const victim = backends[1].child;
     const kill = setTimeout(() => victim.kill("SIGKILL"), 2500);
-    const { code, output } = await run("wrk", [
+    const { code, stdout, stderr } = await run(wrk, [
       "-t1",
       "-c50",
       "-d7s",
@@ -75,6 +58,7 @@ describe("a dead backend under the default config", () => {
       "30s",
       `http://127.0.0.1:${port}/`,
     ]);
+    const output = stdout + stderr;
     clearTimeout(kill);
     assert.equal(code, 0, output);
     const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);

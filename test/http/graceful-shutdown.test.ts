@@ -2,14 +2,8 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
-import {
-  backendsOf,
-  eventually,
-  fetchText,
-  startBackend,
-  startProxy,
-  type TestBackend,
-} from "./helpers.js";
+import { eventually } from "../support/wait.js";
+import { backendsOf, fetchText, startBackend, startProxy, type TestBackend } from "./helpers.js";
 
 describe("http graceful shutdown", () => {
   let backend: TestBackend;

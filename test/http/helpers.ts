@@ -161,16 +161,6 @@ export function fetchText(
   });
 }
 
-/** Waits until `condition` holds, checking every 10 ms, at most `limitMs`. */
-export async function eventually(condition: () => boolean, limitMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
-
 /** Sends raw bytes on a new connection; resolves with everything the server sent until close. */
 export function rawExchange(
   port: number,

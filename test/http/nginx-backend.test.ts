@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type IncomingHttpHeaders, request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { configSchema } from "../../src/config/schema/index.js";
 import { Runtime } from "../../src/runtime/runtime.js";
-
-const hasNginx = spawnSync("nginx", ["-v"]).status === 0;
+import { freePort } from "../support/ports.js";
+import { requireProgram } from "../support/programs.js";
 
 interface Reply {
   status: number;
@@ -34,15 +33,6 @@ function send(port: number, path: string, method = "GET", body?: string): Promis
     req.on("error", reject);
     req.end(body);
   });
-}
-
-/** A loopback port the kernel says is free, released for nginx to bind. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Two server blocks that answer with their name; /echo returns what the proxy forwarded. */
@@ -84,21 +74,20 @@ async function waitForNginx(nginx: ChildProcess, port: number, dir: string): Pro
   throw new Error(`nginx did not start:\n${log}`);
 }
 
-describe("Debian's nginx as a backend behind ballast", {
-  skip: !hasNginx && "nginx not installed",
-}, () => {
+describe("Debian's nginx as a backend behind ballast", () => {
   let dir: string;
   let nginx: ChildProcess;
   let runtime: Runtime;
   let port: number;
 
   before(async () => {
+    const program = requireProgram("nginx");
     dir = await mkdtemp(join(tmpdir(), "ballast-nginx-backend-"));
     const [alphaPort, betaPort] = [await freePort(), await freePort()];
     const file = join(dir, "nginx.conf");
     await writeFile(file, nginxConfig(dir, alphaPort, betaPort));
     nginx = spawn(
-      "nginx",
+      program,
       ["-p", dir, "-e", join(dir, "error.log"), "-c", file, "-g", "daemon off;"],
       { stdio: "ignore" },
     );

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
   blackholePort,
-  eventually,
   fetchText,
   rawExchange,
   startBackend,

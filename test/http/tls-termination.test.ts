@@ -1,11 +1,8 @@
 /** TLS termination: HTTPS in front, plain HTTP to the backend, X-Forwarded-Proto: https. */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { type CertificateFiles, selfSignedCertificate } from "../support/certificate.js";
 import {
   backendsOf,
   startBackend,
@@ -15,34 +12,18 @@ import {
 } from "./helpers.js";
 
 describe("http tls termination", () => {
-  const dir = mkdtempSync(join(tmpdir(), "ballast-tls-"));
+  let certificate: CertificateFiles | undefined;
   let backend: TestBackend;
   let proxy: TestProxy;
   after(async () => {
     await proxy?.close();
     await backend?.close();
-    rmSync(dir, { recursive: true, force: true });
+    certificate?.cleanup();
   });
 
   it("serves HTTPS with a configured certificate and tells the backend", async () => {
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    const made = spawnSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ]);
-    assert.equal(made.status, 0, String(made.stderr));
+    certificate = selfSignedCertificate();
+    const { cert, key } = certificate;
     backend = await startBackend("b", (req, res) => {
       req.resume();
       res.end(String(req.headers["x-forwarded-proto"]));

@@ -4,17 +4,14 @@
  * checked like any request (here: answered 403 by a fixed route), never sent raw upstream.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect as connectTls } from "node:tls";
+import { selfSignedCertificate } from "../support/certificate.js";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
-  eventually,
   startBackend,
   startProxy,
   type TestBackend,
@@ -118,25 +115,8 @@ describe("http upgrade refused by the backend", () => {
   });
 
   it("over TLS too: the connection goes back to HTTPS and the next request is routed", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ballast-upgrade-tls-"));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    const made = spawnSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ]);
-    assert.equal(made.status, 0, made.stderr?.toString());
+    const certificate = selfSignedCertificate();
+    const { cert, key } = certificate;
     const tls = await startProxy(
       {
         default_pool: "p",
@@ -163,7 +143,7 @@ describe("http upgrade refused by the backend", () => {
       );
     } finally {
       await tls.close();
-      rmSync(dir, { recursive: true, force: true });
+      certificate.cleanup();
     }
   });
 });

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
-  eventually,
   fetchText,
   rawExchange,
   startBackend,

@@ -4,10 +4,10 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
+import { eventually } from "../support/wait.js";
 import {
   backendsOf,
   blackholePort,
-  eventually,
   rawExchange,
   startBackend,
   startProxy,

@@ -1,8 +1,11 @@
 /** Two dnsmasq instances behind a udp listener, queried with dig. */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { frontUdp, run, runCleanups } from "./helpers.js";
-import { startDnsmasq } from "./servers.js";
+import { runCleanups } from "../support/cleanups.js";
+import { run } from "../support/daemon.js";
+import { requireProgram } from "../support/programs.js";
+import { startDnsmasq } from "../support/servers.js";
+import { frontUdp } from "./helpers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -11,7 +14,7 @@ after(async () => {
 
 function dig(port: number, name: string) {
   return run(
-    "dig",
+    requireProgram("dig"),
     ["@127.0.0.1", "-p", String(port), "+short", "+tries=3", "+time=1", name],
     15_000,
   );

@@ -5,7 +5,8 @@ import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { configSchema } from "../../src/config/schema/index.js";
 import { Runtime } from "../../src/runtime/runtime.js";
-import { namedEchoServer, runCleanups, whoAnswers } from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
+import { namedEchoServer, whoAnswers } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {

@@ -4,8 +4,9 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { encodeProxyV1 } from "../../src/net/proxy-protocol.js";
 import type { TcpListener } from "../../src/tcp/listener.js";
-import { type Fronted, frontTcp, readUntil, waitFor } from "./helpers.js";
-import { type RealServer, startNginxWithProxyProtocol } from "./servers.js";
+import { type RealServer, startNginxWithProxyProtocol } from "../support/servers.js";
+import { waitFor } from "../support/wait.js";
+import { type Fronted, frontTcp, readUntil } from "./helpers.js";
 
 let nginx: RealServer & { accessLog(): string };
 let front: Fronted<TcpListener>;
@@ -37,7 +38,9 @@ describe("PROXY protocol v2 to nginx", () => {
     const response = await get("127.0.0.2");
     assert.match(response, /^HTTP\/1\.1 200/);
     assert.match(response, /client=127\.0\.0\.2/);
-    await waitFor(() => nginx.accessLog().includes("127.0.0.2"));
+    await waitFor("the access log to name 127.0.0.2", () =>
+      nginx.accessLog().includes("127.0.0.2"),
+    );
     const line = nginx.accessLog().trim().split("\n").at(-1)!;
     // $proxy_protocol_addr is the client; $remote_addr (the TCP peer) is ballast.
     assert.match(line, /^127\.0\.0\.2 \d+ 127\.0\.0\.1 "GET \/pp HTTP\/1\.0"$/);
@@ -53,6 +56,8 @@ describe("PROXY protocol v2 to nginx", () => {
     });
     const response = await get("127.0.0.3", header);
     assert.match(response, /client=203\.0\.113\.7/);
-    await waitFor(() => nginx.accessLog().includes("203.0.113.7 40123"));
+    await waitFor("the access log to name 203.0.113.7 40123", () =>
+      nginx.accessLog().includes("203.0.113.7 40123"),
+    );
   });
 });

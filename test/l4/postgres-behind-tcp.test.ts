@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TcpListener } from "../../src/tcp/listener.js";
-import { type Fronted, frontTcp, run } from "./helpers.js";
-import { psql, type RealServer, startPostgres } from "./servers.js";
+import { run } from "../support/daemon.js";
+import { requireProgram } from "../support/programs.js";
+import { psql, type RealServer, startPostgres } from "../support/servers.js";
+import { type Fronted, frontTcp } from "./helpers.js";
 
 let pgA: RealServer;
 let pgB: RealServer;
@@ -16,7 +18,7 @@ before(async () => {
   [pgA, pgB] = await Promise.all([startPostgres(), startPostgres()]);
   for (const server of [pgA, pgB]) {
     const init = await run(
-      "pgbench",
+      requireProgram("pgbench"),
       [
         "-h",
         "127.0.0.1",
@@ -55,7 +57,7 @@ describe("PostgreSQL behind a tcp listener", () => {
     const args = ["-h", "127.0.0.1", "-p", String(front.port), "-U", "postgres", "-n"];
     // -c 4 over rr: two connections per cluster; -t bounds the run.
     const result = await run(
-      "pgbench",
+      requireProgram("pgbench"),
       [...args, "-c", "4", "-j", "2", "-t", "100", "postgres"],
       120_000,
     );
@@ -64,7 +66,7 @@ describe("PostgreSQL behind a tcp listener", () => {
     assert.match(result.stdout, /number of failed transactions: 0/);
     // -C: a new connection per transaction, so every transaction is a new pick.
     const perConnection = await run(
-      "pgbench",
+      requireProgram("pgbench"),
       [...args, "-C", "-c", "2", "-t", "50", "postgres"],
       120_000,
     );

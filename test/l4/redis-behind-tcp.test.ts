@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TcpListener } from "../../src/tcp/listener.js";
-import { dial, type Fronted, frontTcp, readUntil, run } from "./helpers.js";
-import { type RealServer, redisInfo, startRedis } from "./servers.js";
+import { run } from "../support/daemon.js";
+import { requireProgram } from "../support/programs.js";
+import { type RealServer, redisInfo, startRedis } from "../support/servers.js";
+import { dial, type Fronted, frontTcp, readUntil } from "./helpers.js";
 
 let redisA: RealServer;
 let redisB: RealServer;
@@ -37,7 +39,7 @@ async function pingOnce(port: number): Promise<string> {
 
 function benchmark(args: string[]) {
   return run(
-    "redis-benchmark",
+    requireProgram("redis-benchmark"),
     ["-h", "127.0.0.1", "-p", String(front.port), "-t", "set,get", "-q", "--csv", ...args],
     120_000,
   );

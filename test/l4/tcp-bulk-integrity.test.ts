@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
-import { dial, frontTcp, runCleanups, tcpServer } from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
+import { dial, frontTcp, tcpServer } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {

@@ -5,16 +5,9 @@ import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from "../../src/net/proxy-protocol.js";
 import { blackholePort as blackhole } from "../support/blackhole-port.js";
-import {
-  dial,
-  frontTcp,
-  namedEchoServer,
-  readUntil,
-  runCleanups,
-  tcpServer,
-  waitFor,
-  whoAnswers,
-} from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
+import { waitFor } from "../support/wait.js";
+import { dial, frontTcp, namedEchoServer, readUntil, tcpServer, whoAnswers } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -69,8 +62,11 @@ describe("tcp listener", () => {
     assert.equal(row.bytesIn, 5);
     assert.equal(row.bytesOut, 2 + 5);
     held.destroy();
-    await waitFor(() => front.listener.connections().length === 0);
-    await waitFor(() => backend.active + backend.inactive === 0);
+    await waitFor("the connection table to empty", () => front.listener.connections().length === 0);
+    await waitFor(
+      "the backend to count no connection",
+      () => backend.active + backend.inactive === 0,
+    );
     assert.equal(front.pool.get("b")!.active + front.pool.get("b")!.inactive, 0);
   });
 
@@ -97,7 +93,7 @@ describe("tcp listener", () => {
     const reply = await readUntil(client, () => false);
     assert.equal(backendSawEnd, true);
     assert.equal(reply, "got 100000 bytes");
-    await waitFor(() => front.listener.connections().length === 0);
+    await waitFor("the connection table to empty", () => front.listener.connections().length === 0);
   });
 
   it("closes both sides when one side resets", async () => {
@@ -105,11 +101,11 @@ describe("tcp listener", () => {
     const front = await frontTcp([{ host: "127.0.0.1", port: server.port }]);
     cleanups.push(server.close, front.close);
     const client = await dial(front.port);
-    await waitFor(() => server.sockets.size === 1);
+    await waitFor("one connection at the server", () => server.sockets.size === 1);
     const [backendSide] = server.sockets;
     client.resetAndDestroy();
     await once(backendSide, "close");
-    await waitFor(() => front.listener.connections().length === 0);
+    await waitFor("the connection table to empty", () => front.listener.connections().length === 0);
   });
 
   it("fails over to another backend when a connect is refused", async () => {
@@ -149,12 +145,12 @@ describe("tcp listener", () => {
     cleanups.push(front.close);
     const client = await dial(front.port);
     const slow = front.pool.get("slow")!;
-    await waitFor(() => slow.inactive === 1);
+    await waitFor("an inactive connection on the slow backend", () => slow.inactive === 1);
     assert.equal(slow.active, 0);
     assert.equal(front.listener.connections()[0].state, "connecting");
     // A reset (not a FIN: a half-closed client may still want its answer) abandons the attempt.
     client.resetAndDestroy();
-    await waitFor(() => slow.inactive === 0);
+    await waitFor("no inactive connection on the slow backend", () => slow.inactive === 0);
   });
 
   it("resets the client at once when the pool has no available backend", async () => {
@@ -193,7 +189,7 @@ describe("tcp listener", () => {
     const client = await dial(front.port);
     client.on("error", () => {});
     await once(client, "close");
-    await waitFor(() => server.sockets.size === 0);
+    await waitFor("no connection at the server", () => server.sockets.size === 0);
   });
 
   it("stops gracefully: no new connections, open ones finish, the rest close at the timeout", async () => {
@@ -215,7 +211,10 @@ describe("tcp listener", () => {
     const lingering = await dial(second.port);
     await readUntil(lingering, (t) => t.includes("\n"));
     await second.listener.stop({ graceful: true, timeoutMs: 100 });
-    await waitFor(() => lingering.destroyed || lingering.readableEnded);
+    await waitFor(
+      "the lingering client to be closed",
+      () => lingering.destroyed || lingering.readableEnded,
+    );
   });
 
   it("keeps a client on its backend with persistence, until the timeout after its last connection", async () => {
@@ -255,7 +254,7 @@ describe("tcp listener", () => {
       cleanups.push(server.close, front.close);
       const client = await dial(front.port);
       client.write("PING\r\n");
-      await waitFor(() => received.includes("PING\r\n"));
+      await waitFor("PING at the backend", () => received.includes("PING\r\n"));
       const result = decodeProxyHeader(received);
       assert.equal(result.status, "ok");
       if (result.status !== "ok") return;
@@ -292,7 +291,10 @@ describe("tcp listener", () => {
       const row = front.listener.connections()[0];
       assert.equal(row.client, "[2001:db8::7]:5555");
       client.destroy();
-      await waitFor(() => front.listener.connections().length === 0);
+      await waitFor(
+        "the connection table to empty",
+        () => front.listener.connections().length === 0,
+      );
     }
     assert.equal(front.listener.persistence()[0].client, "2001:db8::7");
 

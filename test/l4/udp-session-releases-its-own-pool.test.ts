@@ -10,7 +10,7 @@ import { udpListenerSchema } from "../../src/config/schema/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Pool } from "../../src/pool/pool.js";
 import { createUdpListener } from "../../src/udp/listener.js";
-import { runCleanups } from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {

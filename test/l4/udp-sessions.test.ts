@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { after, describe, it } from "node:test";
-import { frontUdp, runCleanups, waitFor } from "./helpers.js";
+import { runCleanups } from "../support/cleanups.js";
+import { waitFor } from "../support/wait.js";
+import { frontUdp } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -98,7 +100,7 @@ describe("udp listener", () => {
     const client = await udpClient();
     await ask(client, front.port, "q");
     assert.equal(front.pool.get("a")!.active, 1);
-    await waitFor(() => front.listener.sessions().length === 0, 3000);
+    await waitFor("the session table to empty", () => front.listener.sessions().length === 0, 3000);
     assert.equal(front.pool.get("a")!.active, 0);
     assert.equal(front.listener.stats().sessionsExpired, 1);
   });
@@ -134,7 +136,7 @@ describe("udp listener", () => {
     cleanups.push(front.close);
     const client = await udpClient();
     client.send("q", front.port, "127.0.0.1");
-    await waitFor(() => front.listener.stats().noBackend === 1);
+    await waitFor("a noBackend count", () => front.listener.stats().noBackend === 1);
     assert.equal(front.listener.sessions().length, 0);
   });
 });

@@ -96,13 +96,3 @@ function responseOn(socket: Socket, request: string): Promise<string> {
     else socket.write(request);
   });
 }
-
-/** Waits until `condition` holds, checking every 10 ms, at most `limitMs`. */
-export async function eventually(condition: () => boolean, limitMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}

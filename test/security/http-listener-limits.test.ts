@@ -4,11 +4,7 @@
  * closed at accept with a log line, and a reload changes all of it in place.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
@@ -17,6 +13,7 @@ import type { Listener } from "../../src/net/listener.js";
 import type { Pool } from "../../src/pool/pool.js";
 import { createPoolFromConfig } from "../../src/runtime/pools.js";
 import { startBackend, type TestBackend } from "../http/helpers.js";
+import { selfSignedCertificate } from "../support/certificate.js";
 import {
   CLOSING_GET,
   capturingLogger,
@@ -80,15 +77,9 @@ describe("http listener limits", () => {
   });
 
   it("with TLS, closes a denied client before the handshake", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ballast-limits-tls-"));
+    const certificate = selfSignedCertificate();
     try {
-      const cert = join(dir, "cert.pem");
-      const key = join(dir, "key.pem");
-      const made = spawnSync("openssl", [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
-        ...["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
-      ]);
-      assert.equal(made.status, 0, String(made.stderr));
+      const { cert, key } = certificate;
       const { port } = await listen({ deny: [OTHER_CLIENT] }, { tls: { cert, key } });
       const handshake = (localAddress: string) =>
         new Promise<string>((resolve) => {
@@ -105,7 +96,7 @@ describe("http listener limits", () => {
       assert.notEqual(await handshake(OTHER_CLIENT), "handshake");
       assert.equal(await handshake(LOCAL), "handshake");
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      certificate.cleanup();
     }
   });
 

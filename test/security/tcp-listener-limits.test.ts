@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import { tcpListenerSchema } from "../../src/config/schema/index.js";
 import { Pool } from "../../src/pool/pool.js";
 import { createTcpListener, type TcpListener } from "../../src/tcp/listener.js";
-import { namedEchoServer, waitFor } from "../l4/helpers.js";
+import { namedEchoServer } from "../l4/helpers.js";
+import { waitFor } from "../support/wait.js";
 import { capturingLogger, OTHER_CLIENT } from "./helpers.js";
 
 const LOCAL = "127.0.0.1";
@@ -121,7 +122,7 @@ describe("tcp listener limits", () => {
     assert.ok(line, "the refusal is logged");
     assert.equal(line.client, LOCAL);
     held.socket.destroy();
-    await waitFor(() => listener.stats().open === 1, 3000);
+    await waitFor("one open connection", () => listener.stats().open === 1, 3000);
     assert.equal(await open(port, LOCAL), "a\n");
   });
 

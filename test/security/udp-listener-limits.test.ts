@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { udpListenerSchema } from "../../src/config/schema/index.js";
 import { Pool } from "../../src/pool/pool.js";
 import { createUdpListener, type UdpListener } from "../../src/udp/listener.js";
-import { waitFor } from "../l4/helpers.js";
+import { waitFor } from "../support/wait.js";
 import { capturingLogger, OTHER_CLIENT } from "./helpers.js";
 
 const LOCAL = "127.0.0.1";
@@ -83,7 +83,7 @@ describe("udp listener limits", () => {
     const allowed = await clientAt(LOCAL);
     const before = backendReceived;
     denied.send("no", port, "127.0.0.1");
-    await waitFor(() => listener.stats().deniedDatagrams === 1, 3000);
+    await waitFor("deniedDatagrams 1", () => listener.stats().deniedDatagrams === 1, 3000);
     assert.equal(await ask(allowed, port, "yes"), "echo:yes");
     assert.equal(backendReceived - before, 1, "the denied datagram never reached the backend");
     assert.equal(listener.stats().sessions, 1);
@@ -95,7 +95,7 @@ describe("udp listener limits", () => {
     const client = await clientAt(LOCAL);
     for (let i = 0; i < 3; i++) assert.equal(await ask(client, port, `q${i}`), `echo:q${i}`);
     client.send("over", port, "127.0.0.1");
-    await waitFor(() => listener.stats().limitedDatagrams === 1, 3000);
+    await waitFor("limitedDatagrams 1", () => listener.stats().limitedDatagrams === 1, 3000);
     assert.equal(await ask(await clientAt(OTHER_CLIENT), port, "other"), "echo:other");
   });
 
@@ -105,7 +105,7 @@ describe("udp listener limits", () => {
     const second = await clientAt(LOCAL);
     assert.equal(await ask(first, port, "1"), "echo:1");
     second.send("2", port, "127.0.0.1");
-    await waitFor(() => listener.stats().limitedDatagrams === 1, 3000);
+    await waitFor("limitedDatagrams 1", () => listener.stats().limitedDatagrams === 1, 3000);
     assert.equal(listener.stats().sessions, 1);
     assert.equal(await ask(await clientAt(OTHER_CLIENT), port, "3"), "echo:3");
     // Ending the first session (a reload that denies, then allows again) frees its place.
@@ -114,14 +114,14 @@ describe("udp listener limits", () => {
     listener.update(configOf({ connections_per_client: 1 }));
     assert.equal(await ask(second, port, "4"), "echo:4");
     first.send("5", port, "127.0.0.1");
-    await waitFor(() => listener.stats().limitedDatagrams === 2, 3000);
+    await waitFor("limitedDatagrams 2", () => listener.stats().limitedDatagrams === 2, 3000);
   });
 
   it("opens no session beyond max_connections", async () => {
     const { listener, port } = await listen({ max_connections: 1 });
     assert.equal(await ask(await clientAt(LOCAL), port, "1"), "echo:1");
     (await clientAt(OTHER_CLIENT)).send("2", port, "127.0.0.1");
-    await waitFor(() => listener.stats().limitedDatagrams === 1, 3000);
+    await waitFor("limitedDatagrams 1", () => listener.stats().limitedDatagrams === 1, 3000);
     assert.equal(listener.stats().sessions, 1);
   });
 
@@ -133,7 +133,7 @@ describe("udp listener limits", () => {
     listener.update(configOf({ deny: ["127.0.0.0/8"] }));
     assert.equal(listener.stats().sessions, 0);
     client.send("2", port, "127.0.0.1");
-    await waitFor(() => listener.stats().deniedDatagrams === 1, 3000);
+    await waitFor("deniedDatagrams 1", () => listener.stats().deniedDatagrams === 1, 3000);
     listener.update(configOf(undefined));
     assert.equal(await ask(client, port, "3"), "echo:3");
   });

@@ -1,14 +1,19 @@
 /**
  * Real servers from Debian's packages, started in temp dirs on free loopback ports:
  * redis-server, PostgreSQL, dnsmasq and nginx. Each returns a `stop` that kills the process
- * and removes its files. The benchmark uses them too.
+ * and removes its files. A server whose program is not installed fails the test at once,
+ * naming the program and the command that installs it.
  */
 
 import { createSocket } from "node:dgram";
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
-import { type Daemon, freePort, run, startDaemon, tempDir, waitFor } from "./helpers.js";
+import { type Daemon, run, startDaemon } from "./daemon.js";
+import { freePort } from "./ports.js";
+import { requireProgram } from "./programs.js";
+import { tempDir } from "./temp-dir.js";
+import { waitFor } from "./wait.js";
 
 /** A started server: where it listens and how to stop it. */
 export interface RealServer {
@@ -29,11 +34,12 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A redis-server without persistence on 127.0.0.1. */
-export async function startRedis(): Promise<RealServer> {
+/** A redis-server without persistence on 127.0.0.1, on `port` or a free one. */
+export async function startRedis(options: { port?: number } = {}): Promise<RealServer> {
+  const program = requireProgram("redis-server");
   const dir = tempDir("redis");
-  const port = await freePort();
-  const daemon = startDaemon("redis-server", [
+  const port = options.port ?? (await freePort());
+  const daemon = startDaemon(program, [
     "--port",
     String(port),
     "--bind",
@@ -47,7 +53,7 @@ export async function startRedis(): Promise<RealServer> {
     "--maxclients",
     "1000",
   ]);
-  await waitFor(() => canConnect(port), 10_000);
+  await waitForDaemon(daemon, `redis-server on port ${port}`, () => canConnect(port));
   return {
     port,
     daemon,
@@ -59,10 +65,31 @@ export async function startRedis(): Promise<RealServer> {
   };
 }
 
+/** Waits until a started daemon serves; fails with its output if it exits first. */
+async function waitForDaemon(
+  daemon: Daemon,
+  what: string,
+  serving: () => Promise<boolean>,
+  limitMs = 10_000,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const { exitCode, signalCode } = daemon.process;
+      if (exitCode !== null || signalCode !== null) {
+        throw new Error(`${what} exited (${exitCode ?? signalCode}): ${daemon.output()}`);
+      }
+      return serving();
+    },
+    limitMs,
+    50,
+  );
+}
+
 /** A number from `redis-cli INFO` (for example `total_commands_processed`). */
 export async function redisInfo(port: number, field: string): Promise<number> {
   const result = await run(
-    "redis-cli",
+    requireProgram("redis-cli"),
     ["-h", "127.0.0.1", "-p", String(port), "info", "stats"],
     10_000,
   );
@@ -71,30 +98,32 @@ export async function redisInfo(port: number, field: string): Promise<number> {
   return Number(match[1]);
 }
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
-
 /**
- * A PostgreSQL cluster made by initdb in a temp dir owned by the postgres user (the server
- * refuses to run as root), trusting local connections, listening on 127.0.0.1.
+ * A PostgreSQL cluster made by initdb in a temp dir, trusting local connections, listening on
+ * 127.0.0.1. As root, it runs as the postgres user (the server refuses to run as root).
  */
 export async function startPostgres(): Promise<RealServer> {
+  const initdb = requireProgram("initdb");
+  const postgres = requireProgram("postgres");
+  const pgIsReady = requireProgram("pg_isready");
   const dir = tempDir("pg");
-  chownSync(dir.path, uid("postgres"), gid("postgres"));
+  const asRoot = process.getuid?.() === 0;
+  const runuser = asRoot ? requireProgram("runuser") : "";
+  if (asRoot) chownSync(dir.path, uid("postgres"), gid("postgres"));
   const data = join(dir.path, "data");
   const sockets = join(dir.path, "sock");
-  const asPostgres = (args: string[]) => ["-u", "postgres", "--", ...args];
+  // [command, args] run as the postgres user when this is root, as this user otherwise.
+  const asPostgres = (command: string, args: string[]): [string, string[]] =>
+    asRoot ? [runuser, ["-u", "postgres", "--", command, ...args]] : [command, args];
   const init = await run(
-    "runuser",
-    asPostgres([join(PG_BIN, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
+    ...asPostgres(initdb, ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
     120_000,
   );
   if (init.code !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  await run("runuser", asPostgres(["mkdir", "-p", sockets]));
+  await run(...asPostgres("mkdir", ["-p", sockets]));
   const port = await freePort();
   const daemon = startDaemon(
-    "runuser",
-    asPostgres([
-      join(PG_BIN, "postgres"),
+    ...asPostgres(postgres, [
       "-D",
       data,
       "-p",
@@ -111,10 +140,12 @@ export async function startPostgres(): Promise<RealServer> {
       "max_connections=50",
     ]),
   );
-  await waitFor(async () => {
-    const ready = await run(join(PG_BIN, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port)]);
-    return ready.code === 0;
-  }, 30_000);
+  await waitForDaemon(
+    daemon,
+    `postgres on port ${port}`,
+    async () => (await run(pgIsReady, ["-h", "127.0.0.1", "-p", String(port)])).code === 0,
+    30_000,
+  );
   return {
     port,
     daemon,
@@ -129,7 +160,7 @@ export async function startPostgres(): Promise<RealServer> {
 /** Runs one SQL statement with psql and returns its unaligned output. */
 export async function psql(port: number, sql: string): Promise<string> {
   const result = await run(
-    join(PG_BIN, "psql"),
+    requireProgram("psql"),
     ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-At", "-c", sql],
     30_000,
   );
@@ -151,9 +182,11 @@ export async function startDnsmasq(who: string): Promise<RealServer & { queries(
 }
 
 async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): number }> {
+  const dnsmasq = requireProgram("dnsmasq");
+  const dig = requireProgram("dig");
   const dir = tempDir("dnsmasq");
   const port = await portFreeForTcpAndUdp();
-  const daemon = startDaemon("dnsmasq", [
+  const daemon = startDaemon(dnsmasq, [
     "--no-daemon",
     "--conf-file=/dev/null",
     `--port=${port}`,
@@ -170,11 +203,8 @@ async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): 
     `--address=/who.test/${who}`,
   ]);
   try {
-    await waitFor(async () => {
-      if (daemon.process.exitCode !== null) {
-        throw new Error(`dnsmasq exited with ${daemon.process.exitCode}: ${daemon.output()}`);
-      }
-      const answer = await run("dig", [
+    await waitForDaemon(daemon, `dnsmasq on port ${port}`, async () => {
+      const answer = await run(dig, [
         "@127.0.0.1",
         "-p",
         String(port),
@@ -184,7 +214,7 @@ async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): 
         "x.test",
       ]);
       return answer.stdout.trim() === "1.2.3.4";
-    }, 10_000);
+    });
   } catch (error) {
     await daemon.stop();
     dir.cleanup();
@@ -234,6 +264,7 @@ function countQueries(log: string): number {
 
 /** nginx (http) with a `proxy_protocol` listener, logging `$proxy_protocol_addr` per request. */
 export async function startNginxWithProxyProtocol(): Promise<RealServer & { accessLog(): string }> {
+  const nginx = requireProgram("nginx");
   const dir = tempDir("nginx");
   const port = await freePort();
   const log = join(dir.path, "access.log");
@@ -260,7 +291,7 @@ http {
 }
 `,
   );
-  const daemon = startDaemon("nginx", [
+  const daemon = startDaemon(nginx, [
     "-p",
     dir.path,
     "-c",
@@ -268,7 +299,7 @@ http {
     "-g",
     "daemon off;",
   ]);
-  await waitFor(() => canConnect(port), 10_000);
+  await waitForDaemon(daemon, `nginx on port ${port}`, () => canConnect(port));
   return {
     port,
     daemon,
