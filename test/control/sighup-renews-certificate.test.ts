@@ -16,7 +16,8 @@ import {
   servedFingerprint,
   type TestCertificate,
 } from "../support/certificates.js";
-import { configFile, startBackend, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { configFile, startBackend } from "./helpers.js";
 
 const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
 
