@@ -318,39 +318,26 @@ export class HttpListener implements Listener {
   }
 
   /**
-   * Everything a request and an upgrade request decide alike: limits, the checks of the
-   * request line, head and path, the route and the pool. Returns the decision, or answers
-   * itself through `refuse` and returns undefined.
+   * Everything a request and an upgrade request decide alike: the checks of the request
+   * line, head and path, the route, the pool and the hashing key. A refusal carries a
+   * `reason` when the request was malformed (its connection then closes).
    */
-  private resolve(
-    req: IncomingMessage,
-    upgrade: boolean,
-    refuse: (status: number, head: RequestHead | undefined, reason?: string) => void,
-  ): Decision | undefined {
+  private resolve(req: IncomingMessage, upgrade: boolean): Decision | Refused {
     const target = targetOf(req.url);
     const head = scanRequestHead(req, this.policy, nextRequestId(), upgrade, target?.authority);
     const refusal = refusalOf(req, head);
-    if (refusal !== undefined) {
-      refuse(refusal.status, head, refusal.reason);
-      return undefined;
-    }
+    if (refusal !== undefined) return refused(refusal.status, head, refusal.reason);
     const path = target === undefined ? undefined : routingPath(target.path);
-    if (head.duplicateHost || target === undefined || path === undefined) {
-      refuse(400, head, target === undefined ? "bad request target" : "bad Host or path");
-      return undefined;
-    }
+    if (target === undefined) return refused(400, head, "bad request target");
+    if (head.duplicateHost || path === undefined) return refused(400, head, "bad Host or path");
     const route = this.router.route(normalizeHost(head.host), path, req.method ?? "GET", req);
-    if (typeof route === "number") {
-      refuse(route, head);
-      return undefined;
+    if (typeof route === "number") return refused(route, head, undefined);
+    if (route.pool === undefined) {
+      return { refused: false, head, target, route, pool: undefined, key: undefined };
     }
-    if (route.pool === undefined) return { head, target, route, pool: undefined, key: undefined };
     const pool = this.pools.get(route.pool);
-    if (pool === undefined) {
-      refuse(503, head, `pool "${route.pool}" does not exist`);
-      return undefined;
-    }
-    return { head, target, route, pool, key: this.keyOf(req, pool) };
+    if (pool === undefined) return refused(503, head, undefined);
+    return { refused: false, head, target, route, pool, key: this.keyOf(req, pool) };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
@@ -361,14 +348,15 @@ export class HttpListener implements Listener {
     ctx.budget.recordRequest(performance.now());
     if (ctx.stopping) res.shouldKeepAlive = false;
     const guarded = this.guard.checkRequest(req, res);
-    const refuse = (status: number, head: RequestHead | undefined, reason?: string) =>
-      this.answer(req, res, status, head, reason);
     if (guarded !== 0) {
-      refuse(guarded, undefined);
+      this.answer(req, res, guarded, undefined);
       return;
     }
-    const decision = this.resolve(req, false, refuse);
-    if (decision === undefined) return;
+    const decision = this.resolve(req, false);
+    if (decision.refused) {
+      this.answer(req, res, decision.status, decision.head, decision.reason);
+      return;
+    }
     const { head, target, route, pool, key } = decision;
     if (pool === undefined) {
       sendFixed(res, route.respond!.status, route.respond!.body);
@@ -376,7 +364,7 @@ export class HttpListener implements Listener {
     }
     if (route.redirect !== undefined) {
       const backend = pool.pick(key);
-      if (backend === undefined) refuse(503, head);
+      if (backend === undefined) this.answer(req, res, 503, head);
       else redirectResponse(res, backend, req, route.redirect.status);
       return;
     }
@@ -396,8 +384,11 @@ export class HttpListener implements Listener {
       if (reason !== undefined) this.logRefusal(req, status, reason);
       refuseUpgrade(socket, status, head?.requestId ?? "-");
     };
-    const decision = this.resolve(req, true, refuse);
-    if (decision === undefined) return;
+    const decision = this.resolve(req, true);
+    if (decision.refused) {
+      refuse(decision.status, decision.head, decision.reason);
+      return;
+    }
     const { head, target, route, pool, key } = decision;
     const status = this.upgradeRefusal(req, head, route);
     if (status !== 0 || pool === undefined) {
@@ -488,12 +479,26 @@ export class HttpListener implements Listener {
 
 /** What `resolve` decided for a request that is to be served. */
 interface Decision {
+  refused: false;
   head: RequestHead;
   target: Target;
   route: CompiledRoute;
   /** The route's pool and the request's hashing key; undefined for a `respond` route. */
   pool: Pool | undefined;
   key: string | undefined;
+}
+
+/** What `resolve` decided for a request that is answered by the proxy itself. */
+interface Refused {
+  refused: true;
+  status: number;
+  head: RequestHead;
+  /** Set when the request was malformed: the connection closes after the answer. */
+  reason: string | undefined;
+}
+
+function refused(status: number, head: RequestHead, reason: string | undefined): Refused {
+  return { refused: true, status, head, reason };
 }
 
 const kClosing = Symbol("closing");
