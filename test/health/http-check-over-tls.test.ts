@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { test } from "node:test";
 import { createHealthCheck } from "../../src/health/index.js";
-import { selfSignedCertificate } from "../support/certificate.js";
+import { selfSignedCertificate } from "../support/certificates.js";
 import { closeServer, healthConfig, portOf } from "./helpers.js";
 
 test("an HTTP check with tls: true speaks TLS (SSL_GET) and sends the host as SNI", async (t) => {

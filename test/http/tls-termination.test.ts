@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:https";
 import { after, describe, it } from "node:test";
-import { type CertificateFiles, selfSignedCertificate } from "../support/certificate.js";
+import { type CertificateFiles, selfSignedCertificate } from "../support/certificates.js";
 import {
   backendsOf,
   startBackend,

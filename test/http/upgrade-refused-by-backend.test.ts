@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { connect as connectTls } from "node:tls";
-import { selfSignedCertificate } from "../support/certificate.js";
+import { selfSignedCertificate } from "../support/certificates.js";
 import { eventually } from "../support/wait.js";
 import {
   backendsOf,

@@ -13,7 +13,7 @@ import type { Listener } from "../../src/net/listener.js";
 import type { Pool } from "../../src/pool/pool.js";
 import { createPoolFromConfig } from "../../src/runtime/pools.js";
 import { startBackend, type TestBackend } from "../http/helpers.js";
-import { selfSignedCertificate } from "../support/certificate.js";
+import { selfSignedCertificate } from "../support/certificates.js";
 import {
   CLOSING_GET,
   capturingLogger,

@@ -5,6 +5,8 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
+import { requireProgram } from "./programs.js";
+import { tempDir } from "./temp-dir.js";
 
 /** A certificate and its key as PEM files, and the certificate's SHA-256 fingerprint. */
 export interface TestCertificate {
@@ -18,7 +20,7 @@ export function makeCertificate(dir: string, name: string, subject = name): Test
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   const made = spawnSync(
-    "openssl",
+    requireProgram("openssl"),
     [
       "req",
       "-x509",
@@ -40,6 +42,22 @@ export function makeCertificate(dir: string, name: string, subject = name): Test
   );
   assert.equal(made.status, 0, made.stderr);
   return { cert, key, fingerprint256: new X509Certificate(readFileSync(cert)).fingerprint256 };
+}
+
+/** A certificate and key in PEM files of their own temp dir; `cleanup` removes them. */
+export interface CertificateFiles extends TestCertificate {
+  cleanup(): void;
+}
+
+/** A fresh self-signed certificate for `commonName` in a temp dir of its own. */
+export function selfSignedCertificate(commonName = "localhost"): CertificateFiles {
+  const dir = tempDir("cert");
+  try {
+    return { ...makeCertificate(dir.path, "cert", commonName), cleanup: dir.cleanup };
+  } catch (error) {
+    dir.cleanup();
+    throw error;
+  }
 }
 
 /** Opens a TLS connection to 127.0.0.1:port (any certificate accepted) once the handshake is done. */
