@@ -1,7 +1,7 @@
 /** A named set of backends with their state, and the calls data planes use to take one. */
 import { algorithms, createBalancer, isAlgorithmName } from "../balancer/index.js";
 import type { Balancer, BalancerOptions, PickContext } from "../balancer/types.js";
-import { type BackendSpec, BackendState } from "./backend.js";
+import { type BackendRole, type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
 
 /** Options of a pool; every one has a default. */
@@ -23,6 +23,10 @@ export interface PoolOptions {
   hashKey?: HashKeySource;
   /** LVS persistence timeout (`ipvsadm -p`) in ms; 0 = off. The L4 data planes keep the table. */
   persistenceMs?: number;
+  /** Serve only backends a database check found in this role (`role: primary | replica`). */
+  role?: BackendRole;
+  /** A replica pool with no replica in service sends reads to the primary instead. */
+  fallbackToPrimary?: boolean;
 }
 
 /** The config's `hash_key`: a client property or a request field. */
@@ -50,7 +54,15 @@ export type PoolObserver = (event: PoolEvent) => void;
 export type PoolEvent =
   | { type: "added" | "removed"; pool: string; backend: BackendState }
   | { type: "health"; pool: string; backend: BackendState; health: "up" | "down"; reason: string }
-  | { type: "changed"; pool: string; backend: BackendState };
+  | { type: "changed"; pool: string; backend: BackendState }
+  | {
+      type: "role";
+      pool: string;
+      backend: BackendState;
+      role: BackendRole;
+      previous: BackendRole | undefined;
+      reason: string;
+    };
 
 /** How many random re-picks a retry makes before scanning for another backend. */
 const EXCLUDE_REPICKS = 4;
@@ -59,8 +71,9 @@ export class Pool implements LeaseOwner {
   readonly name: string;
   readonly clock: () => number;
   readonly random: () => number;
-  private options: Required<Omit<PoolOptions, "clock" | "random" | "algorithmOptions">> & {
+  private options: Required<Omit<PoolOptions, "clock" | "random" | "algorithmOptions" | "role">> & {
     algorithmOptions: BalancerOptions;
+    role: BackendRole | undefined;
   };
   private primaries: BackendState[] = [];
   private backups: BackendState[] = [];
@@ -93,6 +106,8 @@ export class Pool implements LeaseOwner {
       latencyDecayMs: options.latencyDecayMs ?? 10_000,
       hashKey: options.hashKey ?? "client_ip",
       persistenceMs: options.persistenceMs ?? 0,
+      role: options.role,
+      fallbackToPrimary: options.fallbackToPrimary ?? false,
     };
     this.primaryBalancer = this.makeBalancer();
     this.backupBalancer = this.makeBalancer();
@@ -114,6 +129,11 @@ export class Pool implements LeaseOwner {
   /** LVS persistence timeout in ms; 0 when persistence is off. */
   get persistenceMs(): number {
     return this.options.persistenceMs;
+  }
+
+  /** The role this pool serves; undefined when any backend may serve. */
+  get role(): BackendRole | undefined {
+    return this.options.role;
   }
 
   /** Every backend, primaries first, in configured order. */
@@ -266,6 +286,17 @@ export class Pool implements LeaseOwner {
     return true;
   }
 
+  /** Database checks report the role they found (a promotion, a demotion) here. */
+  setRole(id: string, role: BackendRole, reason = ""): boolean {
+    const backend = this.get(id);
+    if (!backend || backend.role === role) return false;
+    const previous = backend.role;
+    backend.role = role;
+    this.changed(backend);
+    this.emit({ type: "role", pool: this.name, backend, role, previous, reason });
+    return true;
+  }
+
   /** Keeps a backend out of new picks until `until` (clock ms): nginx's fail_timeout. */
   suspend(id: string, until: number): boolean {
     const backend = this.get(id);
@@ -332,11 +363,14 @@ export class Pool implements LeaseOwner {
       latencyDecayMs: options.latencyDecayMs ?? 10_000,
       hashKey: options.hashKey ?? "client_ip",
       persistenceMs: options.persistenceMs ?? 0,
+      role: options.role,
+      fallbackToPrimary: options.fallbackToPrimary ?? false,
     };
     if (algorithmChanged) {
       this.primaryBalancer = this.makeBalancer();
       this.backupBalancer = this.makeBalancer();
     }
+    for (const backend of this.backends) backend.wantedRole = this.options.role;
     this.refresh();
   }
 
@@ -469,12 +503,25 @@ export class Pool implements LeaseOwner {
     this.healthyPrimaries = healthy;
     for (const backend of this.primaries) backend.refreshAvailable(now);
     for (const backend of this.backups) backend.refreshAvailable(now);
+    if (this.options.fallbackToPrimary) this.fallBackToPrimary(now);
     this.primaryBalancer.update(this.primaries);
     this.backupBalancer.update(this.backups);
   }
 
+  /**
+   * fallback_to_primary: while no replica is in service, the primary serves the reads
+   * (a read pool's primaries act as its backups). Runs at every rebuild, so the primary
+   * leaves again as soon as a replica comes back.
+   */
+  private fallBackToPrimary(now: number): void {
+    const all = this.backends;
+    if (all.some((backend) => backend.available)) return;
+    for (const backend of all) backend.refreshAvailable(now, true);
+  }
+
   private insert(backend: BackendState): void {
     backend.healthSince = this.clock();
+    backend.wantedRole = this.options.role;
     (backend.backup ? this.backups : this.primaries).push(backend);
     this.byId.set(backend.id, backend);
   }

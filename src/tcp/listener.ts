@@ -187,9 +187,13 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   /** @internal */
   onNoBackend(connection: TcpConnection): void {
     this.counters.noBackend++;
+    // A role pool says which role is missing: "no primary" explains a refused write.
+    const role = this.context.pools.get(this.config.pool)?.role;
     this.noBackendLog.warn(
       { listener: this.name, pool: this.config.pool, client: connection.clientAddress },
-      "no backend available: connection reset",
+      role === undefined
+        ? "no backend available: connection reset"
+        : `no ${role} in service: connection reset`,
     );
   }
 
