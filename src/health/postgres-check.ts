@@ -27,11 +27,12 @@ const MAX_SCRAM_ITERATIONS = 100_000;
 /**
  * Lag as the replay delay, but 0 while everything received is replayed: on an idle primary
  * no transaction arrives and `now() - pg_last_xact_replay_timestamp()` would grow forever.
+ * NULL (WAL waiting, and no transaction replayed since the standby started) is unknown.
  */
 const ROLE_AND_LAG = `SELECT pg_is_in_recovery(),
   CASE WHEN NOT pg_is_in_recovery() THEN 0
        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-       ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END`;
+       ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END`;
 
 /** Healthy when the check user logs in and the role query answers (lag within bounds). */
 export function createPostgresCheck(options: PostgresCheckOptions): HealthCheck {
@@ -45,6 +46,9 @@ export function createPostgresCheck(options: PostgresCheckOptions): HealthCheck 
         if (recovery === "f")
           return withRole(passed("primary (not in recovery)", "L7OK"), "primary");
         if (recovery !== "t") return failed(`unexpected pg_is_in_recovery() ${recovery}`, "L7RSP");
+        if (lagText === null) {
+          return withRole(failed("standby lag unknown (WAL not replayed yet)", "L7STS"), "replica");
+        }
         const lagSeconds = Math.round(Number(lagText) * 10) / 10;
         const over = options.maxLagMs !== undefined && lagSeconds * 1000 > options.maxLagMs;
         const detail = `standby ${lagSeconds}s behind${over ? `, over max_lag ${options.maxLagMs! / 1000}s` : ""}`;

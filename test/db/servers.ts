@@ -253,6 +253,8 @@ export async function startPostgresPair(): Promise<{
         "-R",
         "-X",
         "stream",
+        // Without it the backup waits for a spread checkpoint: minutes on an idle server.
+        "--checkpoint=fast",
         "--no-sync",
       ]),
       120_000,
@@ -292,7 +294,8 @@ export async function startRedisPair(): Promise<{
     }, 10_000);
     return { port, daemon };
   };
-  const primary = await start([]);
+  // No 5 s wait for more replicas before the first sync.
+  const primary = await start(["--repl-diskless-sync-delay", "0"]);
   const replica = await start(["--replicaof", "127.0.0.1", String(primary.port)]);
   return {
     primary,
