@@ -106,7 +106,13 @@ async function startUp(connection: CheckConnection, options: PostgresCheckOption
     if (type !== "R") continue; // ParameterStatus, BackendKeyData, notices
     if (reply.length < 4) throw new CheckFailure("malformed authentication request", "L7RSP");
     const code = reply.readInt32BE(0);
-    if (code === 0) continue;
+    if (code === 0) {
+      // A server that skips SCRAM's final step has not proven it knows the password.
+      if (scram && scram.serverSignature !== undefined && !scram.verified) {
+        throw new CheckFailure("SCRAM login ended without the server's signature", "L7RSP");
+      }
+      continue;
+    }
     if (code === 3) connection.write(message("p", Buffer.from(`${password}\0`, "utf8")));
     else if (code === 5) {
       const inner = md5Hex(password + options.user);
@@ -131,6 +137,7 @@ async function startUp(connection: CheckConnection, options: PostgresCheckOption
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         throw new CheckFailure("SCRAM server signature does not match", "L7RSP");
       }
+      scram.verified = true;
     } else throw new CheckFailure(`unsupported authentication request ${code}`, "L7RSP");
   }
 }
@@ -175,6 +182,7 @@ interface ScramState {
   nonce: string;
   clientFirst: string;
   serverSignature?: Buffer;
+  verified?: boolean;
 }
 
 function scramStart(): ScramState {
