@@ -164,6 +164,18 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     return rows;
   }
 
+  /** Closes the open connections to one backend of this listener's pool (a drain's cap). */
+  closeConnectionsTo(pool: string, backendId: string): number {
+    if (pool !== this.config.pool) return 0;
+    let closed = 0;
+    for (const connection of [...this.open]) {
+      if (connection.lease?.backend.id !== backendId) continue;
+      connection.destroy();
+      closed++;
+    }
+    return closed;
+  }
+
   /** The pool's persistence bindings (client → backend), empty when persistence is off. */
   persistence(): PersistenceRow[] {
     const pool = this.context.pools.get(this.config.pool);

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect as connectTls } from "node:tls";
 import { after, before, describe, it } from "node:test";
+import { connect as connectTls } from "node:tls";
 import {
   backendsOf,
   eventually,
