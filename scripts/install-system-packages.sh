@@ -5,8 +5,9 @@
 set -euo pipefail
 packages=(
   nginx-light libnginx-mod-stream haproxy redis-server redis-tools postgresql postgresql-contrib
-  dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps openssl util-linux
+  dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps openssl util-linux coreutils
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
+  mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()
@@ -20,6 +21,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian starts some of these at install time; the tests want their ports free.
 # (prometheus would listen on 9090, the admin API's default port.)
-for service in nginx haproxy redis-server postgresql prometheus; do
+for service in nginx haproxy redis-server postgresql prometheus mariadb; do
   service "$service" stop >/dev/null 2>&1 || true
 done

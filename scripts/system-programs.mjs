@@ -26,6 +26,11 @@ export const PROGRAMS = {
   pgrep: "procps",
   pidof: "procps", // Debian 12 has it in an essential package; from Debian 13 on, in procps
   runuser: "util-linux",
+  chown: "coreutils",
+  mariadb: "mariadb-client",
+  mariadbd: "mariadb-server",
+  "mariadb-install-db": "mariadb-server",
+  sysbench: "sysbench",
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */

@@ -235,8 +235,24 @@ route("PUT", "/api/pools/:pool/backends/:id/weight", async (ctx) => {
 route("POST", "/api/pools/:pool/backends/:id/drain", (ctx) => {
   const pool = requirePool(ctx.runtime, ctx.params[0]);
   requireBackend(pool, ctx.params[1]);
-  pool.drain(ctx.params[1]);
-  ctx.runtime.logger.info({ pool: ctx.params[0], backend: ctx.params[1] }, "backend draining");
+  // ?timeout=30s: connections still open then are closed (the drain's cap).
+  const timeout = ctx.query.get("timeout");
+  let capMs: number | undefined;
+  if (timeout !== null) {
+    const parsed = duration.safeParse(/^\d+$/.test(timeout) ? Number(timeout) : timeout);
+    if (!parsed.success || parsed.data <= 0 || parsed.data > 86_400_000) {
+      throw new HttpError(
+        400,
+        'timeout: expected a duration above 0 and up to a day, such as "30s"',
+      );
+    }
+    capMs = parsed.data;
+  }
+  ctx.runtime.drainBackend(ctx.params[0], ctx.params[1], capMs);
+  ctx.runtime.logger.info(
+    { pool: ctx.params[0], backend: ctx.params[1], capMs: capMs ?? null },
+    "backend draining",
+  );
   sendBackend(ctx);
 });
 

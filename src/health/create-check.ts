@@ -2,7 +2,10 @@
 import type { HealthCheckConfig } from "../config/schema/health.js";
 import { createExecCheck } from "./exec-check.js";
 import { createHttpCheck } from "./http-check.js";
+import { createMysqlCheck } from "./mysql-check.js";
 import { createPingCheck } from "./ping-check.js";
+import { createPostgresCheck } from "./postgres-check.js";
+import { createRedisCheck } from "./redis-check.js";
 import { createSendExpectCheck } from "./send-expect-check.js";
 import { createTcpCheck } from "./tcp-check.js";
 import type { HealthCheck } from "./types.js";
@@ -28,5 +31,20 @@ export function createHealthCheck(config: HealthCheckConfig): HealthCheck {
       return createExecCheck(config.command);
     case "ping":
       return createPingCheck(config.timeout);
+    case "mysql":
+      return createMysqlCheck({
+        user: config.user,
+        password: config.password,
+        maxLagMs: config.max_lag,
+      });
+    case "postgres":
+      return createPostgresCheck({
+        user: config.user,
+        password: config.password,
+        database: config.database,
+        maxLagMs: config.max_lag,
+      });
+    case "redis":
+      return createRedisCheck({ user: config.user, password: config.password });
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { HealthCheckConfig } from "../config/schema/health.js";
 import type { Logger } from "../log.js";
-import { type BackendState, formatHostPort } from "../pool/backend.js";
+import { type BackendRole, type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
 import { createHealthCheck } from "./create-check.js";
 import {
@@ -30,6 +30,8 @@ export interface BackendHealthView {
   /** The "host:port" checked (after the address/port override). */
   target: string;
   health: "up" | "down";
+  /** The role the last database check found; null for other checks or before the first. */
+  role: BackendRole | null;
   lastResult: "passed" | "failed" | "none";
   lastDetail: string;
   /** The last check's outcome in HAProxy's words (L4OK, L4CON, L7STS...); INI before the first. */
@@ -294,7 +296,17 @@ class PoolHealthSupervisor implements PoolHealth {
         this.transition(watched, "down", `${watched.failures} check(s) failed: ${result.detail}`);
       }
     }
+    if (result.role !== undefined) this.applyRole(watched, result.role, result.detail);
     this.options.onResult?.(this.view(watched), result);
+  }
+
+  /** A database check found the node's role: a promotion or demotion moves it between pools. */
+  private applyRole(watched: Watched, role: BackendRole, detail: string): void {
+    const { id, role: previous } = watched.backend;
+    if (!this.target.setRole(id, role, detail)) return;
+    watched.lastChangeAt = this.now();
+    const fields = { pool: this.pool, backend: id, role, previous: previous ?? null, detail };
+    this.logger.info(fields, "backend role changed");
   }
 
   private transition(watched: Watched, health: "up" | "down", reason: string): void {
@@ -313,6 +325,7 @@ class PoolHealthSupervisor implements PoolHealth {
       id: watched.backend.id,
       target: formatHostPort(target.host, target.port),
       health: watched.backend.health,
+      role: watched.backend.role ?? null,
       lastResult: watched.lastResult,
       lastDetail: watched.lastDetail,
       lastStatus: watched.lastStatus,

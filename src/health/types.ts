@@ -1,4 +1,5 @@
 /** The contract every active health checker implements (tcp, http, send-expect, exec, ping). */
+import type { BackendRole } from "../pool/backend.js";
 
 /** Where one check goes: the backend's address, or the check's address/port override. */
 export interface CheckTarget {
@@ -37,6 +38,8 @@ export interface CheckResult {
   status?: CheckStatus;
   /** The HTTP status of an http check's answer (HAProxy's `check_code`). */
   code?: number;
+  /** The role a database check found (mysql, postgres, redis); absent when not known. */
+  role?: BackendRole;
 }
 
 /**
@@ -60,6 +63,11 @@ export function failed(detail: string, status?: CheckStatus, code?: number): Che
 /** A passed result. */
 export function passed(detail: string, status?: CheckStatus, code?: number): CheckResult {
   return result(true, detail, status, code);
+}
+
+/** A result that also names the node's role (a database check's). */
+export function withRole(checked: CheckResult, role: BackendRole): CheckResult {
+  return { ...checked, role };
 }
 
 /** A result with only the fields that are known, so results compare and print cleanly. */

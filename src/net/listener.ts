@@ -37,6 +37,11 @@ export interface Listener {
    */
   connections?(): object[];
   /**
+   * Closes the open connections of `pool` that go to `backendId` (a drain's cap ran out);
+   * returns how many. Data planes without long-lived connections leave it out.
+   */
+  closeConnectionsTo?(pool: string, backendId: string): number;
+  /**
    * Persistence bindings (client address → backend, open connections, ms left) for data
    * planes whose pool keeps them (tcp): one plain object per binding, ready for JSON.
    */

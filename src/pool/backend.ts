@@ -4,6 +4,9 @@ import type { Backend } from "../balancer/types.js";
 /** Health as the checkers and the passive detector see it. */
 export type Health = "up" | "down";
 
+/** What a database node is: the one that takes writes, or a copy that follows it. */
+export type BackendRole = "primary" | "replica";
+
 /** How a backend is described when it joins a pool. */
 export interface BackendSpec {
   /** Stable identity; defaults to "host:port". */
@@ -57,6 +60,13 @@ export class BackendState implements Backend {
   weightFactor = 1;
 
   health: Health = "up";
+  /** The role the last database check found; undefined until one reports it. */
+  role: BackendRole | undefined = undefined;
+  /**
+   * The role the pool serves (its `role` setting); a backend of another role, or of one not
+   * known yet, is out of service, so writes never reach a replica. Undefined: any role.
+   */
+  wantedRole: BackendRole | undefined = undefined;
   enabled = true;
   draining = false;
   /** IPVS OVERLOAD: at `maxConnections`, until below `minConnections` (see refreshOverload). */
@@ -131,13 +141,20 @@ export class BackendState implements Backend {
   }
 
   /**
-   * Recomputes `available` (in service: IPVS's IP_VS_DEST_F_AVAILABLE) from health, admin
-   * state, drain and suspension. Overload is kept apart in `overloaded`, because lblc treats
-   * the two differently.
+   * Recomputes `available` (in service: IPVS's IP_VS_DEST_F_AVAILABLE) from health, role,
+   * admin state, drain and suspension. Overload is kept apart in `overloaded`, because lblc
+   * treats the two differently. `primaryFallback` lets a primary serve a pool that wants
+   * replicas (none is in service).
    */
-  refreshAvailable(now: number): boolean {
+  refreshAvailable(now: number, primaryFallback = false): boolean {
     const next =
-      this.health === "up" && this.enabled && !this.draining && this.suspendedUntil <= now;
+      this.health === "up" &&
+      (this.wantedRole === undefined ||
+        this.role === this.wantedRole ||
+        (primaryFallback && this.role === "primary")) &&
+      this.enabled &&
+      !this.draining &&
+      this.suspendedUntil <= now;
     const changed = next !== this.available;
     this.available = next;
     return changed;
@@ -157,6 +174,7 @@ export class BackendState implements Backend {
       peakInactive: this.peakInactive,
       maxConnections: this.maxConnections,
       health: this.health,
+      role: this.role ?? null,
       enabled: this.enabled,
       draining: this.draining,
       overloaded: this.overloaded,

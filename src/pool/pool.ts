@@ -7,7 +7,7 @@
  */
 import { isSchedulable } from "../balancer/index.js";
 import type { BalancerOptions, PickContext } from "../balancer/types.js";
-import { type BackendSpec, BackendState } from "./backend.js";
+import { type BackendRole, type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
 import { PersistenceTable } from "./persistence.js";
 import {
@@ -42,6 +42,10 @@ export interface PoolOptions {
   sticky?: StickySettings;
   /** Where HTTP requests go when no backend can take them (a maintenance page). */
   sorryServer?: { host: string; port: number };
+  /** Serve only backends a database check found in this role (`role: primary | replica`). */
+  role?: BackendRole;
+  /** A replica pool with no replica in service sends reads to the primary instead. */
+  fallbackToPrimary?: boolean;
 }
 
 /** The sticky cookie's settings. */
@@ -53,8 +57,10 @@ export interface StickySettings {
   secure: boolean;
 }
 
-type ResolvedOptions = Required<Omit<PoolOptions, "clock" | "random" | "sticky" | "sorryServer">> &
-  Pick<PoolOptions, "sticky" | "sorryServer">;
+type ResolvedOptions = Required<
+  Omit<PoolOptions, "clock" | "random" | "sticky" | "sorryServer" | "role">
+> &
+  Pick<PoolOptions, "sticky" | "sorryServer" | "role">;
 
 /** Every option with its default, in one place for the constructor and reconfigure. */
 function withDefaults(options: Omit<PoolOptions, "clock" | "random">): ResolvedOptions {
@@ -68,6 +74,8 @@ function withDefaults(options: Omit<PoolOptions, "clock" | "random">): ResolvedO
     persistenceMs: options.persistenceMs ?? 0,
     sticky: options.sticky,
     sorryServer: options.sorryServer,
+    role: options.role,
+    fallbackToPrimary: options.fallbackToPrimary ?? false,
   };
 }
 
@@ -102,7 +110,15 @@ export type PoolObserver = (event: PoolEvent) => void;
 export type PoolEvent =
   | { type: "added" | "removed"; pool: string; backend: BackendState }
   | { type: "health"; pool: string; backend: BackendState; health: "up" | "down"; reason: string }
-  | { type: "changed"; pool: string; backend: BackendState };
+  | { type: "changed"; pool: string; backend: BackendState }
+  | {
+      type: "role";
+      pool: string;
+      backend: BackendState;
+      role: BackendRole;
+      previous: BackendRole | undefined;
+      reason: string;
+    };
 
 /** A pool of backends; see the file's comment. */
 export class Pool implements LeaseOwner, SelectionSource {
@@ -178,6 +194,11 @@ export class Pool implements LeaseOwner, SelectionSource {
   /** How many backends the pool has, backups included. */
   get size(): number {
     return this.primaries.length + this.backups.length;
+  }
+
+  /** The role this pool serves; undefined when any backend may serve. */
+  get role(): BackendRole | undefined {
+    return this.options.role;
   }
 
   /** Every backend, primaries first, in configured order. */
@@ -386,6 +407,17 @@ export class Pool implements LeaseOwner, SelectionSource {
     return true;
   }
 
+  /** Database checks report the role they found (a promotion, a demotion) here. */
+  setRole(id: string, role: BackendRole, reason = ""): boolean {
+    const backend = this.get(id);
+    if (!backend || backend.role === role) return false;
+    const previous = backend.role;
+    backend.role = role;
+    this.changed(backend);
+    this.emit({ type: "role", pool: this.name, backend, role, previous, reason });
+    return true;
+  }
+
   /** Keeps a backend out of new picks until `until` (clock ms): nginx's fail_timeout. */
   suspend(id: string, until: number): boolean {
     const backend = this.get(id);
@@ -443,6 +475,7 @@ export class Pool implements LeaseOwner, SelectionSource {
     this.options = withDefaults(options);
     this.policy.configure(this.options);
     this.applyPersistence();
+    for (const backend of this.backends) backend.wantedRole = this.options.role;
     this.refresh();
   }
 
@@ -504,11 +537,24 @@ export class Pool implements LeaseOwner, SelectionSource {
     const now = this.clock();
     for (const backend of this.primaries) backend.refreshAvailable(now);
     for (const backend of this.backups) backend.refreshAvailable(now);
+    if (this.options.fallbackToPrimary) this.fallBackToPrimary(now);
     this.policy.update(this.primaries, this.backups);
+  }
+
+  /**
+   * fallback_to_primary: while no replica is in service, the primary serves the reads
+   * (a read pool's primaries act as its backups). Runs at every rebuild, so the primary
+   * leaves again as soon as a replica comes back.
+   */
+  private fallBackToPrimary(now: number): void {
+    const all = this.backends;
+    if (all.some((backend) => backend.available)) return;
+    for (const backend of all) backend.refreshAvailable(now, true);
   }
 
   private insert(backend: BackendState): void {
     backend.healthSince = this.clock();
+    backend.wantedRole = this.options.role;
     (backend.backup ? this.backups : this.primaries).push(backend);
     this.byId.set(backend.id, backend);
     this.stickyTokens.membershipChanged();

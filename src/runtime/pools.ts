@@ -49,6 +49,8 @@ export function poolOptionsFromConfig(pool: PoolConfig): Omit<PoolOptions, "cloc
             secure: pool.sticky.secure,
           },
     sorryServer: pool.sorry_server,
+    role: pool.role,
+    fallbackToPrimary: pool.fallback_to_primary,
     // One time constant for both halves of peak EWMA: how the pool blends new samples in,
     // and how ewma decays an estimate that has had no sample for a while.
     ...(o.decay !== undefined && { latencyDecayMs: o.decay }),

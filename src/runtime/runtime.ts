@@ -43,6 +43,8 @@ export class Runtime {
   /** How many reloads changed something since the start. */
   reloads = 0;
   private readonly health = new Map<string, PoolHealth>();
+  /** Timers of drains with a cap, cleared at stop. */
+  private readonly drainCaps = new Set<NodeJS.Timeout>();
   private readonly unsubscribe = new Map<string, () => void>();
   private readonly observers: RuntimeObserver[] = [];
   private readonly context: ListenerContext;
@@ -86,6 +88,31 @@ export class Runtime {
     for (const [name, pool] of this.pools) this.startHealth(name, pool, this.config.pools[name]);
   }
 
+  /**
+   * Drains a backend: no new work, open connections may finish. With `capMs`, those still
+   * open when it runs out are closed (a replica taken out for maintenance must not wait on a
+   * client's pooled connection forever). Enabling the backend first cancels the cap.
+   */
+  drainBackend(poolName: string, id: string, capMs?: number): boolean {
+    const pool = this.pools.get(poolName);
+    if (pool === undefined || !pool.drain(id)) return false;
+    if (capMs === undefined) return true;
+    const backend = pool.get(id);
+    const timer = setTimeout(() => {
+      this.drainCaps.delete(timer);
+      if (backend === undefined || pool.get(id) !== backend || !backend.draining) return;
+      let closed = 0;
+      for (const listener of this.listeners.values()) {
+        closed += listener.closeConnectionsTo?.(poolName, id) ?? 0;
+      }
+      const fields = { pool: poolName, backend: id, capMs, closed };
+      this.logger.warn(fields, "drain cap reached: connections still open were closed");
+    }, capMs);
+    timer.unref();
+    this.drainCaps.add(timer);
+    return true;
+  }
+
   /** The active checks' view of a pool's backends (empty without `health_check`). */
   healthChecks(pool: string): BackendHealthView[] {
     return this.health.get(pool)?.checks() ?? [];
@@ -115,6 +142,8 @@ export class Runtime {
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     await this.reloading;
     this.heartbeats.stop();
+    for (const timer of this.drainCaps) clearTimeout(timer);
+    this.drainCaps.clear();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));

@@ -159,6 +159,18 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     return rows;
   }
 
+  /** Closes the open connections to one backend of this listener's pool (a drain's cap). */
+  closeConnectionsTo(pool: string, backendId: string): number {
+    if (pool !== this.config.pool) return 0;
+    let closed = 0;
+    for (const connection of [...this.open]) {
+      if (connection.lease?.backend.id !== backendId) continue;
+      connection.destroy();
+      closed++;
+    }
+    return closed;
+  }
+
   /** The pool's persistence bindings (client → backend), empty when persistence is off. */
   persistence(): PersistenceRow[] {
     const pool = this.context.pools.get(this.config.pool);
@@ -182,9 +194,13 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   /** @internal */
   onNoBackend(connection: TcpConnection, reason: NoBackendReason | string): void {
     this.counters.noBackend++;
+    // A role pool says which role is missing: "no primary" explains a refused write.
+    const role = this.context.pools.get(this.config.pool)?.role;
     this.noBackendLog.warn(
       { listener: this.name, pool: this.config.pool, client: connection.clientAddress, reason },
-      "no backend available: connection reset",
+      role === undefined
+        ? "no backend available: connection reset"
+        : `no ${role} in service: connection reset`,
     );
   }
 

@@ -67,7 +67,36 @@ export const healthCheckSchema = z.discriminatedUnion("type", [
     command: z.array(z.string()).min(1),
   }),
   z.strictObject({ type: z.literal("ping"), ...checkTiming }),
+  z.strictObject({
+    type: z.literal("mysql"),
+    ...checkTiming,
+    /** Log in as this user; without one only the server's greeting is checked (no role). */
+    user: z.string().min(1).max(80).optional(),
+    password: z.string().max(1024).optional(),
+    /** A replica further behind (Seconds_Behind_Master) fails the check. */
+    max_lag: duration.optional(),
+  }),
+  z.strictObject({
+    type: z.literal("postgres"),
+    ...checkTiming,
+    user: z.string().min(1).max(63),
+    password: z.string().max(1024).optional(),
+    /** Defaults to the user's name. */
+    database: z.string().min(1).max(63).optional(),
+    /** A standby further behind (replay delay) fails the check. */
+    max_lag: duration.optional(),
+  }),
+  z.strictObject({
+    type: z.literal("redis"),
+    ...checkTiming,
+    /** ACL user for `AUTH user password`; without it `AUTH password`. */
+    user: z.string().min(1).max(256).optional(),
+    password: z.string().max(1024).optional(),
+  }),
 ]);
+
+/** The check types that report a backend's role, which a pool's `role` needs. */
+export const roleReportingChecks = ["mysql", "postgres", "redis"] as const;
 
 export const passiveSchema = z.strictObject({
   /** Failures within `fail_timeout` that suspend a backend (nginx `max_fails`; 0 = off). */

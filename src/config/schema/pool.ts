@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isPrime } from "../../balancer/maglev.js";
 import { algorithmNames } from "../../balancer/types.js";
 import { duration, hostPort, positiveDuration } from "./common.js";
-import { healthCheckSchema, passiveSchema } from "./health.js";
+import { healthCheckSchema, passiveSchema, roleReportingChecks } from "./health.js";
 
 export const backendSchema = z.strictObject({
   /** "host:port" of the backend. */
@@ -38,7 +38,8 @@ export const stickySchema = z.strictObject({
   secure: z.boolean().default(false),
 });
 
-export const poolSchema = z.strictObject({
+/** A pool section before the checks across its fields (see `poolSchema`). */
+const poolFields = z.strictObject({
   algorithm: z.enum(algorithmNames).default("wrr"),
   /** The key for `chash`, `maglev`, `bounded`, `sh`, `dh`, `lblc`, `lblcr`. */
   hash_key: hashKeySchema.default("client_ip"),
@@ -90,6 +91,36 @@ export const poolSchema = z.strictObject({
       baseline: z.enum(["median", "mean"]).default("median"),
     })
     .optional(),
+  /** Serve only backends the database check finds in this role (a write or a read pool). */
+  role: z.enum(["primary", "replica"]).optional(),
+  /** A `role: replica` pool with no replica in service sends reads to the primary. */
+  fallback_to_primary: z.boolean().default(false),
+});
+
+export const poolSchema = poolFields.superRefine((pool, ctx) => {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  if (pool.role === undefined) {
+    if (pool.fallback_to_primary)
+      issue("fallback_to_primary", "fallback_to_primary needs role: replica");
+    return;
+  }
+  const check = pool.health_check;
+  const reports = (roleReportingChecks as readonly string[]).includes(check?.type ?? "");
+  // Without a user, a mysql check sees only the greeting, which does not tell the role.
+  if (!reports || (check?.type === "mysql" && check.user === undefined)) {
+    issue(
+      "health_check",
+      `role: ${pool.role} needs a health_check that finds roles: type mysql (with a user), postgres or redis`,
+    );
+  }
+  if (pool.fallback_to_primary && pool.role !== "replica") {
+    issue("fallback_to_primary", "fallback_to_primary is for role: replica pools");
+  }
+  // Panic spreads over every enabled backend whatever its role: writes could reach a replica.
+  if (pool.panic_threshold > 0) {
+    issue("panic_threshold", "panic_threshold cannot be used with role: it would ignore roles");
+  }
 });
 
 export type BackendConfig = z.infer<typeof backendSchema>;
