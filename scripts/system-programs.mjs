@@ -27,6 +27,7 @@ export const PROGRAMS = {
   pidof: "procps", // Debian 12 has it in an essential package; from Debian 13 on, in procps
   runuser: "util-linux",
   chown: "coreutils",
+  mkfifo: "coreutils",
   mariadb: "mariadb-client",
   mariadbd: "mariadb-server",
   "mariadb-install-db": "mariadb-server",

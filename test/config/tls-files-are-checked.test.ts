@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { makeCertificate } from "../support/certificates.js";
+import { requireProgram } from "../support/programs.js";
 import { configWith, runCli, tempConfigDir } from "./cli.js";
 
 const dir = tempConfigDir();
@@ -81,7 +82,7 @@ describe("tls files", () => {
 
   it("a FIFO is refused at once instead of blocking the load", () => {
     const fifo = join(certs, "fifo");
-    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    assert.equal(spawnSync(requireProgram("mkfifo"), [fifo]).status, 0);
     const stderr = refused("check", "fifo.yaml", withTls(fifo, site.key));
     assert.ok(stderr.includes(`tls.cert: cannot read ${fifo}: not a regular file`), stderr);
   });
