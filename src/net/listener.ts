@@ -1,5 +1,6 @@
 /** The contract every data plane's listener implements, and what the runtime hands it. */
 import type { ListenerConfig, PoolConfig } from "../config/schema/index.js";
+import type { CacheZone } from "../cache/zone.js";
 import type { Logger } from "../log.js";
 import type { PoolLookup } from "../pool/pool.js";
 
@@ -11,6 +12,8 @@ export interface ListenerContext {
   logger: Logger;
   /** A pool's config section (sticky, hash_key, sorry_server), read live so a reload applies. */
   poolConfig?(name: string): PoolConfig | undefined;
+  /** The HTTP cache zones by name, which routes' `cache` options use. */
+  caches?: ReadonlyMap<string, CacheZone>;
 }
 
 /** A live listener of one data plane (http, tcp, udp). */

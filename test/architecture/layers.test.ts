@@ -10,17 +10,18 @@ import { fileURLToPath } from "node:url";
 
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../src");
 
-const DATA_PLANE = ["balancer", "pool", "config", "net", "security", "log"];
-const BELOW_RUNTIME = ["balancer", "pool", "config", "net", "security", "log", "health"];
+const DATA_PLANE = ["balancer", "pool", "config", "net", "security", "log", "cache"];
+const BELOW_RUNTIME = ["balancer", "pool", "config", "net", "security", "log", "health", "cache"];
 
 /** Folder (or top-level file) → what it may import besides itself. */
 const allowed: Record<string, readonly string[]> = {
   balancer: [],
   security: [],
   log: [],
+  cache: [],
   config: ["balancer"],
   pool: ["balancer"],
-  net: ["config", "log", "pool"],
+  net: ["config", "log", "pool", "cache"],
   health: ["balancer", "pool", "config", "log"],
   http: DATA_PLANE,
   tcp: DATA_PLANE,
