@@ -71,6 +71,9 @@ export function judgeResponse(
   const headers = storedFields(rawHeaders);
   if (headers === undefined) return "set-cookie";
   const fields = fieldsObject(headers);
+  // Age is not stored (the cache sends its own) but counts in the response's age.
+  const age = fieldOf(rawHeaders.map(lowerEven), "age");
+  if (age !== undefined) fields.age = age;
   const cacheControl = parseCacheControl(fields["cache-control"]);
   const vary = varyNames(fields.vary);
   if (vary === undefined) return "vary: *";
