@@ -39,7 +39,8 @@ export const ENTRY_OVERHEAD = 512;
 export function fieldOf(headers: readonly string[], name: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === name) value = value === undefined ? headers[i + 1] : `${value}, ${headers[i + 1]}`;
+    if (headers[i] === name)
+      value = value === undefined ? headers[i + 1] : `${value}, ${headers[i + 1]}`;
   }
   return value;
 }

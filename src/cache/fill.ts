@@ -80,7 +80,8 @@ export class CacheFill {
       this.abandon("pass");
       return;
     }
-    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    const body =
+      this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
     this.chunks = [];
     this.sink.store(this.key, completeResponse(head, body));
     this.settle("stored");

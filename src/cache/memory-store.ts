@@ -72,9 +72,9 @@ export class MemoryStore {
     this.keys.set(key, variants);
     this.used += entry.size;
     for (const tag of entry.tags) {
-      let keys = this.tags.get(tag);
-      if (keys === undefined) this.tags.set(tag, (keys = new Set()));
-      keys.add(key);
+      const keys = this.tags.get(tag);
+      if (keys === undefined) this.tags.set(tag, new Set([key]));
+      else keys.add(key);
     }
     this.evict(key);
     return true;

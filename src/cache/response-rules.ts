@@ -191,7 +191,9 @@ function storedFields(raw: readonly string[]): string[] | undefined {
   if (connectionTokens === undefined) return headers;
   // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1).
   return headers.filter((_, i) =>
-    i % 2 === 0 ? !connectionTokens.includes(headers[i]) : !connectionTokens.includes(headers[i - 1]),
+    i % 2 === 0
+      ? !connectionTokens.includes(headers[i])
+      : !connectionTokens.includes(headers[i - 1]),
   );
 }
 
@@ -232,7 +234,10 @@ function tagsOf(raw: readonly string[]): string[] {
 
 /** True for fields a client must not see: tags are the operator's business. */
 export function isTagField(name: string): boolean {
-  return name.length >= 9 && (name.toLowerCase() === "surrogate-key" || name.toLowerCase() === "cache-tag");
+  return (
+    name.length >= 9 &&
+    (name.toLowerCase() === "surrogate-key" || name.toLowerCase() === "cache-tag")
+  );
 }
 
 function withoutRevalidateDirectives(fields: Record<string, string>): Record<string, string> {

@@ -49,7 +49,13 @@ export type StartExchange = (
 type XCache = "HIT" | "MISS" | "EXPIRED" | "STALE" | "UPDATING" | "REVALIDATED" | "BYPASS";
 
 /** Request fields that make the backend's answer depend on what the client holds. */
-const CONDITIONAL = new Set(["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"]);
+const CONDITIONAL = new Set([
+  "if-none-match",
+  "if-modified-since",
+  "if-match",
+  "if-unmodified-since",
+  "if-range",
+]);
 
 /** Methods that change nothing on the origin (RFC 9110 9.2.1): they invalidate nothing. */
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -119,8 +125,16 @@ class CachedRequest {
       }
       if (verdict === "stale-ok" || verdict === "revalidate-later") {
         zone.counters.stale++;
-        serveEntry(this.res, this.req, entry, verdict === "stale-ok" ? "STALE" : "UPDATING", zone, this.options);
-        if (verdict === "revalidate-later" && zone.fillOf(key) === undefined) this.revalidateDetached(entry);
+        serveEntry(
+          this.res,
+          this.req,
+          entry,
+          verdict === "stale-ok" ? "STALE" : "UPDATING",
+          zone,
+          this.options,
+        );
+        if (verdict === "revalidate-later" && zone.fillOf(key) === undefined)
+          this.revalidateDetached(entry);
         return;
       }
     }
@@ -147,7 +161,13 @@ class CachedRequest {
     }
     zone.counters.misses++;
     const next = zone.startFill(key, request, entry);
-    const tee = new FillTee(zone, this.options, next, this.req, entry === undefined ? "MISS" : "EXPIRED");
+    const tee = new FillTee(
+      zone,
+      this.options,
+      next,
+      this.req,
+      entry === undefined ? "MISS" : "EXPIRED",
+    );
     this.start(this.res, fillHead(this.head, entry), tee);
   }
 
@@ -156,7 +176,11 @@ class CachedRequest {
     const { zone } = this;
     const fill = zone.startFill(this.key, this.request, entry);
     const detached = new DetachedResponse(this.req) as unknown as ServerResponse;
-    this.start(detached, fillHead(this.head, entry), new FillTee(zone, this.options, fill, this.req, "EXPIRED"));
+    this.start(
+      detached,
+      fillHead(this.head, entry),
+      new FillTee(zone, this.options, fill, this.req, "EXPIRED"),
+    );
   }
 
   /** Request coalescing: wait for the response another request is fetching. */
@@ -223,7 +247,11 @@ class FillTee implements CacheTee {
       this.answer(res, fresh, "REVALIDATED");
       return true;
     }
-    if (stale !== undefined && isServerError(status) && servesStaleOnError(stale, allowanceOf(this.options))) {
+    if (
+      stale !== undefined &&
+      isServerError(status) &&
+      servesStaleOnError(stale, allowanceOf(this.options))
+    ) {
       fill.abandon("stale");
       zone.counters.stale++;
       this.answer(res, stale, "STALE");
@@ -256,7 +284,11 @@ class FillTee implements CacheTee {
 
   onFail(res: ServerResponse, status: number): boolean {
     const stale = this.fill.stale;
-    if (stale === undefined || res.headersSent || !servesStaleOnError(stale, allowanceOf(this.options))) {
+    if (
+      stale === undefined ||
+      res.headersSent ||
+      !servesStaleOnError(stale, allowanceOf(this.options))
+    ) {
       this.fill.abandon(stale === undefined ? "pass" : "stale");
       return false;
     }
@@ -297,7 +329,8 @@ class PassTee implements CacheTee {
       }
     }
     stripTagFields(headers);
-    if (this.options.status_headers) headers.push("x-cache", "BYPASS", "cache-status", "ballast; fwd=bypass");
+    if (this.options.status_headers)
+      headers.push("x-cache", "BYPASS", "cache-status", "ballast; fwd=bypass");
     return false;
   }
 

@@ -11,9 +11,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PoolConfig } from "../config/schema/pool.js";
 import type { Logger } from "../log.js";
 import type { BackendState } from "../pool/backend.js";
-import type { CacheTee } from "./cache-glue.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
+import type { CacheTee } from "./cache-glue.js";
 import type { RequestHead } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -378,8 +378,7 @@ export class ProxyExchange implements UpstreamHandler {
     this.failure = reason;
     this.ctx.counters.errors++;
     // cache: stale-if-error, a stale response stands in for the failed backend.
-    if (this.cache?.onFail(this.res, status)) return this.end();
-    sendError(this.res, status, this.head.requestId);
+    if (!this.cache?.onFail(this.res, status)) sendError(this.res, status, this.head.requestId);
     this.end();
   }
 

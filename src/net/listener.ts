@@ -1,6 +1,7 @@
 /** The contract every data plane's listener implements, and what the runtime hands it. */
-import type { ListenerConfig, PoolConfig } from "../config/schema/index.js";
+
 import type { CacheZone } from "../cache/zone.js";
+import type { ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
 import type { PoolLookup } from "../pool/pool.js";
 

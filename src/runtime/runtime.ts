@@ -1,10 +1,11 @@
 /** Turns a validated config into live pools and listeners, applies new configs, and stops them. */
+
+import type { CacheZone } from "../cache/zone.js";
 import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
-import type { CacheZone } from "../cache/zone.js";
 import { syncCacheZones } from "./cache-zones.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";

@@ -37,7 +37,10 @@ describe("fresh responses are served from the cache", () => {
   it("answers the second GET without asking the backend, with Age, X-Cache and Cache-Status", async () => {
     const first = await fetchText(proxy.port, "/a");
     assert.equal(first.headers["x-cache"], "MISS");
-    assert.match(String(first.headers["cache-status"]), /^ballast; fwd=uri-miss; fwd-status=200; stored$/);
+    assert.match(
+      String(first.headers["cache-status"]),
+      /^ballast; fwd=uri-miss; fwd-status=200; stored$/,
+    );
     const second = await fetchText(proxy.port, "/a");
     assert.equal(second.status, 200);
     assert.equal(second.body, first.body);

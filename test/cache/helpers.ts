@@ -1,6 +1,7 @@
 /** Test helpers for the HTTP cache: a listener with one caching route and its zone. */
-import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
+
 import { CacheZone } from "../../src/cache/zone.js";
+import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import { silentLogger } from "../../src/log.js";
 import type { Listener } from "../../src/net/listener.js";

@@ -78,7 +78,8 @@ describe("large responses stream while stored", () => {
         let bytes = 0;
         res.on("data", (data: Buffer) => {
           bytes += data.length;
-          if ((bytes & (64 * MB - 1)) < data.length) peak = Math.max(peak, process.memoryUsage().rss);
+          if ((bytes & (64 * MB - 1)) < data.length)
+            peak = Math.max(peak, process.memoryUsage().rss);
         });
         res.on("end", () => resolve(bytes));
         res.on("error", reject);

@@ -31,10 +31,15 @@ describe("must-revalidate only forbids stale answers", () => {
       });
       res.end("ok");
     });
-    proxy = await startCachingProxy([backend], {
-      stale_if_error: "1h",
-      stale_while_revalidate: "1h",
-    }, {}, { retries: { attempts: 0 } });
+    proxy = await startCachingProxy(
+      [backend],
+      {
+        stale_if_error: "1h",
+        stale_while_revalidate: "1h",
+      },
+      {},
+      { retries: { attempts: 0 } },
+    );
   });
 
   after(async () => {

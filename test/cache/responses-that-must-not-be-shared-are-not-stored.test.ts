@@ -40,7 +40,14 @@ describe("responses that must not be shared are not stored", () => {
     return { second, seen: backend.seen.filter((r) => r.url === path).length };
   };
 
-  for (const path of ["/no-store", "/private", "/cookie", "/vary-star", "/no-freshness", "/status-201"]) {
+  for (const path of [
+    "/no-store",
+    "/private",
+    "/cookie",
+    "/vary-star",
+    "/no-freshness",
+    "/status-201",
+  ]) {
     it(`asks the backend every time for ${path.slice(1)}`, async () => {
       const { second, seen } = await twice(path);
       assert.equal(seen, 2);

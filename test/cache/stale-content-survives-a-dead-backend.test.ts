@@ -4,11 +4,13 @@ import { fetchText, startBackend, type TestBackend } from "../http/helpers.js";
 import { type CachingProxy, startCachingProxy } from "./helpers.js";
 
 /** A response that is stale as soon as it is stored (its Age is above its max-age). */
-const staleHandler = (cacheControl: string) => (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
-  req.resume();
-  res.writeHead(200, { "cache-control": cacheControl, age: "100" });
-  res.end("kept answer");
-};
+const staleHandler =
+  (cacheControl: string) =>
+  (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
+    req.resume();
+    res.writeHead(200, { "cache-control": cacheControl, age: "100" });
+    res.end("kept answer");
+  };
 
 describe("stale content survives a dead backend", () => {
   let backend: TestBackend;

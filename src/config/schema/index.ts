@@ -22,7 +22,10 @@ export const configSchema = z
     admin: adminSchema.optional(),
     /** HTTP cache zones that routes name in their `cache` option. */
     caches: z
-      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"), cacheZoneSchema)
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"),
+        cacheZoneSchema,
+      )
       .default({}),
     /** Worker processes for the data planes (1 = this process only). */
     workers: z.number().int().min(1).max(256).default(1),
