@@ -14,6 +14,8 @@ export interface CachedResponse {
   readonly body: Buffer;
   /** http-cache-semantics' view: freshness lifetime, age, validators. */
   policy: CachePolicy;
+  /** When the response's age was 0 (ms since the epoch): age is then one subtraction. */
+  readonly bornAt: number;
   /** Freshness lifetime in seconds (the policy's, computed once: it parses dates). */
   readonly lifetime: number;
   /** Request fields the response varies on (lower case), and the values they had. */

@@ -27,8 +27,7 @@ export function evaluate(
   requestHeaders: Readonly<Record<string, string | string[] | undefined>>,
   allowance: StaleAllowance,
 ): Verdict {
-  const policy = entry.policy;
-  const age = policy.age();
+  const age = ageSeconds(entry);
   const lifetime = entry.lifetime;
   const cacheControl = requestHeaders["cache-control"];
   const pragma = requestHeaders.pragma;
@@ -70,10 +69,10 @@ function staleVerdict(
 export function servesStaleOnError(entry: CachedResponse, allowance: StaleAllowance): boolean {
   if (entry.mustRevalidate) return false;
   const window = Math.max(entry.staleIfError, allowance.staleIfError);
-  return window > 0 && entry.policy.age() < entry.lifetime + window;
+  return window > 0 && ageSeconds(entry) < entry.lifetime + window;
 }
 
-/** The Age field's value: whole seconds (RFC 9111 5.1). */
-export function ageOf(entry: CachedResponse): number {
-  return Math.max(0, Math.floor(entry.policy.age()));
+/** The response's current age in seconds (RFC 9111 4.2.3), with fractions. */
+export function ageSeconds(entry: CachedResponse, now = Date.now()): number {
+  return (now - entry.bornAt) / 1000;
 }

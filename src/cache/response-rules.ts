@@ -86,7 +86,9 @@ export function judgeResponse(
     cacheControl.has("no-cache");
   const policyFields = mustRevalidate ? withoutRevalidateDirectives(fields) : fields;
   const policy = new CachePolicy(
-    { method: "GET", url: request.url, headers: { ...request.headers, host: request.host } },
+    // Only the request fields the library reads for storing: it would keep the whole
+    // request head (up to the head size limit, uncounted) of a response with Vary.
+    { method: "GET", url: request.url, headers: policyRequestFields(request) },
     { status, headers: policyFields },
     { shared: true },
   );
@@ -123,6 +125,8 @@ export function completeResponse(head: StorableHead, body: Buffer): CachedRespon
     headers,
     body,
     policy: head.policy,
+    // The library's age: the Age the backend sent plus the time since it arrived.
+    bornAt: Date.now() - head.policy.age() * 1000,
     lifetime: head.policy.maxAge(),
     vary: head.vary,
     varyValues: head.varyValues,
@@ -249,6 +253,15 @@ function withoutRevalidateDirectives(fields: Record<string, string>): Record<str
     })
     .join(",");
   return { ...fields, "cache-control": kept };
+}
+
+function policyRequestFields(request: CacheRequest): Record<string, string> {
+  const fields: Record<string, string> = { host: request.host };
+  for (const name of ["cache-control", "authorization"]) {
+    const value = requestValue(request, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  return fields;
 }
 
 function lowerEven(text: string, i: number): string {

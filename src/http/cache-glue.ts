@@ -10,7 +10,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CachedResponse } from "../cache/cached-response.js";
 import { isNotModified, rangeOf } from "../cache/conditional.js";
 import type { CacheFill } from "../cache/fill.js";
-import { ageOf, evaluate, type StaleAllowance, servesStaleOnError } from "../cache/freshness.js";
+import {
+  ageSeconds,
+  evaluate,
+  type StaleAllowance,
+  servesStaleOnError,
+} from "../cache/freshness.js";
 import { type CacheRequest, isTagField, judgeResponse } from "../cache/response-rules.js";
 import { type CacheZone, cacheKeyOf } from "../cache/zone.js";
 import type { RouteCacheConfig } from "../config/schema/cache.js";
@@ -361,10 +366,11 @@ function serveEntry(
   failedStatus?: number,
 ): void {
   if (res.destroyed || res.writableEnded) return;
-  const age = ageOf(entry);
-  const headers = entry.headers.concat("age", String(age));
+  const age = ageSeconds(entry);
+  // The Age field is whole seconds (RFC 9111 5.1).
+  const headers = entry.headers.concat("age", String(Math.max(0, Math.floor(age))));
   if (options.status_headers) {
-    const ttl = Math.floor(entry.lifetime - entry.policy.age());
+    const ttl = Math.floor(entry.lifetime - age);
     const detail =
       status === "HIT" || status === "UPDATING" || status === "STALE"
         ? failedStatus === undefined
