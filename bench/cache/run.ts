@@ -90,7 +90,6 @@ ${nginxTemp(dir, "nginx-cache")}
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_cache bench;
-      proxy_cache_lock on;
       add_header X-Cache $upstream_cache_status;
     }
   }
