@@ -8,6 +8,7 @@ import type { Pool } from "../pool/pool.js";
 import { backendSpecFromConfig } from "../runtime/pools.js";
 import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { cacheViews, purgeCaches } from "./caches.js";
 import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
@@ -340,6 +341,12 @@ function heartbeat<T>(call: () => T): T {
 }
 
 route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
+
+// ---- HTTP cache (docs/cache.md): zones, and purges by URL, tag or everything ----
+route("GET", "/api/caches", ({ runtime, res }) => sendJson(res, 200, cacheViews(runtime)));
+route("POST", "/api/caches/purge", async ({ runtime, req, res }) =>
+  sendJson(res, 200, purgeCaches(runtime, await readJsonObject(req))),
+);
 
 function setEnabled(ctx: ApiContext, enabled: boolean): void {
   const pool = requirePool(ctx.runtime, ctx.params[0]);

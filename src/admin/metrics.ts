@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BackendState } from "../pool/backend.js";
 import type { Pool } from "../pool/pool.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { registerCacheMetrics } from "./cache-metrics.js";
 import { registerCheckMetrics } from "./check-metrics.js";
 import { registerListenerMetrics } from "./listener-metrics.js";
 
@@ -145,6 +146,7 @@ export function createMetrics(runtime: Runtime): RuntimeMetrics {
   });
   registerListenerMetrics(registry, runtime);
   registerCheckMetrics(registry, runtime);
+  registerCacheMetrics(registry, runtime);
   new Counter({
     name: "ballast_config_reloads_total",
     help: "Reloads that changed the running config since the start",

@@ -5,6 +5,7 @@
  * `--json` prints the API's answer as is, for scripts.
  */
 import { readFile } from "node:fs/promises";
+import type { CacheZoneView } from "../admin/caches.js";
 import { AdminClient, AdminRequestError, AdminUnreachableError, apiPath } from "../admin/client.js";
 import { type ParsedArgs, parseArgs, UsageError } from "./args.js";
 
@@ -24,6 +25,10 @@ const FLAGS = {
   file: { short: "f" },
   ttl: {},
   limit: {},
+  url: {},
+  tag: {},
+  zone: {},
+  all: { boolean: true },
   help: { short: "h", boolean: true },
 };
 
@@ -45,6 +50,9 @@ commands:
   reload [-f FILE]                     reload the server's config file (or send FILE)
   config                               show the running config
   status                               uptime, config file, reloads
+  cache                                HTTP cache zones: size, entries, hit ratio, counters
+  cache purge (--url URL | --tag TAG | --all) [--zone ZONE]
+                                       remove stored responses by URL, purge tag or all
 The admin URL and token default to $BALLAST_ADMIN and $BALLAST_ADMIN_TOKEN
 (else ${DEFAULT_ADMIN}).`;
 
@@ -85,6 +93,32 @@ export async function runCtl(args: string[]): Promise<number> {
 }
 
 const commands: Record<string, Command> = {
+  async cache(client, args) {
+    const [sub] = args.rest;
+    if (sub === undefined || sub === "list") {
+      const zones = await client.get<CacheZoneView[]>("/api/caches");
+      if (!args.flags.json) console.log(formatCacheTable(zones));
+      return zones;
+    }
+    if (sub !== "purge") throw new UsageError(`unknown cache command "${sub}"; use purge`);
+    const body: Record<string, unknown> = {};
+    for (const name of ["url", "tag", "zone"] as const) {
+      const value = flag(args, name);
+      if (value !== undefined) body[name] = value;
+    }
+    if (args.flags.all) body.all = true;
+    if ([body.url, body.tag, body.all].filter((v) => v !== undefined).length !== 1) {
+      throw new UsageError("cache purge needs one of --url URL, --tag TAG or --all");
+    }
+    const answer = await client.request<{ purged: Record<string, number> }>(
+      "POST",
+      "/api/caches/purge",
+      body,
+    );
+    const lines = Object.entries(answer.purged).map(([zone, n]) => `${zone}: ${n} purged`);
+    say(args, lines.length > 0 ? lines.join("\n") : "no cache zones");
+    return answer;
+  },
   async list(client, args) {
     const [pool] = args.rest;
     const pools = pool
@@ -389,6 +423,23 @@ async function action(
   );
   say(args, `${id} in pool ${pool}: ${done}`);
   return backend;
+}
+
+/** One line per cache zone: size, entries, hit ratio and the main counters. */
+function formatCacheTable(zones: readonly CacheZoneView[]): string {
+  if (zones.length === 0) return "no cache zones";
+  const rows = zones.map((z) => [
+    z.name,
+    String(z.bytes),
+    String(z.entries),
+    `${(z.hitRatio * 100).toFixed(1)}%`,
+    String(z.counters.hits),
+    String(z.counters.stale),
+    String(z.counters.misses),
+    String(z.counters.evictions),
+  ]);
+  const header = ["Zone", "Bytes", "Entries", "HitRatio", "Hits", "Stale", "Misses", "Evictions"];
+  return alignColumns([header, ...rows], [0]).join("\n");
 }
 
 /** The `ipvsadm -L -n`-like table: one header per pool, one `->` line per backend. */

@@ -13,6 +13,7 @@ import type { BackendState } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
 import type { Selection } from "../pool/selection.js";
+import type { CacheTee } from "./cache-glue.js";
 import type { RequestHead } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -104,6 +105,8 @@ export class ProxyExchange implements UpstreamHandler {
   private failure: string | undefined;
   /** The status whose response was dropped for a retry; answered if no retry can be sent. */
   private retryStatus = 502;
+  /** cache: the route's cache sees the response pass (cache-glue.ts); undefined without. */
+  cache: CacheTee | undefined = undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -200,6 +203,8 @@ export class ProxyExchange implements UpstreamHandler {
     }
     this.status = statusCode;
     const res = this.res;
+    // cache: a 304 that refreshed the stored response, or a stale one for a 5xx, was sent.
+    if (this.cache?.onHead(res, statusCode, statusText, headers)) return true;
     if (this.setCookie !== undefined) {
       // HAProxy's `nocache`: a shared cache must not hand one client's cookie to another.
       headers.push("set-cookie", this.setCookie, "cache-control", "private");
@@ -213,6 +218,8 @@ export class ProxyExchange implements UpstreamHandler {
 
   onUpstreamData(chunk: Buffer, last: boolean): boolean {
     this.bytesOut += chunk.length;
+    // cache: the chunk is stored; it is not the client's when the cache answered instead.
+    if (this.cache !== undefined && !this.cache.onData(chunk)) return true;
     if (last) {
       // The whole body is here: one end() instead of write() then end().
       this.res.end(chunk);
@@ -230,6 +237,7 @@ export class ProxyExchange implements UpstreamHandler {
 
   onUpstreamEnd(): void {
     this.upstream = undefined;
+    this.cache?.onEnd(); // cache: the stored body is complete
     if (!this.res.writableEnded) this.res.end();
     this.release(this.responseOk);
     this.end();
@@ -352,7 +360,8 @@ export class ProxyExchange implements UpstreamHandler {
     this.status = status;
     this.failure = reason;
     this.ctx.counters.errors++;
-    sendError(this.res, status, this.head.requestId);
+    // cache: stale-if-error, a stale response stands in for the failed backend.
+    if (!this.cache?.onFail(this.res, status)) sendError(this.res, status, this.head.requestId);
     this.end();
   }
 
@@ -370,6 +379,7 @@ export class ProxyExchange implements UpstreamHandler {
   private end(): void {
     if (this.finished) return;
     this.finished = true;
+    this.cache?.close(); // cache: an unfinished fill is abandoned
     const ctx = this.ctx;
     ctx.counters.inFlight--;
     if (ctx.accessLog) this.log();

@@ -11,6 +11,7 @@ import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
 import type { Pool } from "../pool/pool.js";
+import { type CacheZones, serveCached } from "./cache-glue.js";
 import { HttpClientGuard } from "./client-guard.js";
 import { type ProxyContext, type ProxyCounters, ProxyExchange } from "./exchange.js";
 import {
@@ -60,6 +61,8 @@ export class HttpListener implements Listener {
   private readonly server: Server;
   private readonly ctx: ProxyContext & UpgradeContext;
   private readonly pools: ListenerContext["pools"];
+  /** cache: the zones that routes' `cache` options name (cache-glue.ts). */
+  private readonly caches: CacheZones | undefined;
   /** The `limits` section: allow/deny, rate and connection limits. */
   private readonly guard: HttpClientGuard;
   /** Refused requests are logged at most once a second (a flood must not flood the log). */
@@ -71,6 +74,7 @@ export class HttpListener implements Listener {
     this.name = config.name;
     this.config = config;
     this.pools = context.pools;
+    this.caches = context.caches;
     this.router = compileRouter(config);
     this.policy = forwardingPolicy(config);
     this.guard = new HttpClientGuard(config.name, config.limits, context.logger);
@@ -366,6 +370,24 @@ export class HttpListener implements Listener {
       const backend = pool.pick(key);
       if (backend === undefined) this.answer(req, res, 503, head);
       else redirectResponse(res, backend, req, route.redirect.status);
+      return;
+    }
+    // cache: a hit, a stale answer or a coalesced miss needs no exchange (cache-glue.ts).
+    if (route.cache !== undefined && this.caches !== undefined) {
+      serveCached(this.caches, route.cache, req, res, head, target.url, (to, toHead, tee) => {
+        const exchange = new ProxyExchange(
+          ctx,
+          req,
+          to,
+          toHead,
+          target.url,
+          pool,
+          key,
+          expectContinue && to === res,
+        );
+        exchange.cache = tee;
+        exchange.start();
+      });
       return;
     }
     new ProxyExchange(ctx, req, res, head, target.url, pool, key, expectContinue).start();

@@ -6,6 +6,7 @@
  * normalized form (routing-path.ts), so no spelling of a path escapes its route.
  */
 import type { IncomingMessage } from "node:http";
+import type { RouteCacheConfig } from "../config/schema/cache.js";
 import type { HttpListenerConfig, RouteConfig } from "../config/schema/listener.js";
 import { routingPath } from "./routing-path.js";
 
@@ -16,6 +17,8 @@ export interface CompiledRoute {
   readonly pool: string | undefined;
   readonly redirect: { status: 301 | 302 | 307 | 308 } | undefined;
   readonly respond: { status: number; body: string } | undefined;
+  /** The route's `cache` option; undefined when it does not cache. */
+  readonly cache: RouteCacheConfig | undefined;
   /** True when path, method and headers match (the host was matched already). */
   matches(path: string, method: string, req: IncomingMessage): boolean;
 }
@@ -53,6 +56,7 @@ export function compileRouter(config: HttpListenerConfig): Router {
           pool: config.default_pool,
           redirect: undefined,
           respond: undefined,
+          cache: undefined,
           matches: () => true,
         };
   const cache = new Map<string, CompiledRoute[]>();
@@ -122,6 +126,7 @@ function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     pool: route.pool,
     redirect: route.redirect,
     respond: route.respond,
+    cache: route.cache,
     matches(requestPath, method, req) {
       if (path !== undefined && requestPath !== path) return false;
       if (prefix !== undefined && !requestPath.startsWith(prefix)) return false;

@@ -1,4 +1,5 @@
 /** The contract every data plane's listener implements, and what the runtime hands it. */
+import type { CacheZone } from "../cache/zone.js";
 import type { ListenerConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
 import type { PoolLookup } from "../pool/pool.js";
@@ -9,6 +10,8 @@ export type { PoolLookup };
 export interface ListenerContext {
   pools: PoolLookup;
   logger: Logger;
+  /** The HTTP cache zones by name, which routes' `cache` options use. */
+  caches?: ReadonlyMap<string, CacheZone>;
 }
 
 /** A live listener of one data plane (http, tcp, udp). */

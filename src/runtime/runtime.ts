@@ -1,9 +1,12 @@
 /** Turns a validated config into live pools and listeners, applies new configs, and stops them. */
+
+import type { CacheZone } from "../cache/zone.js";
 import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
+import { syncCacheZones } from "./cache-zones.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";
 import { applyBackendDiff, drainAndClosePool, restoreMembership } from "./pool-changes.js";
@@ -33,6 +36,8 @@ export type RuntimeObserver = (event: PoolEvent) => void;
 export class Runtime {
   readonly pools = new Map<string, Pool>();
   readonly listeners = new Map<string, Listener>();
+  /** HTTP cache zones by name (the `caches` section). */
+  readonly caches = new Map<string, CacheZone>();
   readonly logger: Logger;
   readonly configFile: string | undefined;
   /** Backends that registered themselves through the admin API, with their leases. */
@@ -62,7 +67,9 @@ export class Runtime {
     this.context = {
       pools: this.pools,
       logger: this.logger,
+      caches: this.caches,
     };
+    syncCacheZones(this.caches, config.caches ?? {});
     for (const [name, pool] of Object.entries(config.pools)) {
       this.addPool(name, createPoolFromConfig(name, pool));
     }
@@ -167,6 +174,7 @@ export class Runtime {
       this.addPool(name, pool);
       if (this.started) this.startHealth(name, pool, next.pools[name]);
     }
+    syncCacheZones(this.caches, next.caches ?? {});
     let prepared: PreparedListeners;
     try {
       prepared = await this.prepareListeners(diff);

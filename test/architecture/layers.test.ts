@@ -11,17 +11,18 @@ import { fileURLToPath } from "node:url";
 const srcRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../src");
 
 // Data planes choose backends only through pools (Pool.select): never an algorithm directly.
-const DATA_PLANE = ["pool", "config", "net", "security", "log"];
-const BELOW_RUNTIME = ["balancer", "pool", "config", "net", "security", "log", "health"];
+const DATA_PLANE = ["pool", "config", "net", "security", "log", "cache"];
+const BELOW_RUNTIME = ["balancer", "pool", "config", "net", "security", "log", "health", "cache"];
 
 /** Folder (or top-level file) → what it may import besides itself. */
 const allowed: Record<string, readonly string[]> = {
   balancer: [],
   security: [],
   log: [],
+  cache: [],
   config: ["balancer"],
   pool: ["balancer"],
-  net: ["config", "log", "pool"],
+  net: ["config", "log", "pool", "cache"],
   health: ["balancer", "pool", "config", "log"],
   http: DATA_PLANE,
   tcp: DATA_PLANE,

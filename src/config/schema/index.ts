@@ -3,10 +3,12 @@ import { z } from "zod";
 import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
 import type { HostPort } from "./common.js";
+import { cacheZoneSchema } from "./cache.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
 export * from "./admin.js";
+export * from "./cache.js";
 export * from "./common.js";
 export * from "./health.js";
 export * from "./listener.js";
@@ -20,6 +22,13 @@ export const configSchema = z
       poolSchema,
     ),
     admin: adminSchema.optional(),
+    /** HTTP cache zones that routes name in their `cache` option. */
+    caches: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"),
+        cacheZoneSchema,
+      )
+      .default({}),
     /** Worker processes for the data planes (1 = this process only). */
     workers: z.number().int().min(1).max(256).default(1),
     log: z
@@ -86,6 +95,14 @@ export const configSchema = z
         check(listener.default_pool, ["listeners", i, "default_pool"]);
         listener.routes.forEach((route, j) => {
           check(route.pool, ["listeners", i, "routes", j, "pool"]);
+          const zone = route.cache?.zone;
+          if (zone !== undefined && !Object.hasOwn(config.caches, zone)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["listeners", i, "routes", j, "cache", "zone"],
+              message: `unknown cache zone "${zone}"; defined zones: ${Object.keys(config.caches).join(", ") || "(none): add it under caches"}`,
+            });
+          }
         });
       } else {
         check(listener.pool, ["listeners", i, "pool"]);

@@ -1,6 +1,7 @@
 /** The `listeners` section: one entry per data plane listener (http, tcp, udp). */
 import { z } from "zod";
 import { loadTlsMaterial } from "../tls-material.js";
+import { routeCacheSchema } from "./cache.js";
 import { bindAddress, cidr, duration } from "./common.js";
 
 /** What a request must look like for a route to take it; every given field must match. */
@@ -34,6 +35,8 @@ export const routeSchema = z
     respond: z
       .strictObject({ status: z.number().int().min(100).max(599), body: z.string().default("") })
       .optional(),
+    /** Answer from an HTTP cache zone (see docs/cache.md). */
+    cache: routeCacheSchema.optional(),
   })
   .refine((route) => route.pool !== undefined || route.respond !== undefined, {
     message: "a route needs `pool` (or `respond` for a fixed answer)",

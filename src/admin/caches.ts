@@ -1,0 +1,110 @@
+/** The admin API's view of the HTTP cache zones, and purges by URL, tag or everything. */
+import { z } from "zod";
+import type { CacheZone } from "../cache/zone.js";
+import { cacheKeyOf } from "../cache/zone.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { HttpError } from "./http-util.js";
+
+/** One zone as the API shows it. */
+export interface CacheZoneView {
+  name: string;
+  bytes: number;
+  entries: number;
+  filling: number;
+  /** hits / (hits + stale + misses); 0 before the first lookup. */
+  hitRatio: number;
+  counters: CacheZone["counters"];
+}
+
+/** Every zone with its usage and counters. */
+export function cacheViews(runtime: Runtime): CacheZoneView[] {
+  return [...runtime.caches.values()].map((zone) => {
+    const { hits, stale, misses } = zone.counters;
+    const lookups = hits + stale + misses;
+    return {
+      name: zone.name,
+      ...zone.usage(),
+      hitRatio: lookups === 0 ? 0 : (hits + stale) / lookups,
+      counters: { ...zone.counters },
+    };
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const PRINTABLE = /^[^\u0000-\u001f\u007f\s]+$/;
+
+const purgeBody = z
+  .strictObject({
+    /** Only this zone; all zones when absent. */
+    zone: z.string().min(1).max(256).optional(),
+    /** "http://host/path?query" or "host/path?query": every stored variant of it. */
+    url: z
+      .string()
+      .min(1)
+      .max(8192)
+      .regex(PRINTABLE, "a URL without spaces or control characters")
+      .optional(),
+    /** Every response whose Surrogate-Key or Cache-Tag named this tag. */
+    tag: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(PRINTABLE, "a tag without spaces or control characters")
+      .optional(),
+    /** Everything. */
+    all: z.literal(true).optional(),
+  })
+  .refine((body) => [body.url, body.tag, body.all].filter((v) => v !== undefined).length === 1, {
+    message: "give exactly one of url, tag or all",
+  });
+
+/** Applies a purge request's body; how many responses each zone removed. */
+export function purgeCaches(runtime: Runtime, body: unknown): { purged: Record<string, number> } {
+  const parsed = purgeBody.safeParse(body);
+  if (!parsed.success) {
+    throw new HttpError(400, "invalid purge request", {
+      errors: parsed.error.issues.map((issue) => issue.message),
+      example: { url: "http://www.example.com/products/7", zone: "main" },
+    });
+  }
+  const { zone: only, url, tag } = parsed.data;
+  const zones = [...runtime.caches.values()].filter(
+    (zone) => only === undefined || zone.name === only,
+  );
+  if (only !== undefined && zones.length === 0) {
+    throw new HttpError(404, `no cache zone "${only}"`, { zones: [...runtime.caches.keys()] });
+  }
+  const key = url === undefined ? undefined : keyOfUrl(url);
+  const purged: Record<string, number> = {};
+  for (const zone of zones) {
+    purged[zone.name] =
+      key !== undefined
+        ? zone.invalidate(key)
+        : tag !== undefined
+          ? zone.purgeTag(tag)
+          : zone.purgeAll();
+  }
+  runtime.logger.info({ url, tag, all: parsed.data.all, purged }, "cache purged");
+  return { purged };
+}
+
+/** The cache key of a purge URL: lower-case host without port, then path and query. */
+function keyOfUrl(url: string): string {
+  const absolute = /^https?:\/\//i.test(url) ? url : `http://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(absolute);
+  } catch {
+    throw new HttpError(400, `not a URL: ${JSON.stringify(url.slice(0, 200))}`);
+  }
+  // The listener keys by the request target as sent; URL() would re-encode it, so the
+  // target is cut from the text itself.
+  const afterScheme = absolute.indexOf("//") + 2;
+  const slash = absolute.indexOf("/", afterScheme);
+  const query = absolute.indexOf("?", afterScheme);
+  const start = slash < 0 ? query : query < 0 ? slash : Math.min(slash, query);
+  const target =
+    start < 0 ? "/" : absolute[start] === "?" ? `/${absolute.slice(start)}` : absolute.slice(start);
+  // As the listener's normalizeHost: lower case, no port, no trailing dot.
+  return cacheKeyOf(parsed.hostname.toLowerCase().replace(/\.$/, ""), target);
+}

@@ -1,0 +1,123 @@
+/**
+ * One response on its way into the cache: it streams to the client that asked while its
+ * body is copied aside, and the requests that missed the same key meanwhile wait for it
+ * (request coalescing, nginx's proxy_cache_lock). A body over the size cap stops being
+ * stored, never stops streaming.
+ */
+import type { CachedResponse } from "./cached-response.js";
+import {
+  type CacheRequest,
+  completeResponse,
+  refreshedResponse,
+  type StorableHead,
+} from "./response-rules.js";
+
+/**
+ * What a waiting request does when the fill is over. `stored`: look up again (a hit).
+ * `pass`: the response was not stored; go to the backend without the cache.
+ * `stale`: the backend failed; serve the stale response if allowed, else go to the backend.
+ */
+export type FillOutcome = "stored" | "pass" | "stale";
+
+/** Where a fill puts what it stored; the zone. */
+export interface FillSink {
+  store(key: string, entry: CachedResponse): void;
+  fillDone(fill: CacheFill): void;
+}
+
+/** One response being stored under one key. */
+export class CacheFill {
+  private head: StorableHead | undefined;
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private settled = false;
+  private readonly waiters: ((outcome: FillOutcome) => void)[] = [];
+
+  constructor(
+    private readonly sink: FillSink,
+    readonly key: string,
+    readonly request: CacheRequest,
+    /** The stale response being revalidated, if any. */
+    readonly stale: CachedResponse | undefined,
+    private readonly maxBody: number,
+  ) {}
+
+  /** True while body chunks are being kept. */
+  get storing(): boolean {
+    return this.head !== undefined && !this.settled;
+  }
+
+  /** Requests waiting for this fill. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** The response head arrived and may be stored: keep its body from now on. */
+  accept(head: StorableHead): void {
+    if (this.settled) return;
+    if (head.contentLength > this.maxBody) {
+      this.abandon("pass");
+      return;
+    }
+    this.head = head;
+  }
+
+  /** A body chunk; it is copied (the chunk's memory belongs to the socket's read buffer). */
+  write(chunk: Buffer): void {
+    if (this.head === undefined || this.settled) return;
+    if (this.length + chunk.length > this.maxBody) {
+      this.abandon("pass");
+      return;
+    }
+    this.chunks.push(Buffer.from(chunk));
+    this.length += chunk.length;
+  }
+
+  /** The body is complete: store it and wake the waiters. */
+  commit(): void {
+    const head = this.head;
+    if (head === undefined || this.settled) {
+      this.abandon("pass");
+      return;
+    }
+    const body =
+      this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    this.chunks = [];
+    this.sink.store(this.key, completeResponse(head, body));
+    this.settle("stored");
+  }
+
+  /** The backend said 304: the stale response is fresh again. Returns it, updated. */
+  refresh(notModifiedHeaders: readonly string[]): CachedResponse | undefined {
+    const stale = this.stale;
+    if (stale === undefined || this.settled) return undefined;
+    const fresh = refreshedResponse(stale, this.request, notModifiedHeaders);
+    this.sink.store(this.key, fresh);
+    this.settle("stored");
+    return fresh;
+  }
+
+  /** Nothing (more) is stored; the waiters are told what to do instead. */
+  abandon(outcome: "pass" | "stale"): void {
+    this.head = undefined;
+    this.chunks = [];
+    this.settle(outcome);
+  }
+
+  /** Waits for the outcome; returns a function that stops waiting (the client left). */
+  wait(waiter: (outcome: FillOutcome) => void): () => void {
+    this.waiters.push(waiter);
+    return () => {
+      const index = this.waiters.indexOf(waiter);
+      if (index >= 0) this.waiters.splice(index, 1);
+    };
+  }
+
+  private settle(outcome: FillOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.sink.fillDone(this);
+    const waiters = this.waiters.splice(0);
+    for (const waiter of waiters) waiter(outcome);
+  }
+}
