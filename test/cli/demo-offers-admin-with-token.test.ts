@@ -3,31 +3,18 @@
  * it with `ballast ctl` and the dashboard; its process is named "ballast".
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ballastCtl } from "../support/ballast-cli.js";
 
 const cliPath = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 let child: ChildProcess | undefined;
 after(() => {
   if (child?.exitCode === null) child.kill("SIGKILL");
 });
-
-function ctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [cliPath, "ctl", ...args],
-      { env: { ...process.env, BALLAST_ADMIN: "", BALLAST_ADMIN_TOKEN: "" }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 it("prints an admin URL and token that `ballast ctl` and the dashboard accept", async () => {
   child = spawn(process.execPath, [cliPath, "demo", "--port", "0", "--admin-port", "0"], {
@@ -60,12 +47,20 @@ it("prints an admin URL and token that `ballast ctl` and the dashboard accept", 
     `the dashboard link is printed: ${output}`,
   );
 
-  const list = await ctl(["--admin", admin, "--token", token, "list"]);
+  const list = await ballastCtl(["--admin", admin, "--token", token, "list"]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^Pool weighted wrr$/m);
-  const disabled = await ctl(["--admin", admin, "--token", token, "disable", "weighted", "slow"]);
+  const disabled = await ballastCtl([
+    "--admin",
+    admin,
+    "--token",
+    token,
+    "disable",
+    "weighted",
+    "slow",
+  ]);
   assert.equal(disabled.code, 0, disabled.stderr);
-  const anonymous = await ctl(["--admin", admin, "list"]);
+  const anonymous = await ballastCtl(["--admin", admin, "list"]);
   assert.equal(anonymous.code, 1);
   assert.match(anonymous.stderr, /HTTP 401/);
 

@@ -1,38 +1,22 @@
 /** The L4 connection table and persistence bindings, seen through the admin API and `ballast ctl`. */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
 import type { Socket } from "node:net";
-import { resolve } from "node:path";
 import { after, test } from "node:test";
 import { dial, namedEchoServer, readUntil } from "../l4/helpers.js";
+import { ballastCtl, type CliResult } from "../support/ballast-cli.js";
 import { runCleanups } from "../support/cleanups.js";
 import { adminCall, type Stack, startBackend, startStack } from "./helpers.js";
 
-/** The compiled `ballast` command (this file runs from dist/test/control). */
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
 const TOKEN = "tok";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(() => runCleanups(cleanups));
 
-/** Runs the real CLI as a child process against the stack's admin API. */
-function ctl(
-  stack: Stack,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BALLAST, "ctl", "--admin", stack.adminUrl, "--token", TOKEN, ...args],
-      { env: { ...process.env, BALLAST_ADMIN: "", BALLAST_ADMIN_TOKEN: "" }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+/** `ballast ctl` against the stack's admin API, with its token. */
+function ctl(stack: Stack, args: string[]): Promise<CliResult> {
+  return ballastCtl(["--admin", stack.adminUrl, "--token", TOKEN, ...args]);
 }
 
 /** GETs an admin path with the token. */

@@ -1,32 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { test } from "node:test";
+import { ballastCtl } from "../support/ballast-cli.js";
 import { httpConfigYaml, type Stack, startBackends, startStack } from "./helpers.js";
-
-/** The compiled `ballast` command (this file runs from dist/test/control). */
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
-
-/** Runs the real CLI as a child process; resolves with its exit code and output. */
-function ctl(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BALLAST, "ctl", ...args],
-      {
-        env: { ...process.env, BALLAST_ADMIN: "", BALLAST_ADMIN_TOKEN: "", ...env },
-        timeout: 20_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** The Requests column of a backend's line in `ctl list`. */
 function requestsOf(table: string, backend: string): number {
@@ -57,7 +32,7 @@ test("`ballast ctl list` prints the ipvsadm-style table and its counters move wi
   const admin = ["--admin", stack.adminUrl, "--token", "tok"];
 
   await traffic(stack, 4);
-  const first = await ctl(["list", ...admin]);
+  const first = await ballastCtl(["list", ...admin]);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /^Pool api rr$/m);
   assert.match(
@@ -68,7 +43,10 @@ test("`ballast ctl list` prints the ipvsadm-style table and its counters move wi
 
   await traffic(stack, 6);
   // The environment variables work as well as the flags.
-  const second = await ctl(["list"], { BALLAST_ADMIN: stack.adminUrl, BALLAST_ADMIN_TOKEN: "tok" });
+  const second = await ballastCtl(["list"], {
+    BALLAST_ADMIN: stack.adminUrl,
+    BALLAST_ADMIN_TOKEN: "tok",
+  });
   assert.equal(second.code, 0, second.stderr);
   assert.equal(requestsOf(second.stdout, "b1") + requestsOf(second.stdout, "b2"), 10);
 
@@ -79,7 +57,7 @@ test("`ballast ctl list` prints the ipvsadm-style table and its counters move wi
   })();
   let rate = 0;
   for (let i = 0; i < 20 && rate === 0; i++) {
-    const json = await ctl(["list", "api", "--json", ...admin]);
+    const json = await ballastCtl(["list", "api", "--json", ...admin]);
     assert.equal(json.code, 0, json.stderr);
     const [view] = JSON.parse(json.stdout);
     rate = view.backends.reduce(
@@ -105,24 +83,33 @@ test("`ballast ctl` changes backends like ipvsadm -a/-e/-d, with clear errors an
   const admin = ["--admin", stack.adminUrl, "--token", "tok"];
   const pool = stack.runtime.pools.get("api")!;
 
-  const added = await ctl(["add", "api", backends[2].address, "--name", "b3", "-w", "2", ...admin]);
+  const added = await ballastCtl([
+    "add",
+    "api",
+    backends[2].address,
+    "--name",
+    "b3",
+    "-w",
+    "2",
+    ...admin,
+  ]);
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /added b3/);
   assert.equal(pool.get("b3")?.configuredWeight, 2);
 
-  assert.equal((await ctl(["weight", "api", "b3", "5", ...admin])).code, 0);
+  assert.equal((await ballastCtl(["weight", "api", "b3", "5", ...admin])).code, 0);
   assert.equal(pool.get("b3")?.configuredWeight, 5);
-  assert.equal((await ctl(["disable", "api", "b1", ...admin])).code, 0);
+  assert.equal((await ballastCtl(["disable", "api", "b1", ...admin])).code, 0);
   assert.equal(pool.get("b1")?.enabled, false);
-  assert.equal((await ctl(["enable", "api", "b1", ...admin])).code, 0);
-  assert.equal((await ctl(["drain", "api", "b2", ...admin])).code, 0);
+  assert.equal((await ballastCtl(["enable", "api", "b1", ...admin])).code, 0);
+  assert.equal((await ballastCtl(["drain", "api", "b2", ...admin])).code, 0);
   assert.equal(pool.get("b2")?.draining, true);
-  const removed = await ctl(["remove", "api", "b3", "--json", ...admin]);
+  const removed = await ballastCtl(["remove", "api", "b3", "--json", ...admin]);
   assert.equal(removed.code, 0);
   assert.equal(JSON.parse(removed.stdout).removed, "b3");
   assert.equal(pool.get("b3"), undefined);
 
-  const registered = await ctl([
+  const registered = await ballastCtl([
     "register",
     "api",
     backends[2].address,
@@ -135,26 +122,26 @@ test("`ballast ctl` changes backends like ipvsadm -a/-e/-d, with clear errors an
   assert.equal(registered.code, 0, registered.stderr);
   assert.match(registered.stdout, /registered beat in pool api until/);
   assert.equal(pool.get("beat")?.source, "registry");
-  const renewed = await ctl(["renew", "api", "beat", ...admin]);
+  const renewed = await ballastCtl(["renew", "api", "beat", ...admin]);
   assert.equal(renewed.code, 0, renewed.stderr);
   assert.match(renewed.stdout, /renewed beat/);
 
-  const reload = await ctl(["reload", ...admin]);
+  const reload = await ballastCtl(["reload", ...admin]);
   assert.equal(reload.code, 0, reload.stderr);
   assert.match(reload.stdout, /reloaded/);
 
-  const refused = await ctl(["weight", "api", "nope", "3", ...admin]);
+  const refused = await ballastCtl(["weight", "api", "nope", "3", ...admin]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /no backend "nope" in pool "api" \(HTTP 404\)/);
-  const noToken = await ctl(["list", "--admin", stack.adminUrl]);
+  const noToken = await ballastCtl(["list", "--admin", stack.adminUrl]);
   assert.equal(noToken.code, 1);
   assert.match(noToken.stderr, /HTTP 401/);
-  const usage = await ctl(["weight", "api", "b1", "heavy", ...admin]);
+  const usage = await ballastCtl(["weight", "api", "b1", "heavy", ...admin]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /WEIGHT must be a whole number/);
-  const unknown = await ctl(["frobnicate", ...admin]);
+  const unknown = await ballastCtl(["frobnicate", ...admin]);
   assert.equal(unknown.code, 2);
-  const unreachable = await ctl(["list", "--admin", "http://127.0.0.1:1"]);
+  const unreachable = await ballastCtl(["list", "--admin", "http://127.0.0.1:1"]);
   assert.equal(unreachable.code, 3);
   assert.match(unreachable.stderr, /cannot reach the admin API at http:\/\/127\.0\.0\.1:1/);
 });

@@ -3,32 +3,15 @@
  * 10080, ...), as curl does: the port is the operator's choice, not a browser's.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { test } from "node:test";
 import { type AdminServer, createAdminServer } from "../../src/admin/server.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { Runtime } from "../../src/runtime/runtime.js";
+import { ballastCtl } from "../support/ballast-cli.js";
 import { httpConfigYaml, startBackends } from "./helpers.js";
-
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
 
 /** Ports on fetch's list of bad ports; the first free one is used. */
 const BAD_PORTS = [6666, 6665, 6667, 6668, 6669, 6697, 10080, 6000, 6566];
-
-function ctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BALLAST, "ctl", ...args],
-      { env: { ...process.env, BALLAST_ADMIN: "", BALLAST_ADMIN_TOKEN: "" }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 test("`ballast ctl` lists and changes backends through an admin API on a port fetch calls bad", async (t) => {
   const backends = await startBackends(2);
@@ -60,13 +43,13 @@ test("`ballast ctl` lists and changes backends through an admin API on a port fe
   await assert.rejects(fetch(`${admin.url()}/api/status`));
 
   const url = admin.url();
-  const list = await ctl(["list", "--admin", url, "--token", "tok"]);
+  const list = await ballastCtl(["list", "--admin", url, "--token", "tok"]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^Pool api rr$/m);
-  const disabled = await ctl(["disable", "api", "b2", "--admin", url, "--token", "tok"]);
+  const disabled = await ballastCtl(["disable", "api", "b2", "--admin", url, "--token", "tok"]);
   assert.equal(disabled.code, 0, disabled.stderr);
   assert.equal(runtime.pools.get("api")?.get("b2")?.enabled, false);
-  const reload = await ctl(["reload", "--admin", url, "--token", "tok"]);
+  const reload = await ballastCtl(["reload", "--admin", url, "--token", "tok"]);
   assert.equal(reload.code, 1, reload.stderr);
   assert.match(
     reload.stderr,

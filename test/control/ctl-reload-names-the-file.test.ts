@@ -1,26 +1,10 @@
 /** `ballast ctl reload -f FILE`: a missing file is one clear line; a bad file's errors name it. */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
+import { ballastCtl } from "../support/ballast-cli.js";
 import { httpConfigYaml, STACK_TOKEN, startBackends, startStack } from "./helpers.js";
-
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
-
-function ctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BALLAST, "ctl", ...args],
-      { env: { ...process.env, BALLAST_ADMIN: "", BALLAST_ADMIN_TOKEN: "" }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 test("`ctl reload -f` of a missing file says so in one line and exits 1; a bad file's errors name the file", async (t) => {
   const backends = await startBackends(1);
@@ -34,7 +18,7 @@ test("`ctl reload -f` of a missing file says so in one line and exits 1; a bad f
   const admin = ["--admin", stack.adminUrl, "--token", STACK_TOKEN];
   const folder = dirname(stack.file.path);
 
-  const missing = await ctl(["reload", "-f", join(folder, "missing.yaml"), ...admin]);
+  const missing = await ballastCtl(["reload", "-f", join(folder, "missing.yaml"), ...admin]);
   assert.equal(missing.code, 1, missing.stderr);
   assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
   assert.match(missing.stderr, /^ballast ctl: cannot read .*missing\.yaml: no such file/);
@@ -42,7 +26,7 @@ test("`ctl reload -f` of a missing file says so in one line and exits 1; a bad f
 
   const bad = join(folder, "bad.yaml");
   writeFileSync(bad, "listeners: []\npools: {}\n");
-  const refused = await ctl(["reload", "-f", bad, ...admin]);
+  const refused = await ballastCtl(["reload", "-f", bad, ...admin]);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /reload refused/);
   assert.match(refused.stderr, /^ {2}.*bad\.yaml: listeners: /m);

@@ -62,7 +62,7 @@ describe("a dead backend under the default config", () => {
     clearTimeout(kill);
     assert.equal(code, 0, output);
     const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-    assert.ok(requests > 1000, `wrk made too few requests to say anything:\n${output}`);
+    assert.ok(requests > 300, `wrk made too few requests to say anything:\n${output}`);
     assert.ok(victim.signalCode === "SIGKILL", "the victim was killed during the run");
     assert.doesNotMatch(output, /Non-2xx or 3xx responses/, output);
     assert.doesNotMatch(output, /Socket errors/, output);

@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type IncomingHttpHeaders, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { configSchema } from "../../src/config/schema/index.js";
 import { Runtime } from "../../src/runtime/runtime.js";
-import { freePort } from "../support/ports.js";
-import { requireProgram } from "../support/programs.js";
+import { type RealServer, startNginx } from "../support/servers.js";
 
 interface Reply {
   status: number;
@@ -35,8 +29,8 @@ function send(port: number, path: string, method = "GET", body?: string): Promis
   });
 }
 
-/** Two server blocks that answer with their name; /echo returns what the proxy forwarded. */
-function nginxConfig(dir: string, alphaPort: number, betaPort: number): string {
+/** A server block per port answering with its name; /echo returns what the proxy forwarded. */
+function serverBlocks([alphaPort, betaPort]: number[]): string {
   const block = (name: string, port: number) => `
   server {
     listen 127.0.0.1:${port};
@@ -46,53 +40,17 @@ function nginxConfig(dir: string, alphaPort: number, betaPort: number): string {
       return 200 "${name} xff=$http_x_forwarded_for host=$http_host method=$request_method\\n";
     }
   }`;
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-    .map((kind) => `  ${kind}_temp_path ${dir}/${kind};`)
-    .join("\n");
-  return `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-${temp}${block("alpha", alphaPort)}${block("beta", betaPort)}
-}
-`;
-}
-
-async function waitForNginx(nginx: ChildProcess, port: number, dir: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (nginx.exitCode !== null) break;
-    try {
-      if ((await send(port, "/")).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const log = await readFile(join(dir, "error.log"), "utf8").catch(() => "");
-  throw new Error(`nginx did not start:\n${log}`);
+  return block("alpha", alphaPort) + block("beta", betaPort);
 }
 
 describe("Debian's nginx as a backend behind ballast", () => {
-  let dir: string;
-  let nginx: ChildProcess;
+  let nginx: RealServer & { ports: number[] };
   let runtime: Runtime;
   let port: number;
 
   before(async () => {
-    const program = requireProgram("nginx");
-    dir = await mkdtemp(join(tmpdir(), "ballast-nginx-backend-"));
-    const [alphaPort, betaPort] = [await freePort(), await freePort()];
-    const file = join(dir, "nginx.conf");
-    await writeFile(file, nginxConfig(dir, alphaPort, betaPort));
-    nginx = spawn(
-      program,
-      ["-p", dir, "-e", join(dir, "error.log"), "-c", file, "-g", "daemon off;"],
-      { stdio: "ignore" },
-    );
-    await waitForNginx(nginx, alphaPort, dir);
-    await waitForNginx(nginx, betaPort, dir);
+    nginx = await startNginx(2, serverBlocks);
+    const [alphaPort, betaPort] = nginx.ports;
 
     const config = configSchema.parse({
       log: { level: "silent" },
@@ -122,12 +80,7 @@ describe("Debian's nginx as a backend behind ballast", () => {
 
   after(async () => {
     await runtime?.stop({ graceful: false });
-    if (nginx && nginx.exitCode === null) {
-      const exited = once(nginx, "exit");
-      nginx.kill("SIGTERM"); // nginx's fast shutdown
-      await exited;
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await nginx?.stop();
   });
 
   it("passes requests through with forwarding headers and nginx's answer", async () => {

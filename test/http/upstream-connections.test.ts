@@ -69,8 +69,9 @@ describe("http upstream connections", () => {
     const replies = Array.from({ length: 6 }, () => fetchText(proxy.port, "/"));
     assert.ok(await eventually(() => held.length === 2), "two requests reach the backend");
     const state = proxy.pools.get("p")!.backends[0];
+    // The six client connections reach the listener in their own time on a busy machine.
+    assert.ok(await eventually(() => state.inactive === 4), "the queued ones count as inactive");
     assert.equal(state.active, 2);
-    assert.equal(state.inactive, 4, "the queued ones count as inactive");
     // Release them as they come; each freed socket takes the next queued request.
     let served = 0;
     while (served < 6) {

@@ -1,25 +1,24 @@
 /** The http data plane passes the shared listener suite (test/support/listener-suite.ts). */
 import { once } from "node:events";
 import { createServer } from "node:http";
-import { type AddressInfo, connect } from "node:net";
+import type { AddressInfo } from "node:net";
 import { createHttpListener } from "../../src/http/listener.js";
 import {
+  AnswerHold,
   listenerSuite,
   type PlaneBackend,
   type PlaneClient,
-  REFUSED,
+  streamClient,
 } from "../support/listener-suite.js";
 
 /** An http backend that answers every request with its name. */
 async function startBackend(name: string): Promise<PlaneBackend> {
   let received = 0;
-  let held: Promise<void> | undefined;
+  const hold = new AnswerHold();
   const server = createServer(async (req, res) => {
     received++;
-    const wait = held;
-    held = undefined;
     req.resume();
-    await wait;
+    await hold.next();
     res.end(name);
   });
   server.listen(0, "127.0.0.1");
@@ -28,13 +27,7 @@ async function startBackend(name: string): Promise<PlaneBackend> {
     name,
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => received,
-    holdNext: () => {
-      let release = () => {};
-      held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      return release;
-    },
+    holdNext: () => hold.holdNext(),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -42,46 +35,19 @@ async function startBackend(name: string): Promise<PlaneBackend> {
   };
 }
 
+/** The body of a whole 200 response in `text`, its status line if another status, or undefined. */
+function bodyOf(text: string): string | undefined {
+  const headEnd = text.indexOf("\r\n\r\n");
+  if (headEnd < 0) return undefined;
+  const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd));
+  const body = text.slice(headEnd + 4);
+  if (length === null || body.length < Number(length[1])) return undefined;
+  return /^HTTP\/1\.1 200 /.test(text) ? body : text.slice(0, 12);
+}
+
 /** A keep-alive client: each ask sends a GET and reads the whole response's body. */
-async function openClient(port: number, from: string): Promise<PlaneClient> {
-  const socket = connect({ port, host: "127.0.0.1", localAddress: from });
-  socket.setEncoding("latin1");
-  let ended = false;
-  socket.on("error", () => {});
-  socket.on("close", () => {
-    ended = true;
-  });
-  await new Promise<void>((resolve) => {
-    socket.once("connect", resolve);
-    socket.once("close", resolve);
-  });
-  return {
-    ask: () =>
-      new Promise<string>((resolve) => {
-        if (ended) return resolve(REFUSED);
-        let text = "";
-        const onData = (chunk: string) => {
-          text += chunk;
-          const headEnd = text.indexOf("\r\n\r\n");
-          if (headEnd < 0) return;
-          const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd));
-          const body = text.slice(headEnd + 4);
-          if (length !== null && body.length >= Number(length[1])) {
-            finish(/^HTTP\/1\.1 200 /.test(text) ? body : text.slice(0, 12));
-          }
-        };
-        const onClose = () => finish(REFUSED);
-        const finish = (answer: string) => {
-          socket.off("data", onData);
-          socket.off("close", onClose);
-          resolve(answer);
-        };
-        socket.on("data", onData);
-        socket.on("close", onClose);
-        socket.write("GET / HTTP/1.1\r\nHost: suite.test\r\n\r\n");
-      }),
-    close: () => socket.destroy(),
-  };
+function openClient(port: number, from: string): Promise<PlaneClient> {
+  return streamClient(port, from, "GET / HTTP/1.1\r\nHost: suite.test\r\n\r\n", bodyOf);
 }
 
 listenerSuite({

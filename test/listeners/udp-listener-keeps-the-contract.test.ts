@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createUdpListener } from "../../src/udp/listener.js";
 import {
+  AnswerHold,
   listenerSuite,
   type PlaneBackend,
   type PlaneClient,
@@ -13,13 +14,11 @@ import {
 /** A udp backend that answers every datagram with its name. */
 async function startBackend(name: string): Promise<PlaneBackend> {
   let received = 0;
-  let held: Promise<void> | undefined;
+  const hold = new AnswerHold();
   const socket = createSocket("udp4");
   socket.on("message", async (_message, remote) => {
     received++;
-    const wait = held;
-    held = undefined;
-    await wait;
+    await hold.next();
     socket.send(name, remote.port, remote.address);
   });
   socket.bind(0, "127.0.0.1");
@@ -28,13 +27,7 @@ async function startBackend(name: string): Promise<PlaneBackend> {
     name,
     address: `127.0.0.1:${socket.address().port}`,
     received: () => received,
-    holdNext: () => {
-      let release = () => {};
-      held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      return release;
-    },
+    holdNext: () => hold.holdNext(),
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }

@@ -6,6 +6,7 @@
  * names of its counters; the suite brings the behaviour.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { listenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { silentLogger } from "../../src/log.js";
@@ -64,6 +65,73 @@ export interface ListenerPlane {
   clientKeepsBackend: boolean;
   /** Listener settings under which a closed client's slot is freed soon (udp: a short session timeout). */
   closedClientsEndSoon: Record<string, unknown>;
+}
+
+/** What PlaneBackend.holdNext needs: the next exchange awaits `next()` before answering. */
+export class AnswerHold {
+  private held: Promise<void> | undefined;
+
+  /** Holds the next exchange's answer; the returned function releases it. */
+  holdNext(): () => void {
+    let release = () => {};
+    this.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return release;
+  }
+
+  /** For the backend, on each exchange: resolves when its answer may go (at once if not held). */
+  async next(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    await held;
+  }
+}
+
+/**
+ * A client on a tcp connection from `from` (the tcp and http planes): each ask writes
+ * `request`, and resolves with what `answer` makes of the bytes read once it returns a
+ * string, or REFUSED if the connection closes (or was never opened) first.
+ */
+export async function streamClient(
+  port: number,
+  from: string,
+  request: string,
+  answer: (text: string) => string | undefined,
+): Promise<PlaneClient> {
+  const socket = connect({ port, host: "127.0.0.1", localAddress: from });
+  socket.setEncoding("latin1");
+  let ended = false;
+  socket.on("error", () => {});
+  socket.on("close", () => {
+    ended = true;
+  });
+  await new Promise<void>((resolve) => {
+    socket.once("connect", resolve);
+    socket.once("close", resolve);
+  });
+  return {
+    ask: () =>
+      new Promise<string>((resolve) => {
+        if (ended) return resolve(REFUSED);
+        let text = "";
+        const onData = (chunk: string) => {
+          text += chunk;
+          const answered = answer(text);
+          if (answered !== undefined) finish(answered);
+        };
+        const onClose = () => finish(REFUSED);
+        const finish = (result: string) => {
+          socket.off("data", onData);
+          socket.off("close", onClose);
+          resolve(result);
+        };
+        socket.on("data", onData);
+        socket.on("close", onClose);
+        socket.write(request);
+      }),
+    close: () => socket.destroy(),
+  };
 }
 
 interface Started {

@@ -142,13 +142,18 @@ describe("npm test checks the programs the tests start, before anything else", (
     // Without the preflight first, `npm test` would run this very suite again: stop here.
     const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts;
     assert.match(scripts.test, /^node scripts\/check-system-programs\.mjs && /);
-    const npm = join(dirname(process.execPath), "npm");
-    const ran = spawnSync(npm, ["test"], {
+    // Under `npm test`, npm names its own script; else npm is installed beside node.
+    const npmCli = process.env.npm_execpath;
+    const [npm, args] = npmCli?.endsWith(".js")
+      ? [process.execPath, [npmCli, "test"]]
+      : [join(dirname(process.execPath), "npm"), ["test"]];
+    const ran = spawnSync(npm, args, {
       cwd: root,
       env: {
         ...process.env,
         BALLAST_PRETEND_MISSING: "wrk",
         BALLAST_INSTALL_DRY_RUN: "1",
+        npm_config_update_notifier: "false",
       },
       encoding: "utf8",
       timeout: 60_000,

@@ -54,6 +54,15 @@ export async function startRedis(options: { port?: number } = {}): Promise<RealS
     "1000",
   ]);
   await waitForDaemon(daemon, `redis-server on port ${port}`, () => canConnect(port));
+  return realServer(port, daemon, dir);
+}
+
+/** A RealServer whose `stop` ends the daemon, then removes its temp dir. */
+function realServer(
+  port: number,
+  daemon: Daemon,
+  dir: { path: string; cleanup(): void },
+): RealServer {
   return {
     port,
     daemon,
@@ -146,15 +155,7 @@ export async function startPostgres(): Promise<RealServer> {
     async () => (await run(pgIsReady, ["-h", "127.0.0.1", "-p", String(port)])).code === 0,
     30_000,
   );
-  return {
-    port,
-    daemon,
-    dir: dir.path,
-    stop: async () => {
-      await daemon.stop();
-      dir.cleanup();
-    },
-  };
+  return realServer(port, daemon, dir);
 }
 
 /** Runs one SQL statement with psql and returns its unaligned output. */
@@ -222,14 +223,8 @@ async function startDnsmasqOnce(who: string): Promise<RealServer & { queries(): 
   }
   const before = countQueries(daemon.output());
   return {
-    port,
-    daemon,
-    dir: dir.path,
+    ...realServer(port, daemon, dir),
     queries: () => countQueries(daemon.output()) - before,
-    stop: async () => {
-      await daemon.stop();
-      dir.cleanup();
-    },
   };
 }
 
@@ -262,54 +257,62 @@ function countQueries(log: string): number {
   return log.split("\n").filter((line) => / query\[/.test(line)).length;
 }
 
-/** nginx (http) with a `proxy_protocol` listener, logging `$proxy_protocol_addr` per request. */
-export async function startNginxWithProxyProtocol(): Promise<RealServer & { accessLog(): string }> {
+/**
+ * nginx in the foreground in a temp dir, serving the `server { }` blocks that `servers`
+ * returns for the free ports it is given (one per block) and the temp dir's path.
+ */
+export async function startNginx(
+  blocks: number,
+  servers: (ports: number[], dir: string) => string,
+): Promise<RealServer & { ports: number[] }> {
   const nginx = requireProgram("nginx");
   const dir = tempDir("nginx");
-  const port = await freePort();
-  const log = join(dir.path, "access.log");
-  mkdirSync(join(dir.path, "tmp"));
+  const ports: number[] = [];
+  for (let i = 0; i < blocks; i++) ports.push(await freePort());
+  const temp = join(dir.path, "tmp");
+  mkdirSync(temp);
   writeFileSync(
     join(dir.path, "nginx.conf"),
-    `worker_processes 1;
+    `${process.getuid?.() === 0 ? "user root; # its workers can then use the temp dir\n" : ""}worker_processes 1;
 pid ${join(dir.path, "nginx.pid")};
 error_log ${join(dir.path, "error.log")} warn;
 events { worker_connections 256; }
 http {
   access_log off;
-  client_body_temp_path ${join(dir.path, "tmp")};
-  proxy_temp_path ${join(dir.path, "tmp")};
-  fastcgi_temp_path ${join(dir.path, "tmp")};
-  uwsgi_temp_path ${join(dir.path, "tmp")};
-  scgi_temp_path ${join(dir.path, "tmp")};
-  log_format pp '$proxy_protocol_addr $proxy_protocol_port $remote_addr "$request"';
-  server {
-    listen 127.0.0.1:${port} proxy_protocol;
-    access_log ${log} pp;
-    location / { return 200 "client=$proxy_protocol_addr\\n"; }
-  }
+${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `  ${kind}_temp_path ${temp};`).join("\n")}
+${servers(ports, dir.path)}
 }
 `,
   );
   const daemon = startDaemon(nginx, [
-    "-p",
-    dir.path,
-    "-c",
-    join(dir.path, "nginx.conf"),
-    "-g",
-    "daemon off;",
+    ...["-p", dir.path, "-e", join(dir.path, "error.log"), "-c", join(dir.path, "nginx.conf")],
+    ...["-g", "daemon off;"],
   ]);
-  await waitForDaemon(daemon, `nginx on port ${port}`, () => canConnect(port));
-  return {
-    port,
-    daemon,
-    dir: dir.path,
-    accessLog: () => (existsSync(log) ? readFileSync(log, "utf8") : ""),
-    stop: async () => {
-      await daemon.stop();
-      dir.cleanup();
-    },
-  };
+  try {
+    for (const port of ports) {
+      await waitForDaemon(daemon, `nginx on port ${port}`, () => canConnect(port));
+    }
+  } catch (error) {
+    await daemon.stop();
+    dir.cleanup();
+    throw error;
+  }
+  return { ...realServer(ports[0], daemon, dir), ports };
+}
+
+/** nginx (http) with a `proxy_protocol` listener, logging `$proxy_protocol_addr` per request. */
+export async function startNginxWithProxyProtocol(): Promise<RealServer & { accessLog(): string }> {
+  let log = "";
+  const nginx = await startNginx(1, ([port], dir) => {
+    log = join(dir, "access.log");
+    return `  log_format pp '$proxy_protocol_addr $proxy_protocol_port $remote_addr "$request"';
+  server {
+    listen 127.0.0.1:${port} proxy_protocol;
+    access_log ${log} pp;
+    location / { return 200 "client=$proxy_protocol_addr\\n"; }
+  }`;
+  });
+  return { ...nginx, accessLog: () => (existsSync(log) ? readFileSync(log, "utf8") : "") };
 }
 
 function uid(user: string): number {
