@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eventually } from "../support/wait.js";
 import { fetchText, startBackend, type TestBackend } from "../http/helpers.js";
+import { eventually } from "../support/wait.js";
 import { type CachingProxy, startCachingProxy } from "./helpers.js";
 
 describe("stale-while-revalidate answers at once", () => {

@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
-import type { HostPort } from "./common.js";
 import { cacheZoneSchema } from "./cache.js";
+import type { HostPort } from "./common.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
