@@ -1,11 +1,13 @@
 /** The whole configuration file: listeners, pools, admin and process settings. */
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
+import { dnsListenerIssues } from "./dns-checks.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
 export * from "./admin.js";
 export * from "./common.js";
+export * from "./dns.js";
 export * from "./health.js";
 export * from "./listener.js";
 export * from "./pool.js";
@@ -69,7 +71,15 @@ export const configSchema = z
         });
       }
       names.add(listener.name);
-      if (listener.protocol === "http") {
+      if (listener.protocol === "dns") {
+        for (const issue of dnsListenerIssues(listener, known)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["listeners", i, ...issue.path],
+            message: issue.message,
+          });
+        }
+      } else if (listener.protocol === "http") {
         check(listener.default_pool, ["listeners", i, "default_pool"]);
         listener.routes.forEach((route, j) => {
           check(route.pool, ["listeners", i, "routes", j, "pool"]);
