@@ -74,7 +74,25 @@ export class DnsListener implements Listener {
   /** Binds UDP and TCP on the same address and port. */
   async start(): Promise<void> {
     const { host, port } = this.config.bind;
+    // Port 0 lets UDP choose; TCP may find that port taken, so a few choices are tried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.bindBoth(host, port);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (port !== 0 || code !== "EADDRINUSE" || attempt >= 10) {
+          throw new Error(
+            `listener "${this.name}": cannot listen on ${formatHostPort(host, port)}: ${(error as Error).message}`,
+          );
+        }
+      }
+    }
+  }
+
+  private async bindBoth(host: string, port: number): Promise<void> {
     const udp = createSocket({ type: isIPv6(host) ? "udp6" : "udp4" });
+    let tcp: Server | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once("error", reject);
@@ -84,28 +102,27 @@ export class DnsListener implements Listener {
         });
       });
       const bound = udp.address().port;
-      const tcp = createServer({ noDelay: true });
+      const server = createServer({ noDelay: true });
+      tcp = server;
       await new Promise<void>((resolve, reject) => {
-        tcp.once("error", reject);
-        tcp.listen({ host, port: bound, exclusive: true }, () => {
-          tcp.off("error", reject);
+        server.once("error", reject);
+        server.listen({ host, port: bound, exclusive: true }, () => {
+          server.off("error", reject);
           resolve();
         });
       });
-      this.tcp = tcp;
     } catch (error) {
       udp.close();
-      throw new Error(
-        `listener "${this.name}": cannot listen on ${formatHostPort(host, port)}: ${(error as Error).message}`,
-      );
+      throw error;
     }
     this.udp = udp;
+    this.tcp = tcp;
     udp.on("error", (error) =>
       this.context.logger.error({ listener: this.name, err: error }, "dns udp error"),
     );
     udp.on("message", this.onDatagram);
-    this.tcp.on("connection", this.onConnection);
-    this.tcp.on("error", (error) =>
+    tcp.on("connection", this.onConnection);
+    tcp.on("error", (error) =>
       this.context.logger.error({ listener: this.name, err: error }, "dns tcp error"),
     );
   }

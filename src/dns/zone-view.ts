@@ -36,7 +36,7 @@ export function describeZones(
             name,
             type: set.type,
             ttl: set.ttl,
-            values: set.records.map((r) => (r as { data: unknown }).data),
+            values: set.records.map((r) => plain((r as { data: unknown }).data)),
           });
           continue;
         }
@@ -52,4 +52,11 @@ export function describeZones(
     }
     return { zone: zone.name, serial: zone.soa.serial ?? 0, records };
   });
+}
+
+/** Record data ready for JSON: TXT strings as text rather than byte arrays. */
+function plain(data: unknown): unknown {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return data.map(plain);
+  return data;
 }
