@@ -15,6 +15,7 @@ import {
 } from "./client-subnet.js";
 import { answerPoolSet, type ClientFacts } from "./pool-record.js";
 import type { RegionMatch, RegionTable } from "./regions.js";
+import { type OptRecord, writeResponse } from "./wire-writer.js";
 import {
   type NameNode,
   parent,
@@ -49,6 +50,9 @@ export interface ResponderSetup {
   pools: PoolLookup;
   maxUdpPayload: number;
 }
+
+/** A question as written back. */
+type Question = { name: string; raw: Buffer; type: number; class: number };
 
 /** The answer to one query, with what stats and rate limiting need to know. */
 export interface Reply {
@@ -114,6 +118,9 @@ class ClientView implements ClientFacts {
 
 /** Answers queries for one listener's zones. */
 export class Responder {
+  /** The question of the query being answered (answers are made one at a time). */
+  private question: Question | undefined;
+
   constructor(private setup: ResponderSetup) {}
 
   /** Swaps zones, regions and limits (a reload); queries in flight finish on the old ones. */
@@ -144,8 +151,10 @@ export class Responder {
       reply.message = headerOnly(id, opcode, rd, RCODE.FORMERR);
       return reply;
     }
+    this.question = query.questions?.length === 1 ? rawQuestion(message) : undefined;
     if (opcode !== 0) return this.finish(reply, query, RCODE.NOTIMP, undefined, tcp);
-    if (query.questions?.length !== 1) {
+    // One question, written plainly: a compressed question has nothing earlier to point to.
+    if (query.questions?.length !== 1 || this.question === undefined) {
       reply.message = headerOnly(id, opcode, rd, RCODE.FORMERR);
       return reply;
     }
@@ -169,13 +178,13 @@ export class Responder {
     if (question.class !== "IN" || question.type === "AXFR" || question.type === "IXFR") {
       return this.finish(reply, query, RCODE.REFUSED, edns, tcp);
     }
-    const lower = absoluteLower(question.name);
+    const lower = absoluteLower(this.question.name);
     const zone = this.setup.zones.find(lower);
     // Not a resolver: a name outside our zones is refused, never looked up elsewhere.
     if (zone === undefined) return this.finish(reply, query, RCODE.REFUSED, edns, tcp);
     reply.zone = zone.name;
     const client = new ClientView(resolver, subnet, this.setup.regions);
-    const found = this.lookup(zone, question.name, lower, question.type, client);
+    const found = this.lookup(zone, this.question.name, lower, question.type, client);
     const out: dnsPacket.Packet = {
       type: "response",
       id,
@@ -221,46 +230,45 @@ export class Responder {
   ): Reply {
     reply.rcode = rcode;
     const max = this.setup.maxUdpPayload;
-    if (edns !== undefined) {
-      const options =
-        subnet === undefined
-          ? []
-          : [{ code: CLIENT_SUBNET, data: clientSubnetReply(subnet, scope) }];
-      out.additionals = [
-        {
-          type: "OPT",
-          name: ".",
-          udpPayloadSize: max,
-          extendedRcode: rcode >> 4,
-          ednsVersion: 0,
-          flags: 0,
-          options,
-        } as unknown as Answer,
-      ];
-    }
-    let message: Buffer;
-    try {
-      message = dnsPacket.encode(out);
-    } catch {
-      // Only a name we could not write back (bytes that do not survive decoding) gets here.
-      reply.rcode = RCODE.FORMERR;
-      reply.message = headerOnly(out.id ?? 0, 0, (out.flags ?? 0) & FLAG_RD, RCODE.FORMERR);
-      return reply;
-    }
+    const question = this.question;
+    const opt: OptRecord | undefined =
+      edns === undefined
+        ? undefined
+        : {
+            udpPayloadSize: max,
+            extendedRcode: rcode >> 4,
+            options:
+              subnet === undefined
+                ? []
+                : [{ code: CLIENT_SUBNET, data: clientSubnetReply(subnet, scope) }],
+          };
     // RFC 6891 §6.2.3-5: a payload size below 512 is read as 512; without EDNS 512 holds.
     const limit = tcp
       ? 65_535
       : edns === undefined
         ? 512
         : Math.min(max, Math.max(512, edns.udpPayloadSize));
-    if (message.length > limit) {
-      out.flags = (out.flags ?? 0) | FLAG_TC;
-      out.answers = [];
-      out.authorities = [];
-      message = dnsPacket.encode(out);
-      reply.truncated = true;
+    let written: { message: Buffer; truncated: boolean };
+    try {
+      written = writeResponse(
+        {
+          id: out.id ?? 0,
+          flags: out.flags ?? 0,
+          question,
+          answers: out.answers ?? [],
+          authorities: out.authorities ?? [],
+          opt,
+        },
+        limit,
+      );
+    } catch {
+      // Data this writer cannot write (never expected): a clear failure, not a crash.
+      reply.rcode = RCODE.SERVFAIL;
+      reply.message = headerOnly(out.id ?? 0, 0, (out.flags ?? 0) & FLAG_RD, RCODE.SERVFAIL);
+      return reply;
     }
-    reply.message = message;
+    reply.message = written.message;
+    reply.truncated = written.truncated;
     return reply;
   }
 
@@ -399,6 +407,26 @@ function wildcardFor(zone: Zone, name: string): NameNode | undefined {
     }
   }
   return undefined;
+}
+
+/** The question's name bytes as they came, with its type and class; undefined if compressed or cut. */
+function rawQuestion(message: Buffer): Question | undefined {
+  let at = 12;
+  const labels: string[] = [];
+  while (at < message.length && message[at] !== 0) {
+    // A pointer (or the reserved 0x40/0x80 label types) in a question: not written back.
+    if (message[at] > 63) return undefined;
+    labels.push(message.toString("latin1", at + 1, at + 1 + message[at]));
+    at += message[at] + 1;
+  }
+  if (at + 5 > message.length) return undefined;
+  const name = labels.length === 0 ? "." : labels.join(".");
+  return {
+    name,
+    raw: message.subarray(12, at + 1),
+    type: message.readUInt16BE(at + 1),
+    class: message.readUInt16BE(at + 3),
+  };
 }
 
 /** A header with no sections: the answer to a packet whose question cannot be read. */
