@@ -409,14 +409,17 @@ function wildcardFor(zone: Zone, name: string): NameNode | undefined {
   return undefined;
 }
 
-/** The question's name bytes as they came, with its type and class; undefined if compressed or cut. */
+/** The question's name bytes as they came, with its type and class; undefined if compressed, cut, or a label holds a dot. */
 function rawQuestion(message: Buffer): Question | undefined {
   let at = 12;
   const labels: string[] = [];
   while (at < message.length && message[at] !== 0) {
     // A pointer (or the reserved 0x40/0x80 label types) in a question: not written back.
     if (message[at] > 63) return undefined;
-    labels.push(message.toString("latin1", at + 1, at + 1 + message[at]));
+    const label = message.toString("latin1", at + 1, at + 1 + message[at]);
+    // A dot inside a label would read as two labels: no zone holds such a name.
+    if (label.includes(".")) return undefined;
+    labels.push(label);
     at += message[at] + 1;
   }
   if (at + 5 > message.length) return undefined;

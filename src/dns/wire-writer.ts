@@ -88,7 +88,7 @@ class Writer {
     scratch.writeUInt16BE(parts.opt === undefined ? 0 : 1, 10);
     this.offset = 12;
     if (parts.question?.raw !== undefined) {
-      this.rawName(parts.question.raw);
+      this.rawName(parts.question.raw, parts.question.name);
       this.u16(parts.question.type);
       this.u16(parts.question.class);
     } else if (parts.question !== undefined) {
@@ -179,24 +179,23 @@ class Writer {
     scratch.writeUInt16BE(this.offset - lengthAt - 2, lengthAt);
   }
 
-  /** Copies an uncompressed wire name, remembering each suffix's spelling for later pointers. */
-  private rawName(raw: Buffer): void {
+  /**
+   * Copies an uncompressed wire name, remembering each suffix's spelling for later pointers.
+   * `text` is the same name read as latin1 (one character per byte), so its label lengths
+   * are the wire's.
+   */
+  private rawName(raw: Buffer, text: string): void {
     this.check(raw.length);
-    const start = this.offset;
-    raw.copy(scratch, start);
+    let at = this.offset;
+    raw.copy(scratch, at);
     this.offset += raw.length;
-    const labels: Array<[number, string]> = [];
-    for (let at = 0; at < raw.length && raw[at] !== 0; at += raw[at] + 1) {
-      labels.push([start + at, raw.toString("latin1", at + 1, at + 1 + raw[at])]);
-    }
-    for (let i = 0; i < labels.length; i++) {
-      const [offset] = labels[i];
-      if (offset >= 0x4000) break;
-      const suffix = labels
-        .slice(i)
-        .map(([, label]) => label)
-        .join(".");
-      if (!this.names.has(suffix)) this.names.set(suffix, offset);
+    let rest = text === "." ? "" : text;
+    while (rest !== "" && at < 0x4000) {
+      if (!this.names.has(rest)) this.names.set(rest, at);
+      const dot = rest.indexOf(".");
+      if (dot < 0) break;
+      at += dot + 1;
+      rest = rest.slice(dot + 1);
     }
   }
 

@@ -140,6 +140,31 @@ describe("malformed packets never crash the server", () => {
     assert.equal(rcodeOf(responder.respond(twoQuestions, "127.0.0.1", false).message!), 1);
   });
 
+  it("answers FORMERR to a compressed question or a label holding a dot", () => {
+    const header = Buffer.from([0, 5, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const compressed = Buffer.concat([header, Buffer.from([0xc0, 0x00, 0, 1, 0, 1])]);
+    const dotted = Buffer.concat([
+      header,
+      Buffer.from([
+        5,
+        ...Buffer.from("www.x"),
+        7,
+        ...Buffer.from("example"),
+        4,
+        ...Buffer.from("test"),
+        0,
+        0,
+        1,
+        0,
+        1,
+      ]),
+    ]);
+    for (const packet of [compressed, dotted]) {
+      const reply = responder.respond(packet, "127.0.0.1", false);
+      assert.equal(rcodeOf(reply.message!), 1);
+    }
+  });
+
   describe("over the network", () => {
     let runtime: Runtime;
     let port: number;
