@@ -20,6 +20,9 @@ import { describeZones, type ZoneView } from "./zone-view.js";
 export const createDnsListener: ListenerFactory = (config, context) =>
   new DnsListener(config as DnsListenerConfig, context);
 
+/** Bytes of answers a TCP client may leave unread before its queries are no longer read. */
+const MAX_UNREAD_ANSWERS = 256 * 1024;
+
 const RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
 
 /** An authoritative DNS listener; `zones()` shows what each name answers now. */
@@ -252,7 +255,12 @@ export class DnsListener implements Listener {
         const frame = Buffer.allocUnsafe(2 + reply.message.length);
         frame.writeUInt16BE(reply.message.length, 0);
         reply.message.copy(frame, 2);
-        socket.write(frame);
+        // A client that sends queries and reads no answers stops being read, rather than
+        // growing our buffers.
+        if (!socket.write(frame) && socket.writableLength > MAX_UNREAD_ANSWERS) {
+          socket.pause();
+          socket.once("drain", () => socket.resume());
+        }
       }
       if (pending.length > 0 && pending.buffer.byteLength > 4 * 65_538)
         pending = Buffer.from(pending);
