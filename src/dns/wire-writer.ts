@@ -50,7 +50,7 @@ export function writeResponse(
   parts: ResponseParts,
   limit: number,
 ): { message: Buffer; truncated: boolean } {
-  const writer = new Writer();
+  const writer = sharedWriter;
   let length = 0;
   let truncated = false;
   try {
@@ -62,7 +62,7 @@ export function writeResponse(
   }
   if (length > limit) {
     truncated = true;
-    length = new Writer().write({ ...parts, flags: parts.flags | 0x0200 }, false);
+    length = writer.write({ ...parts, flags: parts.flags | 0x0200 }, false);
   }
   return { message: Buffer.from(scratch.subarray(0, length)), truncated };
 }
@@ -72,12 +72,14 @@ export function typeCode(type: string): number | undefined {
   return TYPE_CODES[type];
 }
 
+/** Answers are written one at a time, into `scratch`: one writer serves them all. */
 class Writer {
   private offset = 0;
   /** Exact spelling of a name suffix → where it was written. */
   private readonly names = new Map<string, number>();
 
   write(parts: ResponseParts, withRecords: boolean): number {
+    this.names.clear();
     const answers = withRecords ? parts.answers : [];
     const authorities = withRecords ? parts.authorities : [];
     scratch.writeUInt16BE(parts.id, 0);
@@ -252,3 +254,5 @@ class Writer {
     if (this.offset + bytes > MAX_MESSAGE) throw new RangeError("answer longer than 65535 bytes");
   }
 }
+
+const sharedWriter = new Writer();

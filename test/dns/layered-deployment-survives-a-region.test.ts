@@ -38,6 +38,8 @@ async function portFreeOn(hosts: readonly string[]): Promise<number> {
 const INTERVAL = 200;
 const FALL = 2;
 const TTL = 1;
+/** Generous: the checks go through two ballast layers on a busy machine. */
+const CHECK_TIMEOUT = 1000;
 
 describe("layered deployment: DNS → tcp VIPs → http → backends", () => {
   let runtime: Runtime;
@@ -51,7 +53,7 @@ describe("layered deployment: DNS → tcp VIPs → http → backends", () => {
     const webA = await portFreeOn(["127.0.0.1"]);
     let webB = await portFreeOn(["127.0.0.1"]);
     while (webB === webA) webB = await portFreeOn(["127.0.0.1"]);
-    const vipCheck = `{ type: http, path: /, interval: ${INTERVAL}ms, timeout: 150ms, fall: ${FALL}, rise: 1, jitter: 0, initial_state: down }`;
+    const vipCheck = `{ type: http, path: /, interval: ${INTERVAL}ms, timeout: ${CHECK_TIMEOUT}ms, fall: ${FALL}, rise: 1, jitter: 0, initial_state: down }`;
     runtime = await startRuntime(`
 listeners:
   - name: dns
@@ -93,7 +95,7 @@ log: { level: silent }
 
   /** Re-resolves www with a real stub resolver, then asks the first address over HTTP. */
   async function resolveAndGet(): Promise<{ address: string; status: number }> {
-    const resolver = new Resolver({ timeout: 1000, tries: 1 });
+    const resolver = new Resolver({ timeout: 1000, tries: 3 });
     resolver.setServers([`127.0.0.1:${dnsPort}`]);
     const [address] = await resolver.resolve4("www.example.test");
     const response = await fetch(`http://${address}:${vipPort}/`);
@@ -122,10 +124,14 @@ log: { level: silent }
     await backends[0].close();
     await backends[1].close();
     const stoppedAt = performance.now();
-    const bound = TTL * 1000 + FALL * INTERVAL + 150;
+    const bound = TTL * 1000 + FALL * INTERVAL + CHECK_TIMEOUT;
     const late: Array<{ address: string; status: number }> = [];
     for (let i = 0; i < 500; i++) {
-      const result = await resolveAndGet();
+      // Before the bound region a may still be answered (and give 502) or be in flux.
+      const result = await resolveAndGet().catch((error: Error) => ({
+        address: error.message,
+        status: 0,
+      }));
       const elapsed = performance.now() - stoppedAt;
       if (elapsed > bound) late.push(result);
       if (elapsed > bound + 1000 && late.length >= 5) break;
