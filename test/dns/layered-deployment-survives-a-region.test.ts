@@ -82,7 +82,7 @@ log: { level: silent }
 `);
     dnsPort = portOf(runtime);
     // Both VIPs pass their first check through every layer.
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const up = ["vip-a", "vip-b"].every((p) => runtime.pools.get(p)!.backends[0].health === "up");
       if (up) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
