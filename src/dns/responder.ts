@@ -37,7 +37,6 @@ export const RCODE = {
 const BADVERS = 16;
 const FLAG_QR = 0x8000;
 const FLAG_AA = 0x0400;
-const FLAG_TC = 0x0200;
 const FLAG_RD = 0x0100;
 const FLAG_CD = 0x0010;
 /** CNAME chains are followed this far inside our own zones; a loop stops here too. */
