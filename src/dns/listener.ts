@@ -94,7 +94,9 @@ export class DnsListener implements Listener {
   }
 
   private async bindBoth(host: string, port: number): Promise<void> {
-    const udp = createSocket({ type: isIPv6(host) ? "udp6" : "udp4" });
+    // Answers go to the address a query came from, always an IP: no name lookup (and no
+    // deferred callback) per answer.
+    const udp = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", lookup: literalAddress });
     let tcp: Server | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -328,4 +330,13 @@ function endOfQuestion(message: Buffer): number {
   let offset = 12;
   while (offset < message.length && message[offset] !== 0) offset += message[offset] + 1;
   return Math.min(message.length, offset + 5);
+}
+
+/** A dgram `lookup` for addresses that are already IPs: answers at once, as given. */
+function literalAddress(
+  address: string,
+  options: unknown,
+  callback: (error: Error | null, address: string, family: number) => void,
+): void {
+  callback(null, address, isIPv6(address) ? 6 : 4);
 }
