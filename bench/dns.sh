@@ -75,6 +75,9 @@ wait_for_dns() {
 run_one() {
   local label=$1 pid=$2 port=$3 queries=$4
   wait_for_dns "$port"
+  # Two unmeasured seconds first: JIT warm-up for ballast, caches for everyone.
+  taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l 2 -c "$CLIENTS" \
+    -q "$OUTSTANDING" -T 1 >/dev/null 2>&1 || true
   local before after out completed qps cpu
   before=$(cpu_seconds "$pid")
   out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \

@@ -335,7 +335,7 @@ function endOfQuestion(message: Buffer): number {
 /** A dgram `lookup` for addresses that are already IPs: answers at once, as given. */
 function literalAddress(
   address: string,
-  options: unknown,
+  _options: unknown,
   callback: (error: Error | null, address: string, family: number) => void,
 ): void {
   callback(null, address, isIPv6(address) ? 6 : 4);
