@@ -148,6 +148,24 @@ route("GET", "/api/listeners/:listener/persistence", ({ runtime, res, query, par
   ),
 );
 
+route("GET", "/api/dns", ({ runtime, res }) =>
+  sendJson(
+    res,
+    200,
+    [...runtime.listeners.values()].flatMap((listener) =>
+      listener.zones === undefined
+        ? []
+        : [
+            {
+              listener: listener.name,
+              zones: listener.zones(),
+              answers: listener.answerCounts?.(),
+            },
+          ],
+    ),
+  ),
+);
+
 route("GET", "/api/pools", ({ runtime, rates, res }) =>
   sendJson(res, 200, poolViews(runtime, rates)),
 );

@@ -42,6 +42,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div class="toolbar">Export stats: <button id="export-csv" type="button">CSV</button><button id="export-json" type="button">JSON</button></div>
 <h2>Listeners</h2>
 <table id="listeners"><thead><tr><th>name</th><th>protocol</th><th>address</th><th>counters</th></tr></thead><tbody></tbody></table>
+<div id="dns"></div>
 <div id="pools"></div>
 <script>
 "use strict";
@@ -176,9 +177,25 @@ function renderListeners(listeners) {
     <td>\${esc(l.name)}</td><td>\${esc(l.protocol)}</td><td>\${esc(l.address)}</td>
     <td>\${Object.entries(l.stats).map(([k, v]) => esc(k) + " <b>" + num(v) + "</b>").join(" · ")}</td></tr>\`).join("");
 }
+function renderDns(views) {
+  // Pool-backed names only: what each region gets now is what changes.
+  const rows = [];
+  for (const v of views) for (const z of v.zones) for (const r of z.records) {
+    for (const [region, a] of Object.entries(r.answers || {})) {
+      const text = a.kind === "addresses" ? (a.hosts.join(" ") || "(none)") + (a.pool ? " [" + a.pool + "]" : "")
+        : a.kind === "cname" ? "CNAME " + a.target : "SERVFAIL";
+      rows.push("<tr><td>" + esc(v.listener) + "</td><td>" + esc(r.name) + "</td><td>" + esc(r.type) + "</td><td>" +
+        esc(region) + "</td><td>" + esc(text) + "</td></tr>");
+    }
+  }
+  document.getElementById("dns").innerHTML = rows.length === 0 ? "" :
+    "<h2>DNS answers now</h2><table><thead><tr><th>listener</th><th>name</th><th>type</th><th>region</th><th>answer</th></tr></thead><tbody>" +
+    rows.join("") + "</tbody></table>";
+}
 async function poll() {
   try {
     const [status, listeners, pools] = await Promise.all([api("/api/status"), api("/api/listeners"), api("/api/pools")]);
+    if (listeners.some((l) => l.protocol === "dns")) renderDns(await api("/api/dns"));
     document.getElementById("status").textContent =
       "pid " + status.pid + " · up " + since(status.uptimeSeconds) + " · config " + (status.configFile || "(inline)") +
       " loaded " + status.configLoadedAt + " · reloads " + status.reloads;

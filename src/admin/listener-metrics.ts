@@ -61,6 +61,24 @@ export const LISTENER_STAT_METRICS: Readonly<Record<string, ListenerStatMetric>>
   upstreamErrors: counter("upstream_errors", "Socket errors towards backends (udp)"),
   deniedDatagrams: counter("denied_datagrams", "Datagrams dropped: address denied (udp)"),
   limitedDatagrams: counter("limited_datagrams", "Datagrams dropped: over a limit (udp)"),
+  // dns
+  queries: counter("dns_queries", "Queries received over UDP and TCP (dns)"),
+  answersNoError: counter("dns_noerror_answers", "Answers with RCODE NOERROR (dns)"),
+  answersNxDomain: counter("dns_nxdomain_answers", "Answers with RCODE NXDOMAIN (dns)"),
+  answersServFail: counter("dns_servfail_answers", "Answers with RCODE SERVFAIL (dns)"),
+  answersRefused: counter("dns_refused_answers", "Answers with RCODE REFUSED (dns)"),
+  answersFormErr: counter("dns_formerr_answers", "Answers with RCODE FORMERR (dns)"),
+  answersNotImp: counter("dns_notimp_answers", "Answers with RCODE NOTIMP (dns)"),
+  answersOther: counter("dns_other_answers", "Answers with another RCODE, such as BADVERS (dns)"),
+  truncated: counter("dns_truncated_answers", "UDP answers sent with TC: too large (dns)"),
+  dropped: counter("dns_dropped_queries", "Queries dropped unanswered: unreadable or denied (dns)"),
+  rateLimitedDropped: counter(
+    "dns_rrl_dropped",
+    "UDP answers dropped by response rate limiting (dns)",
+  ),
+  rateLimitedSlipped: counter("dns_rrl_slipped", "UDP answers sent truncated by RRL's slip (dns)"),
+  tcpAccepted: counter("dns_tcp_accepted", "TCP connections accepted (dns)"),
+  tcpOpen: gauge("dns_tcp_open", "TCP connections open now (dns)"),
 };
 
 const LABELS = ["listener", "protocol"] as const;
@@ -106,4 +124,42 @@ export function registerListenerMetrics(registry: Registry, runtime: Runtime): v
       });
     }
   }
+  registerDnsAnswerMetrics(registry, runtime);
+}
+
+/** Answers per zone and RCODE, and per region, of every dns listener. */
+function registerDnsAnswerMetrics(registry: Registry, runtime: Runtime): void {
+  const counts = () =>
+    [...runtime.listeners.values()].flatMap((listener) => {
+      const answers = listener.answerCounts?.();
+      return answers === undefined ? [] : [{ listener: listener.name, answers }];
+    });
+  new Counter({
+    name: "ballast_dns_answers_total",
+    help: "Answers by zone and RCODE (dns)",
+    labelNames: ["listener", "zone", "rcode"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { listener, answers } of counts()) {
+        for (const [zone, byRcode] of Object.entries(answers.zones)) {
+          for (const [rcode, value] of Object.entries(byRcode))
+            this.inc({ listener, zone, rcode }, value);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: "ballast_dns_region_answers_total",
+    help: "Answers of pool-backed geo records by the client's region (dns)",
+    labelNames: ["listener", "region"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { listener, answers } of counts()) {
+        for (const [region, value] of Object.entries(answers.regions))
+          this.inc({ listener, region }, value);
+      }
+    },
+  });
 }

@@ -40,6 +40,7 @@ commands:
                                        alias conns
   persistence [LISTENER] [--limit N]   persistence bindings, client to backend
                                        (ipvsadm -L --persistent-conn)
+  dns                                  dns zones and what each name answers now, per region
   add POOL HOST:PORT [-w N] [--name NAME] [--backup]   add a backend (ipvsadm -a)
   remove POOL BACKEND [--now]          drain, then remove a backend (ipvsadm -d)
   weight POOL BACKEND N                set a weight; 0 quiesces (ipvsadm -e -w)
@@ -141,6 +142,11 @@ const commands: Record<string, Command> = {
   async persistence(client, args) {
     const views = await fetchTables(client, args, "persistence");
     if (!args.flags.json) console.log(formatPersistenceTable(views));
+    return views;
+  },
+  async dns(client, args) {
+    const views = await client.get<DnsView[]>("/api/dns");
+    if (!args.flags.json) console.log(formatDnsTable(views));
     return views;
   },
   async add(client, args) {
@@ -488,6 +494,54 @@ function formatListenerTable(listeners: readonly ListenerView[]): string {
   return alignColumns([["Listener", "Protocol", "Address", "Stats"], ...rows], [0, 1, 2, 3]).join(
     "\n",
   );
+}
+
+/** One dns listener as `/api/dns` answers it. */
+interface DnsView {
+  listener: string;
+  zones: Array<{
+    zone: string;
+    serial: number;
+    records: Array<{
+      name: string;
+      type: string;
+      ttl: number;
+      values?: unknown[];
+      answers?: Record<string, { kind: string; hosts?: string[]; target?: string; pool?: string }>;
+    }>;
+  }>;
+}
+
+/** One row per record set, or per region of a pool-backed one, as `dig +short` would show it. */
+function formatDnsTable(views: readonly DnsView[]): string {
+  const rows: string[][] = [["Listener", "Zone", "Name", "Type", "TTL", "Region", "Answer"]];
+  for (const view of views) {
+    for (const zone of view.zones) {
+      for (const record of zone.records) {
+        const head = [view.listener, zone.zone, record.name, record.type, String(record.ttl)];
+        if (record.values !== undefined) {
+          rows.push([...head, "*", record.values.map(formatValue).join(" ")]);
+          continue;
+        }
+        for (const [region, answer] of Object.entries(record.answers ?? {})) {
+          const text =
+            answer.kind === "addresses"
+              ? `${(answer.hosts ?? []).join(" ") || "(none)"}${answer.pool ? ` [${answer.pool}]` : ""}`
+              : answer.kind === "cname"
+                ? `CNAME ${answer.target}`
+                : "SERVFAIL";
+          rows.push([...head, region, text]);
+        }
+      }
+    }
+  }
+  return alignColumns(rows, [0, 1, 2, 3, 5, 6]).join("\n");
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map((part) => JSON.stringify(String(part))).join(" ");
+  return Object.values(value as object).join(" ");
 }
 
 /** "3" or "3 (1.5)" when slow start or dynamic weights make the effective weight differ. */

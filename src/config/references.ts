@@ -23,6 +23,7 @@ export function unknownPoolReferences(document: unknown, file: string): ConfigIs
   };
   document.listeners.forEach((listener: unknown, i) => {
     if (!isRecord(listener)) return;
+    if (listener.protocol === "dns") return; // checked with the rest of the dns section
     if (listener.protocol !== "http") {
       check(listener.pool, ["listeners", i, "pool"]);
       return;

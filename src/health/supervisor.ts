@@ -135,8 +135,14 @@ class PoolHealthSupervisor implements PoolHealth {
     this.unsubscribe = target.onEvent((event) => this.onPoolEvent(event));
     // Spread the first round over one interval so N backends are not checked in one burst
     // (HAProxy's spread-checks).
+    // With `initial_state: down` nothing is served before a verdict, so none is spread out.
+    const startsDown = config.initial_state === "down";
     for (const backend of target.backends) {
-      this.schedule(this.watch(backend), this.random() * config.interval);
+      const watched = this.watch(backend);
+      if (startsDown && backend.health === "up") {
+        target.setHealth(backend.id, "down", "initial state: waiting for its first check");
+      }
+      this.schedule(watched, startsDown ? 0 : this.random() * config.interval);
     }
   }
 

@@ -14,7 +14,7 @@ export interface ListenerContext {
   caches?: ReadonlyMap<string, CacheZone>;
 }
 
-/** A live listener of one data plane (http, tcp, udp). */
+/** A live listener of one data plane (http, tcp, udp, dns). */
 export interface Listener {
   readonly name: string;
   readonly protocol: ListenerConfig["protocol"];
@@ -49,6 +49,13 @@ export interface Listener {
    * planes whose pool keeps them (tcp): one plain object per binding, ready for JSON.
    */
   persistence?(): object[];
+  /** dns: each zone's record sets, pool-backed ones with what each region gets now. */
+  zones?(): object[];
+  /** dns: answers since the start by zone and RCODE name, and by region. */
+  answerCounts?(): {
+    zones: Record<string, Record<string, number>>;
+    regions: Record<string, number>;
+  };
 }
 
 /** Makes a listener of one protocol. */

@@ -242,7 +242,10 @@ export class Pool implements LeaseOwner, SelectionSource {
 
   // ---- SelectionSource: what a Selection asks of its pool -------------------------------
 
-  /** @internal */
+  /**
+   * A backend for `key` not among `tried`, chosen but not taken: what a Selection hands out
+   * next, and what a DNS answer lists (an answer holds no connection).
+   */
   chooseUntried(key: string | undefined, tried: readonly BackendState[]): BackendState | undefined {
     const context = this.context;
     context.now = this.clock();

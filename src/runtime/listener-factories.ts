@@ -1,5 +1,6 @@
 /** Which data plane serves which `protocol:` of a listener. */
 import type { ListenerConfig } from "../config/schema/index.js";
+import { createDnsListener } from "../dns/listener.js";
 import { createHttpListener } from "../http/listener.js";
 import type { ListenerFactory } from "../net/listener.js";
 import { createTcpListener } from "../tcp/listener.js";
@@ -9,4 +10,5 @@ export const listenerFactories: Record<ListenerConfig["protocol"], ListenerFacto
   http: createHttpListener,
   tcp: createTcpListener,
   udp: createUdpListener,
+  dns: createDnsListener,
 };

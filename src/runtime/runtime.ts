@@ -81,6 +81,9 @@ export class Runtime {
   /** Starts every listener and the health machinery; on a bind failure the others stop again. */
   async start(): Promise<void> {
     const started: Listener[] = [];
+    // Checks start first, so an `initial_state` is in force before the first request or
+    // DNS query can arrive.
+    for (const [name, pool] of this.pools) this.startHealth(name, pool, this.config.pools[name]);
     try {
       for (const listener of this.listeners.values()) {
         await listener.start();
@@ -89,10 +92,11 @@ export class Runtime {
       }
     } catch (error) {
       await Promise.all(started.map((listener) => listener.stop({ graceful: false })));
+      for (const health of this.health.values()) health.stop();
+      this.health.clear();
       throw error;
     }
     this.started = true;
-    for (const [name, pool] of this.pools) this.startHealth(name, pool, this.config.pools[name]);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * /metrics passes `promtool check metrics` (Prometheus' own linter) on the output of a
- * running balancer with http, tcp and udp listeners, checked pools and some traffic, so every
+ * running balancer with http, tcp, udp and dns listeners, checked pools and some traffic, so every
  * family has samples; and what only grows is a counter, what goes up and down a gauge.
  */
 import assert from "node:assert/strict";
@@ -28,6 +28,14 @@ listeners:
   - { name: web, protocol: http, bind: "127.0.0.1:0", default_pool: api, access_log: false }
   - { name: raw, protocol: tcp, bind: "127.0.0.1:0", pool: api }
   - { name: dgram, protocol: udp, bind: "127.0.0.1:0", pool: echo }
+  - name: names
+    protocol: dns
+    bind: "127.0.0.1:0"
+    regions: { here: ["127.0.0.0/8"] }
+    zones:
+      - origin: example.test
+        ns: [ns1.example.test]
+        records: [{ name: www, type: A, geo: { here: [echo] } }]
 pools:
   api:
     health_check: { type: http, path: /, interval: 100ms, timeout: 1s }
@@ -59,6 +67,14 @@ log: { level: silent }
   await new Promise<void>((resolve) => {
     client.once("message", () => resolve());
     client.send("ping", dgram.port, "127.0.0.1");
+  });
+  await new Promise<void>((resolve) => {
+    client.once("message", () => resolve());
+    const query = Buffer.from(
+      "00010100000100000000000003777777076578616d706c6504746573740000010001",
+      "hex",
+    );
+    client.send(query, stack.runtime.listeners.get("names")!.address().port, "127.0.0.1");
   });
   client.close();
   stack.runtime.pools.get("api")!.setHealth("b2", "down", "test");

@@ -5,7 +5,10 @@
 import { isIP } from "node:net";
 import type { HostPort } from "./common.js";
 
-/** What a listener binds: http and tcp listeners share TCP ports, udp listeners UDP ports. */
+/**
+ * What a listener binds: http and tcp listeners share TCP ports, udp listeners UDP ports,
+ * and a dns listener takes the port in both.
+ */
 export interface Bind {
   protocol: string;
   /** Absent when the listener's own `bind` was refused. */
@@ -19,7 +22,7 @@ export function bindConflicts(listeners: readonly Bind[]): { index: number; earl
     const earlier = listeners.findIndex(
       (other, i) =>
         i < index &&
-        transportOf(other.protocol) === transportOf(listener.protocol) &&
+        sharesTransport(other.protocol, listener.protocol) &&
         bindsOverlap(other.bind, listener.bind),
     );
     if (earlier >= 0) conflicts.push({ index, earlier });
@@ -27,9 +30,17 @@ export function bindConflicts(listeners: readonly Bind[]): { index: number; earl
   return conflicts;
 }
 
-/** "tcp" or "udp": the port space a listener's protocol binds in. */
-function transportOf(protocol: string): "tcp" | "udp" {
-  return protocol === "udp" ? "udp" : "tcp";
+/** True when the two protocols bind in a common port space (TCP, UDP). */
+function sharesTransport(a: string, b: string): boolean {
+  return (bindsTcp(a) && bindsTcp(b)) || (bindsUdp(a) && bindsUdp(b));
+}
+
+function bindsTcp(protocol: string): boolean {
+  return protocol !== "udp";
+}
+
+function bindsUdp(protocol: string): boolean {
+  return protocol === "udp" || protocol === "dns";
 }
 
 /**

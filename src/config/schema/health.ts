@@ -31,6 +31,11 @@ const checkTiming = {
   rise: z.number().int().min(1).default(2),
   /** Consecutive failures that take an up backend down (HAProxy `fall`). */
   fall: z.number().int().min(1).default(3),
+  /**
+   * Health before a backend's first check (HAProxy `init-state`): `up` serves at once;
+   * `down` serves nothing until a first check passes (checks then start at once).
+   */
+  initial_state: z.enum(["up", "down"]).default("up"),
   /** Check this port instead of the backend's. */
   port: port.optional(),
   /** Check this address instead of the backend's. */

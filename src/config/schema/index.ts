@@ -4,12 +4,14 @@ import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
 import { cacheZoneSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
+import { dnsListenerIssues } from "./dns-checks.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 
 export * from "./admin.js";
 export * from "./cache.js";
 export * from "./common.js";
+export * from "./dns.js";
 export * from "./health.js";
 export * from "./listener.js";
 export * from "./pool.js";
@@ -91,7 +93,15 @@ export const configSchema = z
         });
       }
       names.add(listener.name);
-      if (listener.protocol === "http") {
+      if (listener.protocol === "dns") {
+        for (const issue of dnsListenerIssues(listener, known)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["listeners", i, ...issue.path],
+            message: issue.message,
+          });
+        }
+      } else if (listener.protocol === "http") {
         check(listener.default_pool, ["listeners", i, "default_pool"]);
         listener.routes.forEach((route, j) => {
           check(route.pool, ["listeners", i, "routes", j, "pool"]);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { loadTlsMaterial } from "../tls-material.js";
 import { routeCacheSchema } from "./cache.js";
 import { bindAddress, cidr, duration } from "./common.js";
+import { dnsListenerFields } from "./dns.js";
 
 /** What a request must look like for a route to take it; every given field must match. */
 export const routeMatchSchema = z.strictObject({
@@ -178,15 +179,20 @@ export const udpListenerSchema = z.strictObject({
   max_sessions: z.number().int().min(1).default(65_536),
 });
 
+/** An authoritative DNS server (UDP and TCP on one port) whose answers can come from pools. */
+export const dnsListenerSchema = z.strictObject({ ...listenerBase, ...dnsListenerFields });
+
 export const listenerSchema = z.discriminatedUnion("protocol", [
   httpListenerSchema,
   tcpListenerSchema,
   udpListenerSchema,
+  dnsListenerSchema,
 ]);
 
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type HttpListenerConfig = z.infer<typeof httpListenerSchema>;
 export type TcpListenerConfig = z.infer<typeof tcpListenerSchema>;
 export type UdpListenerConfig = z.infer<typeof udpListenerSchema>;
+export type DnsListenerConfig = z.infer<typeof dnsListenerSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
