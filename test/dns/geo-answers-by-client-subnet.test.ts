@@ -128,30 +128,41 @@ describe("geo answers by client subnet", () => {
     let dnsmasq: ChildProcess;
     let forwarder: number;
     before(async () => {
-      forwarder = await freePort();
-      dnsmasq = spawn(
-        "dnsmasq",
-        [
-          "--keep-in-foreground",
-          "--no-resolv",
-          "--no-hosts",
-          "--cache-size=0",
-          "--listen-address=127.0.0.1",
-          "--bind-interfaces",
-          `--port=${forwarder}`,
-          `--server=/example.test/127.0.0.1#${port}`,
-          "--add-subnet=32,128",
-          "--pid-file=",
-          "--user=root",
-        ],
-        { stdio: "ignore" },
-      );
-      // Ready when it answers.
-      for (let i = 0; i < 100; i++) {
-        const answer = await digVia(forwarder, "127.0.0.1", "static.example.test").catch(() => []);
-        if (answer.length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      // dnsmasq binds UDP and TCP on its port and exits when either is taken: try again then.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        forwarder = await freePort();
+        let exited = false;
+        dnsmasq = spawn(
+          "dnsmasq",
+          [
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--cache-size=0",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            `--port=${forwarder}`,
+            `--server=/example.test/127.0.0.1#${port}`,
+            "--add-subnet=32,128",
+            "--pid-file=",
+            "--user=root",
+          ],
+          { stdio: "ignore" },
+        );
+        dnsmasq.once("exit", () => {
+          exited = true;
+        });
+        // Ready when it answers.
+        for (let i = 0; i < 100 && !exited; i++) {
+          const answer = await digVia(forwarder, "127.0.0.1", "static.example.test").catch(
+            () => [],
+          );
+          if (answer.length > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        dnsmasq.kill();
       }
+      throw new Error("dnsmasq did not start");
     });
     after(() => {
       dnsmasq.kill();
