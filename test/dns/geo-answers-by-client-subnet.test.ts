@@ -10,6 +10,7 @@ import { createSocket } from "node:dgram";
 import { after, before, describe, it } from "node:test";
 import type { Runtime } from "../../src/runtime/runtime.js";
 import { dig, parseDig, portOf, startRuntime } from "./helpers.js";
+import { requireProgram } from "../support/programs.js";
 
 const CONFIG = `
 listeners:
@@ -51,7 +52,7 @@ async function freePort(): Promise<number> {
 function digVia(port: number, source: string, name: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     execFile(
-      "dig",
+      requireProgram("dig"),
       ["@127.0.0.1", "-p", String(port), "-b", source, "+tries=1", "+time=2", name, "A"],
       { timeout: 10_000 },
       (error, stdout) => {
@@ -133,7 +134,7 @@ describe("geo answers by client subnet", () => {
         forwarder = await freePort();
         let exited = false;
         dnsmasq = spawn(
-          "dnsmasq",
+          requireProgram("dnsmasq"),
           [
             "--keep-in-foreground",
             "--no-resolv",

@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { parseConfigText } from "../../src/config/load.js";
 import { Runtime } from "../../src/runtime/runtime.js";
+import { requireProgram } from "../support/programs.js";
 
 /** Starts a runtime from YAML text; the caller stops it. */
 export async function startRuntime(yaml: string): Promise<Runtime> {
@@ -28,7 +29,7 @@ export interface DigResult {
 export function dig(port: number, args: string[]): Promise<DigResult> {
   return new Promise((resolve, reject) => {
     execFile(
-      "dig",
+      requireProgram("dig"),
       ["@127.0.0.1", "-p", String(port), "+tries=1", "+time=2", "+nocookie", ...args],
       { timeout: 10_000 },
       (error, stdout) => {
