@@ -4,6 +4,7 @@ import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
+import { Registry } from "../registry/registry.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";
 import { applyBackendDiff, drainAndClosePool, restoreMembership } from "./pool-changes.js";
@@ -37,6 +38,8 @@ export class Runtime {
   readonly configFile: string | undefined;
   /** Backends that registered themselves through the admin API, with their leases. */
   readonly heartbeats: HeartbeatLeases;
+  /** The service registry, when the config has a `registry:` section (fixed until a restart). */
+  readonly registry: Registry | undefined;
   config: Config;
   /** When the running config was applied (ms since the epoch). */
   configLoadedAt = Date.now();
@@ -57,6 +60,8 @@ export class Runtime {
     this.configFile = options.configFile;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.heartbeats = new HeartbeatLeases(this.pools, { logger: this.logger });
+    this.registry =
+      config.registry === undefined ? undefined : new Registry(config.registry, this.logger);
     this.context = {
       pools: this.pools,
       logger: this.logger,
@@ -115,6 +120,7 @@ export class Runtime {
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     await this.reloading;
     this.heartbeats.stop();
+    this.registry?.close();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));
@@ -130,6 +136,9 @@ export class Runtime {
     const notApplied: string[] = [];
     if (diff.adminChanged) notApplied.push("admin (restart to apply)");
     if (next.workers !== previous.workers) notApplied.push("workers (restart to apply)");
+    if (JSON.stringify(next.registry) !== JSON.stringify(previous.registry)) {
+      notApplied.push("registry (restart to apply)");
+    }
 
     // Prepare: new pools, and listeners on new addresses. Nothing running has changed yet,
     // so a listener that cannot bind refuses the whole reload.
