@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { test } from "node:test";
+import type { InstanceView } from "../../src/registry/client/wire.js";
 import {
   adminCall,
   httpConfigYaml,
