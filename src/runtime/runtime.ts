@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
 import { Registry } from "../registry/registry.js";
+import { DiscoveryFeeds } from "./discovery.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { listenerFactories } from "./listener-factories.js";
 import { applyBackendDiff, drainAndClosePool, restoreMembership } from "./pool-changes.js";
@@ -46,6 +47,8 @@ export class Runtime {
   /** How many reloads changed something since the start. */
   reloads = 0;
   private readonly health = new Map<string, PoolHealth>();
+  /** Pools that follow a registry service. */
+  private readonly discovery: DiscoveryFeeds;
   private readonly unsubscribe = new Map<string, () => void>();
   private readonly observers: RuntimeObserver[] = [];
   private readonly context: ListenerContext;
@@ -69,6 +72,8 @@ export class Runtime {
     for (const [name, pool] of Object.entries(config.pools)) {
       this.addPool(name, createPoolFromConfig(name, pool));
     }
+    this.discovery = new DiscoveryFeeds(this.registry, this.logger);
+    this.discovery.sync(this.pools, config.pools);
     for (const listener of config.listeners) {
       this.listeners.set(listener.name, this.createListener(listener));
     }
@@ -120,6 +125,7 @@ export class Runtime {
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     await this.reloading;
     this.heartbeats.stop();
+    this.discovery.close();
     this.registry?.close();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
@@ -184,6 +190,7 @@ export class Runtime {
       this.detachPool(name);
       drainAndClosePool(pool);
     }
+    this.discovery.sync(this.pools, next.pools);
     this.config = next;
     const summary = { ...summarizeDiff(diff), backendsRestored: restored };
     const changed = !isEmptyDiff(diff) || restored.length > 0;
