@@ -154,11 +154,23 @@ export class WatchHub {
       }
       delta.preserving = this.store.preserving(service);
       const event = `event: change\nid: ${index}\ndata: ${JSON.stringify(delta)}\n\n`;
-      for (const res of streams) res.write(event);
+      for (const res of streams) send(res, event);
     }
   }
 
   private ping(): void {
-    for (const set of this.streams.values()) for (const res of set) res.write(": ping\n\n");
+    for (const set of this.streams.values()) for (const res of set) send(res, ": ping\n\n");
   }
+}
+
+/** Most bytes a stream may have queued: a watcher that stops reading is cut off, not buffered for. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/** Writes an event, or drops a watcher that has stopped reading (it reconnects to a snapshot). */
+function send(res: ServerResponse, text: string): void {
+  if (res.writableLength > MAX_QUEUED_BYTES) {
+    res.destroy();
+    return;
+  }
+  res.write(text);
 }
