@@ -171,7 +171,13 @@ async function main(): Promise<void> {
   const admin = createAdminServer(runtime, { bind: { host: "127.0.0.1", port: 0 }, token: TOKEN });
   await admin.start();
   const base = admin.url();
-  const pool = new UndiciPool(base, { connections: 32, pipelining: 1 });
+  // The admin API announces a 2 s keep-alive; undici's default 2 s margin would then never
+  // reuse a connection, and the figure would be one of TCP handshakes.
+  const pool = new UndiciPool(base, {
+    connections: 32,
+    pipelining: 1,
+    keepAliveTimeoutThreshold: 500,
+  });
 
   const registrations = await httpRate(pool, INSTANCES, 32, (i) => ({
     method: "POST",
