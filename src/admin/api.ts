@@ -12,6 +12,7 @@ import { cacheViews, purgeCaches } from "./caches.js";
 import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
+import { defineRegistryRoutes } from "./registry-api.js";
 import {
   checkThresholds,
   listenerViews,
@@ -357,6 +358,8 @@ function heartbeat<T>(call: () => T): T {
     throw new HttpError(status, error.message);
   }
 }
+
+defineRegistryRoutes(route);
 
 route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
 

@@ -147,6 +147,8 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
       const current = server;
       server = undefined;
       if (current === undefined) return;
+      // Event streams and long-polls would hold the server open: end them first.
+      runtime.registry?.watches.endAll();
       await new Promise<void>((resolve) => {
         current.close(() => resolve());
         current.closeIdleConnections();

@@ -23,8 +23,8 @@ export interface BackendSpec {
   maxConnections?: number;
   /** IPVS lower threshold (-y): overload clears below it (3/4 of the upper one if unset). */
   minConnections?: number;
-  /** Where the backend came from: the config file, the admin API or a heartbeat lease. */
-  source?: "config" | "api" | "registry";
+  /** Where the backend came from: the config file, the admin API, a heartbeat lease or a registry service. */
+  source?: "config" | "api" | "registry" | "discovery";
 }
 
 /** Counters that only grow; the admin API and metrics read them. */
@@ -47,7 +47,7 @@ export class BackendState implements Backend {
   readonly port: number;
   readonly backup: boolean;
   readonly redirectUrl: string | undefined;
-  readonly source: "config" | "api" | "registry";
+  readonly source: "config" | "api" | "registry" | "discovery";
   configuredWeight: number;
   weight: number;
   active = 0;

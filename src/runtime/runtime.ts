@@ -6,8 +6,10 @@ import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
+import { Registry } from "../registry/registry.js";
 import { syncCacheZones } from "./cache-zones.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
+import { DiscoveryFeeds } from "./discovery.js";
 import { listenerFactories } from "./listener-factories.js";
 import { applyBackendDiff, drainAndClosePool, restoreMembership } from "./pool-changes.js";
 import { attachPoolHealth, type PoolHealth } from "./pool-health.js";
@@ -42,6 +44,8 @@ export class Runtime {
   readonly configFile: string | undefined;
   /** Backends that registered themselves through the admin API, with their leases. */
   readonly heartbeats: HeartbeatLeases;
+  /** The service registry, when the config has a `registry:` section (fixed until a restart). */
+  readonly registry: Registry | undefined;
   config: Config;
   /** When the running config was applied (ms since the epoch). */
   configLoadedAt = Date.now();
@@ -50,6 +54,8 @@ export class Runtime {
   private readonly health = new Map<string, PoolHealth>();
   /** Timers of drains with a cap, cleared at stop. */
   private readonly drainCaps = new Set<NodeJS.Timeout>();
+  /** Pools that follow a registry service. */
+  private readonly discovery: DiscoveryFeeds;
   private readonly unsubscribe = new Map<string, () => void>();
   private readonly observers: RuntimeObserver[] = [];
   private readonly context: ListenerContext;
@@ -64,6 +70,8 @@ export class Runtime {
     this.configFile = options.configFile;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.heartbeats = new HeartbeatLeases(this.pools, { logger: this.logger });
+    this.registry =
+      config.registry === undefined ? undefined : new Registry(config.registry, this.logger);
     this.context = {
       pools: this.pools,
       logger: this.logger,
@@ -73,6 +81,8 @@ export class Runtime {
     for (const [name, pool] of Object.entries(config.pools)) {
       this.addPool(name, createPoolFromConfig(name, pool));
     }
+    this.discovery = new DiscoveryFeeds(this.registry, this.logger);
+    this.discovery.sync(this.pools, config.pools);
     for (const listener of config.listeners) {
       this.listeners.set(listener.name, this.createListener(listener));
     }
@@ -155,6 +165,8 @@ export class Runtime {
     this.heartbeats.stop();
     for (const timer of this.drainCaps) clearTimeout(timer);
     this.drainCaps.clear();
+    this.discovery.close();
+    this.registry?.close();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));
@@ -170,6 +182,9 @@ export class Runtime {
     const notApplied: string[] = [];
     if (diff.adminChanged) notApplied.push("admin (restart to apply)");
     if (next.workers !== previous.workers) notApplied.push("workers (restart to apply)");
+    if (JSON.stringify(next.registry) !== JSON.stringify(previous.registry)) {
+      notApplied.push("registry (restart to apply)");
+    }
 
     // Prepare: new pools, and listeners on new addresses. Nothing running has changed yet,
     // so a listener that cannot bind refuses the whole reload.
@@ -216,6 +231,7 @@ export class Runtime {
       this.detachPool(name);
       drainAndClosePool(pool);
     }
+    this.discovery.sync(this.pools, next.pools);
     this.config = next;
     const summary = { ...summarizeDiff(diff), backendsRestored: restored };
     const changed = !isEmptyDiff(diff) || restored.length > 0;

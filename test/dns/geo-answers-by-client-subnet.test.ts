@@ -9,8 +9,8 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { after, before, describe, it } from "node:test";
 import type { Runtime } from "../../src/runtime/runtime.js";
-import { dig, parseDig, portOf, startRuntime } from "./helpers.js";
 import { requireProgram } from "../support/programs.js";
+import { dig, parseDig, portOf, startRuntime } from "./helpers.js";
 
 const CONFIG = `
 listeners:

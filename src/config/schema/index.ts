@@ -7,6 +7,7 @@ import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
+import { registrySchema } from "./registry.js";
 
 export * from "./admin.js";
 export * from "./cache.js";
@@ -15,6 +16,7 @@ export * from "./dns.js";
 export * from "./health.js";
 export * from "./listener.js";
 export * from "./pool.js";
+export * from "./registry.js";
 
 export const configSchema = z
   .strictObject({
@@ -31,6 +33,8 @@ export const configSchema = z
         cacheZoneSchema,
       )
       .default({}),
+    /** The service registry, served on the admin API. */
+    registry: registrySchema.optional(),
     /** Worker processes for the data planes (1 = this process only). */
     workers: z.number().int().min(1).max(256).default(1),
     log: z
@@ -71,6 +75,15 @@ export const configSchema = z
         }
         ids.add(id);
       });
+    }
+    for (const [poolName, pool] of Object.entries(config.pools)) {
+      if (pool.discovery !== undefined && config.registry === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", poolName, "discovery"],
+          message: `pool "${poolName}" takes its backends from the registry, but there is no registry: section`,
+        });
+      }
     }
     // Two listeners on one address: the second would fail at start (EADDRINUSE).
     for (const { index, earlier } of bindConflicts(config.listeners)) {

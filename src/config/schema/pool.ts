@@ -4,6 +4,7 @@ import { isPrime } from "../../balancer/maglev.js";
 import { algorithmNames } from "../../balancer/types.js";
 import { duration, hostPort, positiveDuration } from "./common.js";
 import { healthCheckSchema, passiveSchema, roleReportingChecks } from "./health.js";
+import { discoverySchema } from "./registry.js";
 
 export const backendSchema = z.strictObject({
   /** "host:port" of the backend. */
@@ -65,6 +66,8 @@ const poolFields = z.strictObject({
     })
     .default({}),
   backends: z.array(backendSchema).default([]),
+  /** Backends from a registry service too, followed with no reload. */
+  discovery: discoverySchema.optional(),
   health_check: healthCheckSchema.optional(),
   /** On by default, as nginx's max_fails=1 fail_timeout=10s: a dead backend costs no request. */
   passive: passiveSchema.default({ max_fails: 1, fail_timeout: 10_000 }),

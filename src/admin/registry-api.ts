@@ -1,0 +1,160 @@
+/**
+ * The registry's routes on the admin API: register, renew and deregister instances (these
+ * change state, so they need the admin token like every other change), read services, and
+ * watch them by long-poll (`?index=N&wait=30s`, Consul's blocking query) or by an event stream.
+ */
+import type { ServerResponse } from "node:http";
+import { z } from "zod";
+import { duration, hostPort } from "../config/schema/index.js";
+import type { Registry } from "../registry/registry.js";
+import { RegistryError } from "../registry/store.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { HttpError, readJsonObject, sendJson } from "./http-util.js";
+
+/** What a registry route handler gets (a subset of the API's context). */
+interface RegistryContext {
+  runtime: Runtime;
+  req: import("node:http").IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+}
+
+type Define = (
+  method: string,
+  path: string,
+  handler: (ctx: RegistryContext) => Promise<void> | void,
+) => void;
+
+/** Longest long-poll, as Consul's. */
+const MAX_WAIT_MS = 600_000;
+const DEFAULT_WAIT_MS = 300_000;
+
+const registerBody = z.strictObject({
+  address: hostPort,
+  id: z.string().min(1).max(200).optional(),
+  weight: z.number().int().min(0).max(65535).optional(),
+  zone: z.string().min(1).max(200).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  /** The lease: "10s" or ms. */
+  ttl: duration,
+});
+
+function requireRegistry(runtime: Runtime): Registry {
+  if (runtime.registry === undefined) {
+    throw new HttpError(404, "this node runs no registry; add a registry: section to the config");
+  }
+  return runtime.registry;
+}
+
+/** Runs a store call, turning its refusals into 4xx answers. */
+function storeCall<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new HttpError(
+      error.kind === "full" ? 507 : error.kind === "not-found" ? 404 : 400,
+      error.message,
+    );
+  }
+}
+
+/** `?wait=`: a duration up to ten minutes. */
+function parseWait(query: URLSearchParams): number {
+  const raw = query.get("wait");
+  if (raw === null) return DEFAULT_WAIT_MS;
+  const parsed = duration.safeParse(/^\d+$/.test(raw) ? Number(raw) : raw);
+  if (!parsed.success || parsed.data > MAX_WAIT_MS) {
+    throw new HttpError(400, 'wait must be a duration up to 10m, such as "30s"');
+  }
+  return parsed.data;
+}
+
+/** `?index=`: a non-negative integer, or undefined for no wait. */
+function parseIndex(query: URLSearchParams): number | undefined {
+  const raw = query.get("index");
+  if (raw === null) return undefined;
+  if (!/^\d{1,15}$/.test(raw)) throw new HttpError(400, "index must be a non-negative integer");
+  return Number(raw);
+}
+
+/** Adds the registry's routes through the API's `route`. */
+export function defineRegistryRoutes(route: Define): void {
+  route("GET", "/api/registry/services", ({ runtime, res }) => {
+    const registry = requireRegistry(runtime);
+    sendJson(res, 200, {
+      index: registry.store.index,
+      services: registry.store.list(),
+      watchers: registry.watches.watchers(),
+    });
+  });
+
+  route(
+    "GET",
+    "/api/registry/services/:service",
+    async ({ runtime, res, query, params: [service] }) => {
+      const registry = requireRegistry(runtime);
+      const index = parseIndex(query);
+      const wait = parseWait(query);
+      const snapshot =
+        index === undefined
+          ? registry.store.snapshot(service)
+          : await registry.watches.waitForChange(service, index, wait);
+      if (snapshot === undefined) throw new HttpError(503, "the registry is stopping");
+      res.setHeader("x-ballast-index", String(snapshot.index));
+      sendJson(res, 200, snapshot);
+    },
+  );
+
+  route("GET", "/api/registry/services/:service/events", ({ runtime, res, params: [service] }) => {
+    requireRegistry(runtime).watches.stream(service, res);
+  });
+
+  route("GET", "/api/registry/services/:service/leases", ({ runtime, res, params: [service] }) => {
+    sendJson(res, 200, requireRegistry(runtime).store.leases(service));
+  });
+
+  route(
+    "POST",
+    "/api/registry/services/:service/instances",
+    async ({ runtime, req, res, params: [service] }) => {
+      const registry = requireRegistry(runtime);
+      const parsed = registerBody.safeParse(await readJsonObject(req));
+      if (!parsed.success) {
+        throw new HttpError(400, "invalid registration", {
+          errors: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
+          example: { address: "127.0.0.1:8081", id: "api-1", zone: "a", ttl: "10s" },
+        });
+      }
+      const { address, id, weight, zone, metadata, ttl } = parsed.data;
+      const lease = storeCall(() =>
+        registry.store.register(service, { ...address, id, weight, zone, metadata, ttlMs: ttl }),
+      );
+      sendJson(res, 201, { service, ...lease, ttlMs: ttl });
+    },
+  );
+
+  route(
+    "POST",
+    "/api/registry/services/:service/instances/:id/renew",
+    ({ runtime, res, params: [service, id] }) => {
+      const expiresAt = requireRegistry(runtime).store.renew(service, id);
+      if (expiresAt === undefined) {
+        throw new HttpError(404, `no lease for "${id}" in service "${service}"; register again`);
+      }
+      sendJson(res, 200, { service, id, expiresAt });
+    },
+  );
+
+  route(
+    "DELETE",
+    "/api/registry/services/:service/instances/:id",
+    ({ runtime, res, params: [service, id] }) => {
+      if (!requireRegistry(runtime).store.deregister(service, id)) {
+        throw new HttpError(404, `no instance "${id}" in service "${service}"`);
+      }
+      sendJson(res, 200, { service, id, deregistered: true });
+    },
+  );
+}
