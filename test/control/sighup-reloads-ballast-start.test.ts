@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
-import { createInterface } from "node:readline";
+
 import { test } from "node:test";
+import { startBallast } from "../support/ballast-start.js";
 import { waitFor } from "../support/wait.js";
 import { configFile, startBackends } from "./helpers.js";
-
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
 
 function yaml(backends: { name: string; address: string }[], weight = 1): string {
   return [
@@ -24,43 +21,16 @@ function yaml(backends: { name: string; address: string }[], weight = 1): string
   ].join("\n");
 }
 
-/** The JSON log lines of a running `ballast start`, as they arrive. */
-function collectLogs(child: ChildProcess): Record<string, unknown>[] {
-  const lines: Record<string, unknown>[] = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  return lines;
-}
-
 test("SIGHUP makes `ballast start` reload its file; a bad file is refused and the old config stays", async (t) => {
   const backends = await startBackends(2);
   const file = configFile(yaml(backends.slice(0, 1)));
-  const child = spawn(process.execPath, [BALLAST, "start", "--config", file.path], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((done) =>
-    child.on("exit", (code) => {
-      exited = code;
-      done(code);
-    }),
-  );
+  const ballast = startBallast(file.path);
+  const { child, find, count } = ballast;
   t.after(async () => {
-    if (exited === undefined) {
-      child.kill("SIGKILL");
-      await exit;
-    }
+    await ballast.kill();
     file.cleanup();
     await Promise.all(backends.map((b) => b.close()));
   });
-  const logs = collectLogs(child);
-  const find = (msg: string) => logs.find((l) => l.msg === msg);
-  const count = (msg: string) => logs.filter((l) => l.msg === msg).length;
   await waitFor("the admin API to listen", () => find("admin API listening") !== undefined, 10_000);
   const adminPort = find("admin API listening")!.port as number;
   const pools = async () => {
@@ -84,7 +54,7 @@ test("SIGHUP makes `ballast start` reload its file; a bad file is refused and th
     JSON.stringify(find("reload refused: bad config")),
     /pools\.api\.backends\[0\]\.weight/,
   );
-  assert.equal(exited, undefined, "a bad file does not stop the balancer");
+  assert.equal(ballast.exitCode, undefined, "a bad file does not stop the balancer");
   assert.deepEqual(
     (await pools())[0].backends.map((b) => b.id),
     ["b1"],
@@ -103,5 +73,5 @@ test("SIGHUP makes `ballast start` reload its file; a bad file is refused and th
   );
 
   child.kill("SIGTERM");
-  assert.equal(await exit, 0, "a graceful stop exits 0");
+  assert.equal(await ballast.exited, 0, "a graceful stop exits 0");
 });

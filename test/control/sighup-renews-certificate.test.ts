@@ -5,12 +5,11 @@
  * the running certificate stays.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { test } from "node:test";
+import { startBallast } from "../support/ballast-start.js";
 import {
   makeCertificate,
   servedFingerprint,
@@ -18,21 +17,6 @@ import {
 } from "../support/certificates.js";
 import { waitFor } from "../support/wait.js";
 import { configFile, startBackend } from "./helpers.js";
-
-const BALLAST = resolve(import.meta.dirname, "../../src/cli/main.js");
-
-/** The JSON log lines of a running `ballast start`, as they arrive. */
-function collectLogs(child: ChildProcess): Record<string, unknown>[] {
-  const lines: Record<string, unknown>[] = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  return lines;
-}
 
 test("SIGHUP serves renewed certificate files; a missing key is refused and the old certificate stays", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "ballast-sighup-tls-"));
@@ -55,28 +39,14 @@ test("SIGHUP serves renewed certificate files; a missing key is refused and the 
     "",
   ].join("\n");
   const file = configFile(yaml);
-  const child = spawn(process.execPath, [BALLAST, "start", "--config", file.path], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((done) =>
-    child.on("exit", (code) => {
-      exited = code;
-      done(code);
-    }),
-  );
+  const ballast = startBallast(file.path);
+  const { child, find, count, logs } = ballast;
   t.after(async () => {
-    if (exited === undefined) {
-      child.kill("SIGKILL");
-      await exit;
-    }
+    await ballast.kill();
     file.cleanup();
     rmSync(dir, { recursive: true, force: true });
     await backend.close();
   });
-  const logs = collectLogs(child);
-  const find = (msg: string) => logs.find((l) => l.msg === msg);
-  const count = (msg: string) => logs.filter((l) => l.msg === msg).length;
   await waitFor("the admin API to listen", () => find("admin API listening") !== undefined, 10_000);
   const port = logs.find((l) => l.msg === "listening" && l.listener === "web")!.port as number;
   assert.equal(await servedFingerprint(port), first.fingerprint256);
@@ -103,8 +73,8 @@ test("SIGHUP serves renewed certificate files; a missing key is refused and the 
   assert.equal(answer.status, 422);
   assert.match(await answer.text(), /listeners\[0\]\.tls\.key: cannot read/);
   assert.equal(await servedFingerprint(port), renewed.fingerprint256);
-  assert.equal(exited, undefined, "a refused reload does not stop the balancer");
+  assert.equal(ballast.exitCode, undefined, "a refused reload does not stop the balancer");
 
   child.kill("SIGTERM");
-  assert.equal(await exit, 0, "a graceful stop exits 0");
+  assert.equal(await ballast.exited, 0, "a graceful stop exits 0");
 });
