@@ -8,17 +8,29 @@ export const BACKEND_BODY = "hello from the benchmark backend\n";
 
 const asRoot = process.getuid?.() === 0;
 
+/**
+ * Client connections each proxy may hold (HAProxy `maxconn`; nginx gets twice as many
+ * `worker_connections`, which count both sides). HAProxy refuses to start when it cannot
+ * get two descriptors per connection, so this stays below half of a common hard limit of
+ * 20,000 open files, and above the memory benchmark's idle connections.
+ */
+export const MAX_CONNECTIONS = 9_900;
+
+/** Open files nginx asks for (`worker_rlimit_nofile`): both sides of every connection. */
+export const NGINX_OPEN_FILES = 2 * MAX_CONNECTIONS + 100;
+
 /** Lines every nginx config here starts with: one worker, files inside `dir`. */
-function nginxPreamble(dir: string, name: string): string {
+export function nginxPreamble(dir: string, name: string): string {
   return `${asRoot ? "user root;\n" : ""}worker_processes 1;
+worker_rlimit_nofile ${NGINX_OPEN_FILES};
 pid ${dir}/${name}.pid;
 error_log ${dir}/${name}-error.log warn;
-events { worker_connections 8192; }
+events { worker_connections ${2 * MAX_CONNECTIONS}; }
 `;
 }
 
 /** Temp paths inside `dir`, so nginx never touches the system's directories. */
-function nginxTempPaths(dir: string, name: string): string {
+export function nginxTempPaths(dir: string, name: string): string {
   return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
     .map((kind) => `  ${kind}_temp_path ${dir}/${name}-${kind};`)
     .join("\n");
@@ -65,7 +77,7 @@ ${nginxTempPaths(dir, "nginx-proxy")}
 export function haproxyConfig(port: number, backendPort: number): string {
   return `global
   nbthread 1
-  maxconn 4096
+  maxconn ${MAX_CONNECTIONS}
 defaults
   mode http
   option http-keep-alive

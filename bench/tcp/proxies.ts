@@ -1,6 +1,7 @@
 /** The three proxies under test, each given the same listen → backend pairs, one core each. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { MAX_CONNECTIONS, NGINX_OPEN_FILES } from "../http/configs.js";
 
 /** One proxied port: clients connect to `listen`, the proxy forwards to `backend`. */
 export interface Route {
@@ -27,7 +28,7 @@ export const haproxy: ProxySpec = {
     writeFileSync(
       config,
       `global
-  maxconn 8000
+  maxconn ${MAX_CONNECTIONS}
   nbthread 1
 defaults
   mode tcp
@@ -52,9 +53,10 @@ export const nginxStream: ProxySpec = {
       config,
       `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
+worker_rlimit_nofile ${NGINX_OPEN_FILES};
 pid ${join(dir, "nginx.pid")};
 error_log ${join(dir, "error.log")} warn;
-events { worker_connections 8000; }
+events { worker_connections ${2 * MAX_CONNECTIONS}; }
 stream {
 ${servers.join("")}}
 `,
