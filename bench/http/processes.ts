@@ -126,18 +126,15 @@ function isOnPath(command: string): boolean {
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/**
- * CPU seconds (user + system) used so far by every process in the group `pgid` (a started
- * process and the workers it forked), or undefined where /proc is not there.
- */
-export function groupCpuSeconds(pgid: number): number | undefined {
+/** The numeric entries of /proc whose process group is `pgid`, with their stat fields. */
+function groupProcesses(pgid: number): { pid: string; fields: string[] }[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return undefined;
   }
-  let ticks = 0;
+  const members: { pid: string; fields: string[] }[] = [];
   for (const entry of entries) {
     if (entry.charCodeAt(0) < 0x30 || entry.charCodeAt(0) > 0x39) continue;
     let stat: string;
@@ -148,8 +145,39 @@ export function groupCpuSeconds(pgid: number): number | undefined {
     }
     // Fields after the command name (which may hold spaces) start at its closing ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) !== pgid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
+    if (Number(fields[2]) === pgid) members.push({ pid: entry, fields });
   }
+  return members;
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process in the group `pgid` (a started
+ * process and the workers it forked), or undefined where /proc is not there.
+ */
+export function groupCpuSeconds(pgid: number): number | undefined {
+  const members = groupProcesses(pgid);
+  if (!members) return undefined;
+  let ticks = 0;
+  for (const { fields } of members) ticks += Number(fields[11]) + Number(fields[12]);
   return ticks / TICKS_PER_SECOND;
+}
+
+/**
+ * Proportional resident memory (PSS, KiB) of every process in the group `pgid`, summed:
+ * pages shared between processes (nginx's master and worker) are counted once in all.
+ */
+export function groupMemoryKilobytes(pgid: number): number | undefined {
+  const members = groupProcesses(pgid);
+  if (!members) return undefined;
+  let kilobytes = 0;
+  for (const { pid } of members) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const match = /^Pss:\s+(\d+) kB$/m.exec(rollup);
+      kilobytes += match ? Number(match[1]) : 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kilobytes;
 }
