@@ -37,6 +37,8 @@ export const PROGRAMS = {
   sysctl: "procps",
   nft: "nftables",
   conntrack: "conntrack",
+  keepalived: "keepalived", // the director's failover by VRRP (docs/kernel-ha.md)
+  conntrackd: "conntrackd",
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */
