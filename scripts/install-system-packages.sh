@@ -9,7 +9,7 @@ packages=(
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
   mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
   conntrack # the kernel data plane: ActiveConn/InActConn of `ctl list` from conntrack
-  keepalived conntrackd # the director's failover: VIPs by VRRP, connection-state sync
+  keepalived conntrackd dash # the director's failover: VIPs by VRRP, connection-state sync
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()

@@ -39,6 +39,7 @@ export const PROGRAMS = {
   conntrack: "conntrack",
   keepalived: "keepalived", // the director's failover by VRRP (docs/kernel-ha.md)
   conntrackd: "conntrackd",
+  sh: "dash", // runs keepalived's track script line as keepalived would
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */
