@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { runCli, tempConfigDir } from "../config/cli.js";
 import { run } from "../support/daemon.js";
 import { requireProgram } from "../support/programs.js";
-import { runCli, tempConfigDir } from "../config/cli.js";
 
 const dir = tempConfigDir();
 after(() => dir.cleanup());
