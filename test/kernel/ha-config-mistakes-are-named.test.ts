@@ -67,4 +67,11 @@ describe("ha config mistakes", () => {
       /ha\.vips\[0\]: expected an address/,
     );
   });
+
+  it("VIPs of both address families in one instance", () => {
+    assert.match(
+      check("mixed.yaml", { vips: '["10.0.0.100/24", "fd00::100/64"]' }),
+      /ha\.vips: vips mixes IPv4 and IPv6/,
+    );
+  });
 });

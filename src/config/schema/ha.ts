@@ -95,6 +95,16 @@ export function haIssues(
       message: `stale_after (${ha.stale_after} ms) must be at least twice the heartbeat (${ha.heartbeat} ms), or a busy moment makes a live ballast look dead`,
     });
   }
+  // One VRRP instance advertises for one address family; keepalived moves the other
+  // family's addresses only as "excluded" ones, outside the protocol.
+  const families = new Set(ha.vips.map((vip) => isIP(vip.split("/")[0])));
+  if (families.size > 1) {
+    issues.push({
+      path: ["vips"],
+      message:
+        "vips mixes IPv4 and IPv6; one VRRP instance holds one family: list one here (docs/kernel-ha.md says how to add the other)",
+    });
+  }
   if (ha.unicast_src !== undefined && ha.unicast_peers.includes(ha.unicast_src)) {
     issues.push({ path: ["unicast_peers"], message: "unicast_peers must not list unicast_src" });
   }
