@@ -8,6 +8,8 @@ packages=(
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps openssl util-linux coreutils
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
   mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
+  conntrack # the kernel data plane: ActiveConn/InActConn of `ctl list` from conntrack
+  keepalived conntrackd dash # the director's failover: VIPs by VRRP, connection-state sync
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()
@@ -21,6 +23,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian starts some of these at install time; the tests want their ports free.
 # (prometheus would listen on 9090, the admin API's default port.)
-for service in nginx haproxy redis-server postgresql prometheus mariadb; do
+for service in nginx haproxy redis-server postgresql prometheus mariadb keepalived conntrackd; do
   service "$service" stop >/dev/null 2>&1 || true
 done

@@ -32,6 +32,14 @@ export const PROGRAMS = {
   mariadbd: "mariadb-server",
   "mariadb-install-db": "mariadb-server",
   sysbench: "sysbench",
+  ip: "iproute2", // network namespaces, veth pairs and bridges of the kernel tests
+  ss: "iproute2",
+  sysctl: "procps",
+  nft: "nftables",
+  conntrack: "conntrack",
+  keepalived: "keepalived", // the director's failover by VRRP (docs/kernel-ha.md)
+  conntrackd: "conntrackd",
+  sh: "dash", // runs keepalived's track script line as keepalived would
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */

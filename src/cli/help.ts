@@ -16,6 +16,10 @@ const commands: [string, string][] = [
     "simulate [--algorithms all]",
     "compare algorithms on a simulated workload (virtual clock); --help for options",
   ],
+  [
+    "ha keepalived-config --config FILE",
+    "print the keepalived.conf that holds this director's VIPs by VRRP (the config's ha: section)",
+  ],
   ["version", "print the version"],
   ["help", "print this help"],
 ];

@@ -6,6 +6,7 @@ import { UsageError } from "./args.js";
 import { runCheck } from "./check.js";
 import { runCtl } from "./ctl.js";
 import { runDemo } from "./demo.js";
+import { runHa } from "./ha.js";
 import { helpText, runHelp } from "./help.js";
 import { runSimulate } from "./simulate.js";
 import { runStart } from "./start.js";
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   demo: runDemo,
   ctl: (args) => runCtl([...args]),
   simulate: runSimulate,
+  ha: runHa,
   version: runVersion,
   "--version": runVersion,
   help: runHelp,

@@ -5,6 +5,7 @@ import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
+import { HaHealthFile } from "../runtime/ha-health-file.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
 import { startWorkers } from "../runtime/workers.js";
@@ -81,11 +82,30 @@ export async function runStart(args: readonly string[]): Promise<number> {
   };
   process.on("SIGHUP", onHangup);
   services.push({ name: "sighup", stop: async () => void process.off("SIGHUP", onHangup) });
+  if (config.ha !== undefined) {
+    // Last in, so first to stop: the VIPs leave before the listeners close.
+    const healthFile = new HaHealthFile(runtime, config.ha);
+    await healthFile.start();
+    services.push({
+      name: "ha",
+      stop: () => stopHealthFile(healthFile, config.ha?.advert_interval),
+    });
+  }
 
   logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
   const status = await waitForShutdown(services, logger, inCluster ? ["SIGTERM"] : undefined);
   await flushLogger(logger);
   return status;
+}
+
+/**
+ * Tells keepalived this director is stopping, then waits about one VRRP advertisement, the
+ * time the peer needs to take the VIPs over, so new connections find it rather than a closed
+ * listener.
+ */
+async function stopHealthFile(file: HaHealthFile, advertMs = 1000): Promise<void> {
+  await file.stop();
+  await new Promise((resolve) => setTimeout(resolve, Math.min(advertMs, 5000)));
 }
 
 /**

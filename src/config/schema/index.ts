@@ -5,6 +5,7 @@ import { bindConflicts } from "./bind-conflicts.js";
 import { cacheZoneSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
+import { haIssues, haSchema } from "./ha.js";
 import { listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 import { registrySchema } from "./registry.js";
@@ -13,6 +14,7 @@ export * from "./admin.js";
 export * from "./cache.js";
 export * from "./common.js";
 export * from "./dns.js";
+export * from "./ha.js";
 export * from "./health.js";
 export * from "./listener.js";
 export * from "./pool.js";
@@ -35,6 +37,8 @@ export const configSchema = z
       .default({}),
     /** The service registry, served on the admin API. */
     registry: registrySchema.optional(),
+    /** This director's VRRP settings and health file, for keepalived (docs/kernel-ha.md). */
+    ha: haSchema.optional(),
     /** Worker processes for the data planes (1 = this process only). */
     workers: z.number().int().min(1).max(256).default(1),
     log: z
@@ -83,6 +87,11 @@ export const configSchema = z
           path: ["pools", poolName, "discovery"],
           message: `pool "${poolName}" takes its backends from the registry, but there is no registry: section`,
         });
+      }
+    }
+    if (config.ha !== undefined) {
+      for (const issue of haIssues(config.ha, config)) {
+        ctx.addIssue({ code: "custom", path: ["ha", ...issue.path], message: issue.message });
       }
     }
     // Two listeners on one address: the second would fail at start (EADDRINUSE).
