@@ -32,6 +32,11 @@ export const PROGRAMS = {
   mariadbd: "mariadb-server",
   "mariadb-install-db": "mariadb-server",
   sysbench: "sysbench",
+  ip: "iproute2", // network namespaces, veth pairs and bridges of the kernel tests
+  ss: "iproute2",
+  sysctl: "procps",
+  nft: "nftables",
+  conntrack: "conntrack",
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */
