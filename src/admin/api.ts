@@ -167,6 +167,17 @@ route("GET", "/api/dns", ({ runtime, res }) =>
   ),
 );
 
+// Kernel virtual services (protocol: kernel) as `ipvsadm -L -n` lists them.
+route("GET", "/api/kernel", ({ runtime, res }) =>
+  sendJson(
+    res,
+    200,
+    [...runtime.listeners.values()].flatMap((listener) =>
+      listener.virtualService === undefined ? [] : [listener.virtualService()],
+    ),
+  ),
+);
+
 route("GET", "/api/pools", ({ runtime, rates, res }) =>
   sendJson(res, 200, poolViews(runtime, rates)),
 );

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { CacheZoneView } from "../admin/caches.js";
 import { AdminClient, AdminRequestError, AdminUnreachableError, apiPath } from "../admin/client.js";
+import type { VirtualServiceView } from "../net/listener.js";
 import { type ParsedArgs, parseArgs, UsageError } from "./args.js";
 
 /** Exit statuses: 0 done, 1 refused by the API, 2 wrong usage, 3 admin API unreachable. */
@@ -125,7 +126,11 @@ const commands: Record<string, Command> = {
     const pools = pool
       ? [await client.get<PoolView>(apiPath("pools", pool))]
       : await client.get<PoolView[]>("/api/pools");
-    if (!args.flags.json) console.log(formatPoolTable(pools));
+    if (args.flags.json) return pools;
+    console.log(formatPoolTable(pools));
+    // Kernel virtual services, when there are any, as ipvsadm -L -n shows them.
+    const services = await client.get<VirtualServiceView[]>("/api/kernel");
+    if (services.length > 0) console.log(`\n${formatVirtualServices(services)}`);
     return pools;
   },
   async listeners(client, args) {
@@ -340,6 +345,9 @@ export function formatConnectionTable(views: readonly TableView[]): string {
     "BytesIn",
     "BytesOut",
   ];
+  // Kernel listeners' rows come from conntrack: no age, but the seconds left (ipvsadm's expire).
+  const expires = views.some((view) => view.rows.some((row) => row.expiresInMs !== undefined));
+  if (expires) header.push("Expire");
   const rows: string[][] = [];
   for (const view of views) {
     for (const row of view.rows) {
@@ -348,12 +356,13 @@ export function formatConnectionTable(views: readonly TableView[]): string {
         view.listener,
         // udp has no handshake or close; a session lives until it has been idle too long.
         row.state?.toUpperCase() ?? "SESSION",
-        formatAge(row.ageMs ?? 0),
+        row.ageMs === undefined && row.expiresInMs !== undefined ? "-" : formatAge(row.ageMs ?? 0),
         row.idleMs === undefined ? "-" : formatAge(row.idleMs),
         row.client,
         backendOf(row),
         String(row.bytesIn ?? 0),
         String(row.bytesOut ?? 0),
+        ...(expires ? [row.expiresInMs === undefined ? "-" : formatAge(row.expiresInMs)] : []),
       ]);
     }
   }
@@ -446,6 +455,27 @@ function formatCacheTable(zones: readonly CacheZoneView[]): string {
   ]);
   const header = ["Zone", "Bytes", "Entries", "HitRatio", "Hits", "Stale", "Misses", "Evictions"];
   return alignColumns([header, ...rows], [0]).join("\n");
+}
+
+/** ipvsadm -L -n: a line per virtual service, a `->` line per real server with its conntrack counts. */
+export function formatVirtualServices(services: readonly VirtualServiceView[]): string {
+  const lines = [
+    "IP Virtual Server (kernel listeners)",
+    "Prot LocalAddress:Port Scheduler Flags",
+    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+  ];
+  for (const service of services) {
+    const flags = service.persistenceSeconds > 0 ? ` persistent ${service.persistenceSeconds}` : "";
+    lines.push(
+      `${service.transport.toUpperCase()}  ${service.address} ${service.scheduler}${flags}`,
+    );
+    for (const server of service.servers) {
+      lines.push(
+        `  -> ${server.address.padEnd(28)}${server.forward.padEnd(8)}${String(server.weight).padEnd(7)}${String(server.active).padEnd(11)}${server.inactive}`,
+      );
+    }
+  }
+  return lines.join("\n");
 }
 
 /** The `ipvsadm -L -n`-like table: one header per pool, one `->` line per backend. */

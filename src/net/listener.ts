@@ -14,7 +14,7 @@ export interface ListenerContext {
   caches?: ReadonlyMap<string, CacheZone>;
 }
 
-/** A live listener of one data plane (http, tcp, udp, dns). */
+/** A live listener of one data plane (http, tcp, udp, dns, kernel). */
 export interface Listener {
   readonly name: string;
   readonly protocol: ListenerConfig["protocol"];
@@ -49,6 +49,8 @@ export interface Listener {
    * planes whose pool keeps them (tcp): one plain object per binding, ready for JSON.
    */
   persistence?(): object[];
+  /** kernel: the virtual service with its real servers and conntrack's connection counts. */
+  virtualService?(): VirtualServiceView;
   /** dns: each zone's record sets, pool-backed ones with what each region gets now. */
   zones?(): object[];
   /** dns: answers since the start by zone and RCODE name, and by region. */
@@ -56,6 +58,26 @@ export interface Listener {
     zones: Record<string, Record<string, number>>;
     regions: Record<string, number>;
   };
+}
+
+/** A kernel virtual service as `ctl list` shows it, like a service of `ipvsadm -L -n`. */
+export interface VirtualServiceView {
+  listener: string;
+  mode: string;
+  transport: string;
+  address: string;
+  scheduler: string;
+  /** LVS persistence in seconds; 0 = off. */
+  persistenceSeconds: number;
+  servers: {
+    id: string;
+    address: string;
+    /** ipvsadm's Forward column: Masq (NAT) or Route (DR). */
+    forward: string;
+    weight: number;
+    active: number;
+    inactive: number;
+  }[];
 }
 
 /** Makes a listener of one protocol. */

@@ -1,4 +1,5 @@
 /** The whole configuration file: listeners, pools, admin and process settings. */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
@@ -6,7 +7,7 @@ import { cacheZoneSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
 import { haIssues, haSchema } from "./ha.js";
-import { listenerSchema } from "./listener.js";
+import { KERNEL_ALGORITHMS, listenerSchema } from "./listener.js";
 import { poolSchema } from "./pool.js";
 import { registrySchema } from "./registry.js";
 
@@ -138,6 +139,11 @@ export const configSchema = z
         });
       } else {
         check(listener.pool, ["listeners", i, "pool"]);
+        if (listener.protocol === "kernel") {
+          for (const issue of kernelListenerIssues(listener, i, config.pools[listener.pool])) {
+            ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+          }
+        }
         // An L4 listener sees no request: only the client's address (and port) can be hashed.
         const hashKey = Object.hasOwn(config.pools, listener.pool)
           ? config.pools[listener.pool].hash_key
@@ -152,6 +158,45 @@ export const configSchema = z
       }
     });
   });
+
+/** What nftables cannot do for a kernel listener: its VIP, its pool's algorithm and addresses. */
+function kernelListenerIssues(
+  listener: Extract<z.infer<typeof listenerSchema>, { protocol: "kernel" }>,
+  listenerIndex: number,
+  pool: z.infer<typeof poolSchema> | undefined,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const index = ["listeners", listenerIndex];
+  if (isIP(listener.bind.host) !== 4 || listener.bind.host === "0.0.0.0") {
+    issues.push({
+      path: [...index, "bind"],
+      message: `a kernel listener binds its VIP: an IPv4 address and port such as "10.0.0.100:80", not "${listener.bind.host}"`,
+    });
+  }
+  if (listener.mode === "dr" && listener.interface === undefined) {
+    issues.push({
+      path: [...index, "interface"],
+      message: "mode dr needs the interface where the VIP's packets arrive, such as eth0",
+    });
+  }
+  if (pool === undefined) return issues;
+  if (!(KERNEL_ALGORITHMS as readonly string[]).includes(pool.algorithm)) {
+    issues.push({
+      path: ["pools", listener.pool, "algorithm"],
+      message: `pool "${listener.pool}" serves kernel listener "${listener.name}", where nftables schedules: use one of ${KERNEL_ALGORITHMS.join(", ")}`,
+    });
+  }
+  pool.backends.forEach((backend, i) => {
+    const host = backend.address?.host;
+    if (typeof host === "string" && isIP(host) !== 4) {
+      issues.push({
+        path: ["pools", listener.pool, "backends", i, "address"],
+        message: `kernel listener "${listener.name}" rewrites packets to IPv4 real servers; "${host}" is not an IPv4 address`,
+      });
+    }
+  });
+  return issues;
+}
 
 function formatBind({ host, port }: HostPort): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

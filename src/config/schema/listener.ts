@@ -1,4 +1,4 @@
-/** The `listeners` section: one entry per data plane listener (http, tcp, udp). */
+/** The `listeners` section: one entry per data plane listener (http, tcp, udp, dns, kernel). */
 import { z } from "zod";
 import { loadTlsMaterial } from "../tls-material.js";
 import { routeCacheSchema } from "./cache.js";
@@ -179,6 +179,46 @@ export const udpListenerSchema = z.strictObject({
   max_sessions: z.number().int().min(1).default(65_536),
 });
 
+/** The pool algorithms nftables can schedule (see docs/kernel.md). */
+export const KERNEL_ALGORITHMS = [
+  "rr",
+  "wrr",
+  "random",
+  "wrandom",
+  "lc",
+  "wlc",
+  "sed",
+  "nq",
+  "fo",
+  "sh",
+  "dh",
+] as const;
+
+/**
+ * A virtual service in the kernel (LVS): nftables rules rewrite its packets to a real server of
+ * `pool`, and ballast only writes the rules (see docs/kernel.md). `bind` is the VIP and port.
+ */
+export const kernelListenerSchema = z.strictObject({
+  ...listenerBase,
+  protocol: z.literal("kernel"),
+  pool: z.string().min(1),
+  /** nat: DNAT, replies through the director; dr: rewrite the MAC, replies go direct. */
+  mode: z.enum(["nat", "dr"]).default("nat"),
+  /** The transport of the virtual service (ipvsadm -t / -u). */
+  transport: z.enum(["tcp", "udp"]).default("tcp"),
+  /** nat: masquerade the forwarded connections so replies come back without a route (off: the director must be the real servers' gateway). */
+  masquerade: z.boolean().default(true),
+  /** dr: the interface where the VIP's packets arrive and leave again towards the real servers. */
+  interface: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,15}$/, "an interface name such as eth0")
+    .optional(),
+  /** lc, wlc, sed, nq: how often the maps are re-weighted from the connection counts. */
+  reweight_interval: duration.default(1000),
+  /** dr: a flow with no packet for this long leaves the director's connection table. */
+  flow_timeout: duration.default(300_000),
+});
+
 /** An authoritative DNS server (UDP and TCP on one port) whose answers can come from pools. */
 export const dnsListenerSchema = z.strictObject({ ...listenerBase, ...dnsListenerFields });
 
@@ -187,6 +227,7 @@ export const listenerSchema = z.discriminatedUnion("protocol", [
   tcpListenerSchema,
   udpListenerSchema,
   dnsListenerSchema,
+  kernelListenerSchema,
 ]);
 
 export type RouteConfig = z.infer<typeof routeSchema>;
@@ -194,5 +235,6 @@ export type HttpListenerConfig = z.infer<typeof httpListenerSchema>;
 export type TcpListenerConfig = z.infer<typeof tcpListenerSchema>;
 export type UdpListenerConfig = z.infer<typeof udpListenerSchema>;
 export type DnsListenerConfig = z.infer<typeof dnsListenerSchema>;
+export type KernelListenerConfig = z.infer<typeof kernelListenerSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;

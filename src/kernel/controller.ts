@@ -1,0 +1,95 @@
+/**
+ * The one writer of ballast's nftables tables in this process (and network namespace): every
+ * kernel listener registers its service here, and every change of any of them (a pool event,
+ * a re-weighting tick, a reload, a stop) becomes one transaction that rewrites all services
+ * at once. Transactions run one at a time; a failed one leaves the last good ruleset in force.
+ * Nothing is removed when the process dies, so the kernel forwards on with the last rules.
+ */
+import type { Logger } from "../log.js";
+import { applyScript, existingObjects, removeTables } from "./nft.js";
+import { renderTransaction, type ServiceRules } from "./ruleset.js";
+
+/** A service the controller writes rules for. */
+export interface KernelService {
+  readonly name: string;
+  /** The service's rules as of now (live servers, weights, counts). */
+  rules(): Promise<ServiceRules>;
+}
+
+/** How soon after a change request the transaction runs, so a burst of events makes one. */
+const COALESCE_MS = 10;
+
+class KernelController {
+  private readonly services = new Map<string, KernelService>();
+  /** The last transaction asked for; each new one runs after it, so they never overlap. */
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private lastScript = "";
+  /** Transactions applied and refused since the start, for the listeners' stats. */
+  readonly counters = { transactions: 0, refused: 0 };
+  logger: Logger | undefined;
+
+  /** Adds a service and applies the ruleset with it; rejects (and forgets it) when nft refuses. */
+  async add(service: KernelService): Promise<void> {
+    this.services.set(service.name, service);
+    try {
+      await this.sync();
+    } catch (error) {
+      this.services.delete(service.name);
+      throw error;
+    }
+  }
+
+  /** Removes a service; when it was the last, ballast's tables go, and only they. */
+  async remove(service: KernelService): Promise<void> {
+    if (this.services.get(service.name) !== service) return;
+    this.services.delete(service.name);
+    await this.sync();
+  }
+
+  /** Asks for a transaction soon (coalescing requests that come together). */
+  requestSync(): void {
+    if (this.timer !== undefined || this.services.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sync().catch((error: Error) =>
+        this.logger?.error(
+          { error: error.message },
+          "kernel ruleset not applied; the last good one stays",
+        ),
+      );
+    }, COALESCE_MS);
+    this.timer.unref();
+  }
+
+  /** Writes the ruleset of every registered service, after any transaction in progress. */
+  sync(): Promise<void> {
+    const next = this.queue.catch(() => undefined).then(() => this.transaction());
+    this.queue = next;
+    return next;
+  }
+
+  private async transaction(): Promise<void> {
+    const existing = await existingObjects();
+    if (this.services.size === 0) {
+      await removeTables(existing);
+      this.lastScript = "";
+      return;
+    }
+    const rules: ServiceRules[] = [];
+    for (const service of this.services.values()) rules.push(await service.rules());
+    const script = renderTransaction(rules, existing);
+    if (script === this.lastScript) return;
+    try {
+      await applyScript(script);
+    } catch (error) {
+      this.counters.refused++;
+      throw error;
+    }
+    this.counters.transactions++;
+    this.lastScript = script;
+  }
+}
+
+/** The process's controller (ballast's tables are one per network namespace). */
+export const kernelController = new KernelController();

@@ -1,0 +1,322 @@
+/**
+ * `protocol: kernel` listeners: an LVS virtual service whose packets the kernel rewrites
+ * (nat: DNAT; dr: a new destination MAC), scheduled by nftables from the pool's live members.
+ * The listener reads its pool (membership, health, drain, weights: the pool is the source of
+ * truth) and hands the result to the controller, which writes every service in one transaction.
+ * It keeps a snapshot of the service's connections (conntrack for NAT, the flow map for DR)
+ * for the connection-count schedulers and `ballast ctl`.
+ */
+import { isIP } from "node:net";
+import { isSchedulable } from "../balancer/index.js";
+import type { KernelListenerConfig, ListenerConfig } from "../config/schema/index.js";
+import type { Listener, ListenerContext, VirtualServiceView } from "../net/listener.js";
+import { type BackendState, formatHostPort } from "../pool/backend.js";
+import type { Pool } from "../pool/pool.js";
+import { isActive, readConntrack } from "./conntrack.js";
+import { type KernelService, kernelController } from "./controller.js";
+import {
+  type ConnectionCount,
+  countsConnections,
+  isKernelAlgorithm,
+  planDispatch,
+  type RealServer,
+} from "./dispatch.js";
+import { deviceMac, neighbourMacs, provokeArp } from "./neighbours.js";
+import { listMap, readCounter } from "./nft.js";
+import { counterName, flowMap, type ServiceRules, serviceKey } from "./ruleset.js";
+
+/** The longest gap between two refreshes of the connection snapshot and the ruleset. */
+const MAX_TICK_MS = 1000;
+
+/** One connection of the service, as `ctl connections` lists it. */
+interface ConnectionRow {
+  transport: string;
+  client: string;
+  backend: string | null;
+  state: string;
+  expiresInMs: number;
+}
+
+/** The real servers a kernel service may use now: schedulable primaries, else backups. */
+export function liveServers(pool: Pool): BackendState[] {
+  const members = pool.backends.filter((b) => isSchedulable(b) && isIP(b.host) === 4);
+  const primaries = members.filter((b) => !b.backup);
+  return primaries.length > 0 ? primaries : members;
+}
+
+class KernelListener implements Listener, KernelService {
+  readonly name: string;
+  readonly protocol = "kernel" as const;
+  private config: KernelListenerConfig;
+  private readonly context: ListenerContext;
+  private readonly key: string;
+  private readonly seed: number;
+  private subscribed: { pool: Pool; unsubscribe: () => void } | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private counts = new Map<string, ConnectionCount>();
+  private rows: ConnectionRow[] = [];
+  private newConnections = 0;
+  private expectedNew = 1;
+  /** The counts the connection-count schedulers plan with, renewed every reweight_interval. */
+  private planningCounts = new Map<string, ConnectionCount>();
+  private lastReweight = 0;
+  private arrivedSinceReweight = 0;
+  private macs = new Map<string, string>();
+  private directorMac: string | undefined;
+  private started = false;
+
+  constructor(config: KernelListenerConfig, context: ListenerContext) {
+    this.name = config.name;
+    this.config = config;
+    this.context = context;
+    this.key = serviceKey(config.name);
+    this.seed = Number.parseInt(this.key.slice(-8), 16);
+  }
+
+  async start(): Promise<void> {
+    if (this.config.mode === "dr") {
+      if (this.config.interface === undefined) {
+        throw new Error(`kernel listener "${this.name}": mode dr needs an interface`);
+      }
+      this.directorMac = await deviceMac(this.config.interface);
+      await this.learnMacs();
+    }
+    this.follow();
+    await kernelController.add(this);
+    this.started = true;
+    kernelController.logger ??= this.context.logger;
+    this.schedule();
+  }
+
+  update(config: ListenerConfig): void {
+    if (config.protocol !== "kernel") return;
+    this.config = config;
+    this.follow();
+    kernelController.requestSync();
+  }
+
+  async stop(): Promise<void> {
+    if (this.tick !== undefined) clearTimeout(this.tick);
+    this.tick = undefined;
+    this.subscribed?.unsubscribe();
+    this.subscribed = undefined;
+    if (!this.started) return;
+    this.started = false;
+    // Established connections keep their conntrack NAT binding; only new ones stop.
+    await kernelController.remove(this);
+  }
+
+  address(): { host: string; port: number } {
+    return this.config.bind;
+  }
+
+  stats(): Record<string, number> {
+    let active = 0;
+    let inactive = 0;
+    for (const count of this.counts.values()) {
+      active += count.active;
+      inactive += count.inactive;
+    }
+    return {
+      newConnections: this.newConnections,
+      activeConnections: active,
+      inactiveConnections: inactive,
+      transactions: kernelController.counters.transactions,
+      refusedTransactions: kernelController.counters.refused,
+    };
+  }
+
+  connections(): object[] {
+    return this.rows;
+  }
+
+  virtualService(): VirtualServiceView {
+    const pool = this.pool();
+    return {
+      listener: this.name,
+      mode: this.config.mode,
+      transport: this.config.transport,
+      address: formatHostPort(this.config.bind.host, this.config.bind.port),
+      scheduler: pool?.algorithm ?? "-",
+      persistenceSeconds: Math.round((pool?.persistenceMs ?? 0) / 1000),
+      servers: (pool?.backends ?? []).map((backend) => ({
+        id: backend.id,
+        address: formatHostPort(backend.host, backend.port),
+        forward: this.config.mode === "nat" ? "Masq" : "Route",
+        weight: isSchedulable(backend) ? backend.configuredWeight : 0,
+        active: this.counts.get(backend.id)?.active ?? 0,
+        inactive: this.counts.get(backend.id)?.inactive ?? 0,
+      })),
+    };
+  }
+
+  /** KernelService: this service's rules from the pool as it is now. */
+  async rules(): Promise<ServiceRules> {
+    const pool = this.pool();
+    const algorithm = pool?.algorithm ?? "rr";
+    let live = pool === undefined ? [] : liveServers(pool);
+    if (this.config.mode === "dr") live = live.filter((b) => this.macs.has(b.id));
+    const servers: RealServer[] = live.map((b) => ({
+      id: b.id,
+      address: b.host,
+      port: b.port,
+      weight: b.weight,
+    }));
+    if (!isKernelAlgorithm(algorithm)) {
+      throw new Error(
+        `kernel listener "${this.name}": pool algorithm ${algorithm} cannot run in nftables`,
+      );
+    }
+    return {
+      key: this.key,
+      mode: this.config.mode,
+      transport: this.config.transport,
+      vip: this.config.bind.host,
+      port: this.config.bind.port,
+      dispatch: planDispatch(algorithm, servers, this.planningCounts, this.expectedNew),
+      servers,
+      persistenceSeconds: Math.ceil((pool?.persistenceMs ?? 0) / 1000),
+      seed: this.seed,
+      masquerade: this.config.masquerade,
+      device: this.config.interface,
+      deviceMac: this.directorMac,
+      macs: this.macs,
+      flowTimeoutSeconds: Math.max(1, Math.ceil(this.config.flow_timeout / 1000)),
+    };
+  }
+
+  private pool(): Pool | undefined {
+    return this.context.pools.get(this.config.pool);
+  }
+
+  /** Subscribes to the pool's changes (again when a reload swapped the pool). */
+  private follow(): void {
+    const pool = this.pool();
+    if (this.subscribed?.pool === pool) return;
+    this.subscribed?.unsubscribe();
+    this.subscribed =
+      pool === undefined
+        ? undefined
+        : { pool, unsubscribe: pool.onEvent(() => kernelController.requestSync()) };
+  }
+
+  private tickMs(): number {
+    return Math.min(MAX_TICK_MS, Math.max(50, this.config.reweight_interval));
+  }
+
+  /** Every tick: fresh connection counts, then a transaction if anything changed. */
+  private schedule(): void {
+    this.tick = setTimeout(async () => {
+      try {
+        this.follow();
+        if (this.config.mode === "dr") await this.learnMacs();
+        await this.refreshConnections();
+        kernelController.requestSync();
+      } catch (error) {
+        this.context.logger.warn(
+          { listener: this.name, error: (error as Error).message },
+          "kernel listener refresh failed",
+        );
+      }
+      if (this.started) this.schedule();
+    }, this.tickMs());
+    this.tick.unref();
+  }
+
+  /** DR: the real servers' MACs from the neighbour table; unknown ones are asked for by ARP. */
+  private async learnMacs(): Promise<void> {
+    const device = this.config.interface;
+    const pool = this.pool();
+    if (device === undefined || pool === undefined) return;
+    const known = await neighbourMacs(device);
+    const macs = new Map<string, string>();
+    for (const backend of pool.backends) {
+      const mac = known.get(backend.host);
+      if (mac !== undefined) macs.set(backend.id, mac);
+      else if (isIP(backend.host) === 4) provokeArp(backend.host);
+    }
+    this.macs = macs;
+  }
+
+  /** Reads the service's connections: conntrack (NAT) or the flow map (DR). */
+  private async refreshConnections(): Promise<void> {
+    const pool = this.pool();
+    const family = this.config.mode === "nat" ? "ip" : "netdev";
+    const total = await readCounter(family, counterName({ key: this.key }));
+    const arrived = Math.max(0, total - this.newConnections);
+    this.newConnections = total;
+    this.arrivedSinceReweight += arrived;
+    const counts = new Map<string, ConnectionCount>();
+    const rows: ConnectionRow[] = [];
+    const count = (id: string | undefined, active: boolean) => {
+      if (id === undefined) return;
+      const entry = counts.get(id) ?? { active: 0, inactive: 0 };
+      if (active) entry.active++;
+      else entry.inactive++;
+      counts.set(id, entry);
+    };
+    if (this.config.mode === "nat") {
+      const byAddress = new Map((pool?.backends ?? []).map((b) => [`${b.host}:${b.port}`, b.id]));
+      const { host, port } = this.config.bind;
+      for (const entry of await readConntrack()) {
+        if (
+          entry.vip !== host ||
+          entry.vipPort !== port ||
+          entry.transport !== this.config.transport
+        )
+          continue;
+        const id = byAddress.get(`${entry.server}:${entry.serverPort}`);
+        count(id, isActive(entry));
+        rows.push({
+          transport: entry.transport,
+          client: `${entry.client}:${entry.clientPort}`,
+          backend: id ?? null,
+          state: entry.state || "UDP",
+          expiresInMs: entry.expiresSeconds * 1000,
+        });
+      }
+    } else {
+      const byMac = new Map([...this.macs].map(([id, mac]) => [mac, id]));
+      const timeout = Math.max(1, Math.ceil(this.config.flow_timeout / 1000));
+      for (const element of await listMap(
+        "netdev",
+        flowMap({ key: this.key, flowTimeoutSeconds: timeout }),
+      )) {
+        const id = byMac.get(String(element.value));
+        // The director sees only the client's half of a DR connection: every flow counts as active.
+        count(id, true);
+        const concat = (element.key as { concat?: unknown[] }).concat ?? [];
+        rows.push({
+          transport: this.config.transport,
+          client: `${concat[0]}:${concat[1]}`,
+          backend: id ?? null,
+          state: "FLOW",
+          expiresInMs: element.expiresMs,
+        });
+      }
+    }
+    this.counts = counts;
+    this.rows = rows;
+    const now = Date.now();
+    if (
+      countsConnections(pool?.algorithm ?? "") &&
+      now - this.lastReweight >= this.config.reweight_interval
+    ) {
+      // Plan the next interval's picks for as many new connections as the last one brought.
+      const elapsed = this.lastReweight === 0 ? this.tickMs() : now - this.lastReweight;
+      this.expectedNew = Math.max(
+        1,
+        (this.arrivedSinceReweight * this.config.reweight_interval) / elapsed,
+      );
+      this.arrivedSinceReweight = 0;
+      this.planningCounts = counts;
+      this.lastReweight = now;
+    }
+  }
+}
+
+/** The factory the runtime uses for `protocol: kernel`. */
+export function createKernelListener(config: ListenerConfig, context: ListenerContext): Listener {
+  if (config.protocol !== "kernel") throw new Error(`not a kernel listener: ${config.protocol}`);
+  return new KernelListener(config, context);
+}

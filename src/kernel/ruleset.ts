@@ -1,0 +1,325 @@
+/**
+ * The nftables script of one transaction: every kernel virtual service of this process in
+ * ballast's own tables (`table ip ballast` for NAT, `table netdev ballast` for DR). The
+ * script first flushes what exists and deletes what is no longer wanted, then writes every
+ * rule again, so `nft -f` applies the whole change at once or, on any error, none of it.
+ * Persistence sets and the DR flow table are kept across transactions: they are the
+ * connection state, and flushing a chain leaves them alone.
+ */
+import type { Dispatch, RealServer } from "./dispatch.js";
+
+/** ballast's tables are called this, in the ip and netdev families. */
+export const TABLE = "ballast";
+
+/** One virtual service, ready to be written as rules. */
+export interface ServiceRules {
+  /** A name-safe key of the service (from the listener's name). */
+  key: string;
+  mode: "nat" | "dr";
+  transport: "tcp" | "udp";
+  vip: string;
+  port: number;
+  dispatch: Dispatch;
+  /** Live real servers: the ones persistence may still send clients to. */
+  servers: readonly RealServer[];
+  /** LVS persistence (-p) in seconds; 0 = off. */
+  persistenceSeconds: number;
+  /** A seed for jhash, fixed per service so a rewrite keeps clients in their buckets. */
+  seed: number;
+  /** nat: masquerade forwarded connections. */
+  masquerade: boolean;
+  /** dr: the interface the VIP's packets arrive on and leave by. */
+  device?: string;
+  /** dr: the director's MAC on `device`, the source of the forwarded frames. */
+  deviceMac?: string;
+  /** dr: each server's MAC by id; a server without one is left out until it is known. */
+  macs?: ReadonlyMap<string, string>;
+  /** dr: seconds a flow stays in the connection table without packets. */
+  flowTimeoutSeconds: number;
+}
+
+/** The chains and sets that exist now in ballast's tables (from `nft -j -t list table`). */
+export interface ExistingObjects {
+  ip?: TableObjects;
+  netdev?: TableObjects;
+}
+
+/** The named objects of one of ballast's tables. */
+export interface TableObjects {
+  chains: string[];
+  /** Sets and maps. */
+  sets: string[];
+  counters: string[];
+}
+
+type Family = "ip" | "netdev";
+
+/** Keys of listener names: letters, digits and _, unique by a short hash of the name. */
+export function serviceKey(name: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
+  const safe = name.replace(/[^A-Za-z0-9]/g, "_").slice(0, 24);
+  return `${safe}_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/** A name-safe key of a real server: its address and port in hex. */
+function serverKey(server: RealServer): string {
+  const octets = server.address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
+  return `${octets.join("")}${server.port.toString(16).padStart(4, "0")}`;
+}
+
+/** A numgen or jhash index → value map, consecutive equal values written as one range. */
+function indexMap(values: readonly string[]): string {
+  const entries: string[] = [];
+  let start = 0;
+  for (let i = 1; i <= values.length; i++) {
+    if (i < values.length && values[i] === values[start]) continue;
+    entries.push(`${start === i - 1 ? start : `${start}-${i - 1}`} : ${values[start]}`);
+    start = i;
+  }
+  return `{ ${entries.join(", ")} }`;
+}
+
+/** The expression that chooses an index: numgen over the slots or jhash into the buckets. */
+function chooser(dispatch: Dispatch, seed: number): string {
+  if (dispatch.kind === "sequence") {
+    return `numgen ${dispatch.generator} mod ${dispatch.slots.length}`;
+  }
+  if (dispatch.kind === "hash") {
+    const field = dispatch.key === "saddr" ? "ip saddr" : "ip daddr";
+    return `jhash ${field} mod ${dispatch.buckets.length} seed 0x${seed.toString(16)}`;
+  }
+  return "";
+}
+
+function chosen(dispatch: Dispatch): readonly RealServer[] {
+  return dispatch.kind === "sequence"
+    ? dispatch.slots
+    : dispatch.kind === "hash"
+      ? dispatch.buckets
+      : [];
+}
+
+/** The names of the chains and sets one service owns, in its family. */
+function serviceObjects(service: ServiceRules): { chains: string[]; sets: string[] } {
+  const chains = [`svc_${service.key}`];
+  const sets: string[] = [];
+  for (const server of service.servers) chains.push(`rs_${service.key}_${serverKey(server)}`);
+  if (service.mode === "dr") {
+    chains.push(`out_${service.key}`);
+    sets.push(flowMap(service));
+  }
+  if (service.persistenceSeconds > 0) {
+    for (const server of service.servers) sets.push(persistSet(service, server));
+  }
+  return { chains, sets };
+}
+
+function persistSet(service: ServiceRules, server: RealServer): string {
+  return `p_${service.key}_${serverKey(server)}_${service.persistenceSeconds}`;
+}
+
+/** The named counter of a service's new connections (it survives the flushes). */
+export function counterName(service: Pick<ServiceRules, "key">): string {
+  return `n_${service.key}`;
+}
+
+/** The name of a DR service's flow map (its connection table). */
+export function flowMap(service: Pick<ServiceRules, "key" | "flowTimeoutSeconds">): string {
+  return `f_${service.key}_${service.flowTimeoutSeconds}`;
+}
+
+const NAT_BASE_CHAINS: Record<string, string> = {
+  prerouting: "type nat hook prerouting priority dstnat; policy accept;",
+  postrouting: "type nat hook postrouting priority srcnat; policy accept;",
+};
+
+function ingressChain(device: string): string {
+  return `in_${device.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
+/** The whole transaction for `services` over what `existing` says is there now. */
+export function renderTransaction(
+  services: readonly ServiceRules[],
+  existing: ExistingObjects,
+): string {
+  const lines: string[] = [];
+  const byFamily: Record<Family, ServiceRules[]> = {
+    ip: services.filter((s) => s.mode === "nat"),
+    netdev: services.filter((s) => s.mode === "dr"),
+  };
+  for (const family of ["ip", "netdev"] as const) {
+    const wanted = byFamily[family];
+    const now = existing[family];
+    if (wanted.length === 0) {
+      // Nothing of this family any more: the whole table goes, and nothing else.
+      if (now !== undefined) lines.push(`delete table ${family} ${TABLE}`);
+      continue;
+    }
+    const baseChains = new Map<string, string>();
+    if (family === "ip")
+      for (const [name, spec] of Object.entries(NAT_BASE_CHAINS)) baseChains.set(name, spec);
+    else {
+      for (const service of wanted) {
+        const device = service.device ?? "";
+        baseChains.set(
+          ingressChain(device),
+          `type filter hook ingress device "${device}" priority -500; policy accept;`,
+        );
+      }
+    }
+    const chains = new Set(baseChains.keys());
+    const sets = new Set<string>();
+    for (const service of wanted) {
+      const objects = serviceObjects(service);
+      for (const chain of objects.chains) chains.add(chain);
+      for (const set of objects.sets) sets.add(set);
+    }
+    lines.push(`add table ${family} ${TABLE}`);
+    // Flush every chain first: a chain can be deleted only once no rule jumps to it.
+    for (const chain of now?.chains ?? []) lines.push(`flush chain ${family} ${TABLE} ${chain}`);
+    for (const chain of now?.chains ?? []) {
+      if (!chains.has(chain)) lines.push(`delete chain ${family} ${TABLE} ${chain}`);
+    }
+    for (const set of now?.sets ?? []) {
+      if (!sets.has(set)) lines.push(`delete set ${family} ${TABLE} ${set}`);
+    }
+    const counters = new Set(wanted.map((service) => counterName(service)));
+    for (const counter of now?.counters ?? []) {
+      if (!counters.has(counter)) lines.push(`delete counter ${family} ${TABLE} ${counter}`);
+    }
+    for (const counter of counters) lines.push(`add counter ${family} ${TABLE} ${counter}`);
+    for (const [name, spec] of baseChains)
+      lines.push(`add chain ${family} ${TABLE} ${name} { ${spec} }`);
+    for (const chain of chains) {
+      if (!baseChains.has(chain)) lines.push(`add chain ${family} ${TABLE} ${chain}`);
+    }
+    for (const service of wanted) {
+      lines.push(...(family === "ip" ? natRules(service) : directRoutingRules(service)));
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function rule(family: Family, chain: string, text: string): string {
+  return `add rule ${family} ${TABLE} ${chain} ${text}`;
+}
+
+/** NAT: DNAT each new connection to the chosen real server; masquerade it on its way out. */
+function natRules(service: ServiceRules): string[] {
+  const { key, transport, vip, port } = service;
+  const svc = `svc_${key}`;
+  const lines = natSetDeclarations(service);
+  lines.push(
+    rule("ip", "prerouting", `ip daddr ${vip} ${transport} dport ${port} ct state new jump ${svc}`),
+  );
+  lines.push(...persistenceAndDispatch("ip", service));
+  for (const server of service.servers) {
+    const chain = `rs_${key}_${serverKey(server)}`;
+    const remember =
+      service.persistenceSeconds > 0 ? `update @${persistSet(service, server)} { ip saddr } ` : "";
+    lines.push(
+      rule(
+        "ip",
+        chain,
+        `counter name ${counterName(service)} ${remember}meta l4proto ${transport} dnat ip to ${server.address}:${server.port}`,
+      ),
+    );
+  }
+  if (service.masquerade) {
+    lines.push(
+      rule(
+        "ip",
+        "postrouting",
+        `ct status dnat ct original ip daddr ${vip} meta l4proto ${transport} ct original proto-dst ${port} masquerade`,
+      ),
+    );
+  }
+  return lines;
+}
+
+/** The rules of the service chain shared by both modes: persistence first, then dispatch. */
+function persistenceAndDispatch(family: Family, service: ServiceRules): string[] {
+  const svc = `svc_${service.key}`;
+  const lines: string[] = [];
+  if (service.persistenceSeconds > 0) {
+    for (const server of service.servers) {
+      lines.push(
+        rule(
+          family,
+          svc,
+          `ip saddr @${persistSet(service, server)} goto rs_${service.key}_${serverKey(server)}`,
+        ),
+      );
+    }
+  }
+  const targets = chosen(service.dispatch);
+  if (targets.length > 0) {
+    const verdicts = targets.map((server) => `goto rs_${service.key}_${serverKey(server)}`);
+    lines.push(
+      rule(family, svc, `${chooser(service.dispatch, service.seed)} vmap ${indexMap(verdicts)}`),
+    );
+  }
+  // No live real server (or an index outside the map): refuse rather than deliver the VIP locally.
+  lines.push(rule(family, svc, "drop"));
+  return lines;
+}
+
+/**
+ * DR: in the ingress hook, before the director's own stack: an existing flow keeps its real
+ * server (the flow map is the director's connection table), a new one is scheduled; then
+ * only the MACs change and the frame leaves by the same device.
+ */
+function directRoutingRules(service: ServiceRules): string[] {
+  const { key, transport, vip, port } = service;
+  const svc = `svc_${key}`;
+  const out = `out_${key}`;
+  const flows = flowMap(service);
+  const flow = `ip saddr . ${transport} sport`;
+  const device = service.device ?? "";
+  const lines = [
+    `add map netdev ${TABLE} ${flows} { type ipv4_addr . inet_service : ether_addr; flags dynamic,timeout; timeout ${service.flowTimeoutSeconds}s; }`,
+  ];
+  if (service.persistenceSeconds > 0) {
+    for (const server of service.servers) {
+      lines.push(
+        `add set netdev ${TABLE} ${persistSet(service, server)} { type ipv4_addr; flags dynamic,timeout; timeout ${service.persistenceSeconds}s; }`,
+      );
+    }
+  }
+  lines.push(
+    rule("netdev", ingressChain(device), `ip daddr ${vip} ${transport} dport ${port} jump ${svc}`),
+  );
+  lines.push(
+    rule(
+      "netdev",
+      svc,
+      `ether daddr set ${flow} map @${flows} update @${flows} { ${flow} : ether daddr } goto ${out}`,
+    ),
+  );
+  lines.push(...persistenceAndDispatch("netdev", service));
+  for (const server of service.servers) {
+    const mac = service.macs?.get(server.id);
+    if (mac === undefined) continue;
+    const remember =
+      service.persistenceSeconds > 0 ? `update @${persistSet(service, server)} { ip saddr } ` : "";
+    lines.push(
+      rule(
+        "netdev",
+        `rs_${key}_${serverKey(server)}`,
+        `counter name ${counterName(service)} ${remember}ether daddr set ${mac} update @${flows} { ${flow} : ether daddr } goto ${out}`,
+      ),
+    );
+  }
+  lines.push(rule("netdev", out, `ether saddr set ${service.deviceMac} fwd to "${device}"`));
+  return lines;
+}
+
+/** The set declarations of NAT persistence (DR declares its own with its rules). */
+function natSetDeclarations(service: ServiceRules): string[] {
+  if (service.mode !== "nat" || service.persistenceSeconds <= 0) return [];
+  return service.servers.map(
+    (server) =>
+      `add set ip ${TABLE} ${persistSet(service, server)} { type ipv4_addr; flags dynamic,timeout; timeout ${service.persistenceSeconds}s; }`,
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * The LVS lab of the kernel tests: one LAN (a bridge in a switch namespace) joining a client,
+ * a director and real servers, each real server a real nginx answering with its name. The
+ * real servers hold the VIP on lo with arp_ignore=1 and arp_announce=2, as LVS-DR needs (NAT
+ * does not mind), and the director runs a real `ballast start` in its own namespace.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BALLAST_CLI } from "../support/ballast-cli.js";
+import type { Daemon } from "../support/daemon.js";
+import { type Namespace, type NamespacedNginx, NetnsLab } from "../support/netns.js";
+import { type BurstResult, CLIENT_SCRIPT } from "../support/netns-client.js";
+import { requireProgram } from "../support/programs.js";
+import { tempDir } from "../support/temp-dir.js";
+import { waitFor } from "../support/wait.js";
+
+export const VIP = "10.77.0.100";
+export const DIRECTOR = "10.77.0.2";
+export const CLIENT = "10.77.0.10";
+export const ADMIN = "http://127.0.0.1:9911";
+export const TOKEN = "kernel-test-token";
+
+/** A real server of the lab. */
+export interface LabServer {
+  name: string;
+  address: string;
+  ns: Namespace;
+  nginx: NamespacedNginx;
+}
+
+/** The lab: namespaces, servers and the director's ballast. */
+export interface LvsLab {
+  lab: NetnsLab;
+  client: Namespace;
+  director: Namespace;
+  servers: LabServer[];
+  /** Starts ballast in the director with this YAML (an admin section is added). */
+  startBallast(yaml: string): Promise<Daemon>;
+  /** Writes a new config (an admin section is added), for `ballast ctl reload`. */
+  writeConfig(yaml: string): string;
+  /** Runs `ballast ctl ARGS` in the director and returns what it printed. */
+  ctl(...args: string[]): Promise<string>;
+  /** `count` new connections from the client to the VIP, each request on its own connection. */
+  burst(count: number, extra?: string[]): Promise<BurstResult>;
+  /** The director's whole ruleset, as `nft list ruleset` prints it. */
+  ruleset(): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** Builds the lab with `count` real servers rs1..rsN at 10.77.0.11 and up. */
+export async function buildLvsLab(count: number): Promise<LvsLab> {
+  const nft = requireProgram("nft");
+  const lab = await NetnsLab.create();
+  const dir = tempDir("kernel-lab");
+  try {
+    const sw = await lab.namespace("sw");
+    await lab.bridge(sw, "br0");
+    const client = await lab.namespace("client");
+    const director = await lab.namespace("dir");
+    await lab.attach(sw, "br0", "p-client", {
+      ns: client,
+      ifname: "eth0",
+      address: `${CLIENT}/24`,
+    });
+    await lab.attach(sw, "br0", "p-dir", {
+      ns: director,
+      ifname: "eth0",
+      address: `${DIRECTOR}/24`,
+    });
+    await director.ip("addr", "add", `${VIP}/32`, "dev", "eth0");
+    await director.sysctl("net.ipv4.ip_forward", 1);
+    // One-armed NAT: the director forwards out of the interface the packet came in by.
+    await director.sysctl("net.ipv4.conf.all.send_redirects", 0);
+    await director.sysctl("net.ipv4.conf.eth0.send_redirects", 0);
+    const servers: LabServer[] = [];
+    for (let i = 1; i <= count; i++) {
+      const name = `rs${i}`;
+      const address = `10.77.0.${10 + i}`;
+      const ns = await lab.namespace(name);
+      await lab.attach(sw, "br0", `p-${name}`, { ns, ifname: "eth0", address: `${address}/24` });
+      await ns.ip("addr", "add", `${VIP}/32`, "dev", "lo");
+      for (const scope of ["all", "eth0"]) {
+        await ns.sysctl(`net.ipv4.conf.${scope}.arp_ignore`, 1);
+        await ns.sysctl(`net.ipv4.conf.${scope}.arp_announce`, 2);
+      }
+      const nginx = await lab.startNginxIn(ns, { body: name, files: { bulk: 1 << 20 } });
+      servers.push({ name, address, ns, nginx });
+    }
+    const configPath = join(dir.path, "ballast.yaml");
+    const admin = `admin:\n  bind: 127.0.0.1:9911\n  token: ${TOKEN}\nlog:\n  level: warn\n`;
+    const writeConfig = (yaml: string) => {
+      writeFileSync(configPath, `${yaml}\n${admin}`);
+      return configPath;
+    };
+    const ctl = (...args: string[]) =>
+      lab.node(director, BALLAST_CLI, ["ctl", "--admin", ADMIN, "--token", TOKEN, ...args]);
+    return {
+      lab,
+      client,
+      director,
+      servers,
+      writeConfig,
+      async startBallast(yaml) {
+        const daemon = lab.nodeDaemon(director, BALLAST_CLI, [
+          "start",
+          "--config",
+          writeConfig(yaml),
+        ]);
+        await waitFor(
+          "ballast's admin API in the director",
+          async () => {
+            if (daemon.process.exitCode !== null) {
+              throw new Error(`ballast exited: ${daemon.output()}`);
+            }
+            return ctl("status").then(
+              () => true,
+              () => false,
+            );
+          },
+          20_000,
+          200,
+        );
+        return daemon;
+      },
+      ctl,
+      async burst(n, extra = []) {
+        const out = await lab.node(client, CLIENT_SCRIPT, [
+          ...["burst", "--host", VIP, "--port", "80", "--count", String(n)],
+          ...["--concurrency", "16", ...extra],
+        ]);
+        return JSON.parse(out) as BurstResult;
+      },
+      async ruleset() {
+        return (await director.exec(nft, ["list", "ruleset"])).stdout;
+      },
+      async cleanup() {
+        try {
+          await lab.cleanup();
+        } finally {
+          dir.cleanup();
+        }
+      },
+    };
+  } catch (error) {
+    await lab.cleanup();
+    dir.cleanup();
+    throw error;
+  }
+}
+
+/** A pool of the lab's servers with these weights, and a kernel listener in front of it. */
+export function kernelConfig(
+  servers: readonly LabServer[],
+  options: {
+    mode: "nat" | "dr";
+    algorithm?: string;
+    weights?: number[];
+    persistence?: string;
+    check?: boolean;
+  },
+): string {
+  const backends = servers
+    .map(
+      (server, i) =>
+        `      - name: ${server.name}\n        address: ${server.address}:80\n        weight: ${options.weights?.[i] ?? 1}`,
+    )
+    .join("\n");
+  const check =
+    options.check === false
+      ? ""
+      : "    health_check:\n      type: tcp\n      interval: 200ms\n      timeout: 200ms\n      rise: 1\n      fall: 1\n";
+  return `listeners:
+  - name: vip
+    protocol: kernel
+    mode: ${options.mode}
+    bind: ${VIP}:80
+    pool: web
+${options.mode === "dr" ? "    interface: eth0\n" : ""}pools:
+  web:
+    algorithm: ${options.algorithm ?? "wrr"}
+${options.persistence ? `    persistence: ${options.persistence}\n` : ""}${check}    backends:
+${backends}
+`;
+}
