@@ -8,6 +8,7 @@ packages=(
   dnsmasq-base dnsutils wrk iputils-ping iproute2 nftables procps openssl util-linux coreutils
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
   mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
+  mmdb-bin # mmdblookup: the dns tests check the MaxMind DB files they write with MaxMind's own reader
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()
