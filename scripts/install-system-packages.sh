@@ -10,6 +10,7 @@ packages=(
   mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
   conntrack # the kernel data plane: ActiveConn/InActConn of `ctl list` from conntrack
   keepalived conntrackd dash # the director's failover: VIPs by VRRP, connection-state sync
+  mmdb-bin # mmdblookup: the dns tests check the MaxMind DB files they write with MaxMind's own reader
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
 )
 missing=()

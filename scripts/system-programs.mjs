@@ -18,6 +18,7 @@ export const PROGRAMS = {
   pgbench: "postgresql",
   dnsmasq: "dnsmasq-base",
   dig: "dnsutils",
+  mmdblookup: "mmdb-bin", // checks the MaxMind DB files the dns tests write
   wrk: "wrk",
   promtool: "prometheus",
   chromium: "chromium",

@@ -16,6 +16,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2330; background: #f7f8fa; }
   h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
   h2 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
+  h3 { font-size: .95rem; margin: .8rem 0 .3rem; }
   table { border-collapse: collapse; width: 100%; background: #fff; }
   th, td { padding: .25rem .5rem; border-bottom: 1px solid #e3e6eb; white-space: nowrap; text-align: left; vertical-align: top; }
   th { background: #eef1f5; font-weight: 600; }
@@ -178,19 +179,40 @@ function renderListeners(listeners) {
     <td>\${Object.entries(l.stats).map(([k, v]) => esc(k) + " <b>" + num(v) + "</b>").join(" · ")}</td></tr>\`).join("");
 }
 function renderDns(views) {
-  // Pool-backed names only: what each region gets now is what changes.
-  const rows = [];
-  for (const v of views) for (const z of v.zones) for (const r of z.records) {
-    for (const [region, a] of Object.entries(r.answers || {})) {
-      const text = a.kind === "addresses" ? (a.hosts.join(" ") || "(none)") + (a.pool ? " [" + a.pool + "]" : "")
-        : a.kind === "cname" ? "CNAME " + a.target : "SERVFAIL";
-      rows.push("<tr><td>" + esc(v.listener) + "</td><td>" + esc(r.name) + "</td><td>" + esc(r.type) + "</td><td>" +
-        esc(region) + "</td><td>" + esc(text) + "</td></tr>");
+  // Per listener: its zones with the answers counted by RCODE, then every name with what
+  // it answers now (pool-backed names per region: what changes with health).
+  const html = views.map((v) => {
+    const counts = (v.answers && v.answers.zones) || {};
+    const regions = Object.entries((v.answers && v.answers.regions) || {});
+    const zoneRows = v.zones.map((z) => "<tr data-dns-zone='" + esc(z.zone) + "'><td>" + esc(z.zone) + "</td><td class='num'>" +
+      num(z.serial) + "</td><td class='num'>" + num(z.records.length) + "</td><td>" +
+      (Object.entries(counts[z.zone] || {}).map(([rcode, n]) => esc(rcode) + " <b>" + num(n) + "</b>").join(" · ") || "<span class='muted'>none yet</span>") +
+      "</td></tr>").join("");
+    const nameRows = [];
+    for (const z of v.zones) for (const r of z.records) {
+      if (r.answers === undefined) {
+        nameRows.push(dnsRow(r, "", (r.values || []).map((x) => typeof x === "object" ? JSON.stringify(x) : String(x)).join(" ")));
+        continue;
+      }
+      for (const [region, a] of Object.entries(r.answers)) {
+        const text = a.kind === "addresses" ? (a.hosts.join(" ") || "(none)") + (a.pool ? " [" + a.pool + "]" : "")
+          : a.kind === "cname" ? "CNAME " + a.target : "SERVFAIL";
+        nameRows.push(dnsRow(r, region, text));
+      }
     }
-  }
-  document.getElementById("dns").innerHTML = rows.length === 0 ? "" :
-    "<h2>DNS answers now</h2><table><thead><tr><th>listener</th><th>name</th><th>type</th><th>region</th><th>answer</th></tr></thead><tbody>" +
-    rows.join("") + "</tbody></table>";
+    return "<h2>DNS listener " + esc(v.listener) + "</h2>" +
+      "<table data-dns-listener='" + esc(v.listener) + "'><thead><tr><th>zone</th><th class='num'>serial</th><th class='num'>record sets</th><th>answers by RCODE</th></tr></thead><tbody>" +
+      zoneRows + "</tbody></table>" +
+      (regions.length === 0 ? "" : "<p data-dns-regions>answers by client region: " + regions.map(([r, n]) => esc(r) + " <b>" + num(n) + "</b>").join(" · ") + "</p>") +
+      "<h3>What each name answers now</h3><div class='scroll'><table><thead><tr><th>name</th><th>type</th><th class='num'>ttl</th><th>region</th><th>answer</th></tr></thead><tbody>" +
+      nameRows.join("") + "</tbody></table></div>";
+  }).join("");
+  document.getElementById("dns").innerHTML = html;
+}
+function dnsRow(r, region, text) {
+  return "<tr data-dns-name='" + esc(r.name) + "' data-dns-type='" + esc(r.type) + "' data-region='" + esc(region) + "'><td>" +
+    esc(r.name) + "</td><td>" + esc(r.type) + "</td><td class='num'>" + num(r.ttl) + "</td><td>" +
+    (region ? esc(region) : "<span class='muted'>any</span>") + "</td><td>" + esc(text) + "</td></tr>";
 }
 async function poll() {
   try {

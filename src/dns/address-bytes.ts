@@ -78,3 +78,11 @@ export function parseBlock(text: string): { address: AddressBytes; prefix: numbe
   }
   return { address, prefix };
 }
+
+/** The address as text ("192.0.2.1", or eight full IPv6 groups), for readers that take text. */
+export function addressText(address: AddressBytes): string {
+  return subnetText(address, address.family === 4 ? 32 : 128).slice(
+    0,
+    -(address.family === 4 ? 3 : 4),
+  );
+}

@@ -68,7 +68,7 @@ export class DnsListener implements Listener {
     this.name = config.name;
     this.config = config;
     this.zoneTable = new ZoneTable(config.zones);
-    this.regionTable = new RegionTable(config.regions);
+    this.regionTable = regionTableOf(config);
     this.responder = new Responder(this.setup());
     this.rateLimit = new ResponseRateLimit(config.rate_limit);
     this.limits = new ClientLimits(config.limits);
@@ -137,7 +137,7 @@ export class DnsListener implements Listener {
     if (config.protocol !== "dns") return;
     this.config = config;
     this.zoneTable = new ZoneTable(config.zones);
-    this.regionTable = new RegionTable(config.regions);
+    this.regionTable = regionTableOf(config);
     this.responder.configure(this.setup());
     this.rateLimit.configure(config.rate_limit);
     this.limits.configure(config.limits);
@@ -187,7 +187,12 @@ export class DnsListener implements Listener {
 
   /** Each zone's names and what they answer now, per region (for `ballast ctl` and the admin API). */
   zones(): ZoneView[] {
-    return describeZones(this.zoneTable, Object.keys(this.config.regions), this.context.pools);
+    return describeZones(
+      this.zoneTable,
+      this.regionTable,
+      Object.keys(this.config.regions),
+      this.context.pools,
+    );
   }
 
   private setup() {
@@ -310,6 +315,11 @@ export class DnsListener implements Listener {
     if (reply.region !== undefined)
       this.byRegion.set(reply.region, (this.byRegion.get(reply.region) ?? 0) + 1);
   }
+}
+
+/** The regions, database and backend locations of `config`, compiled. */
+function regionTableOf(config: DnsListenerConfig): RegionTable {
+  return new RegionTable(config.regions, config.geo_database, config.locations);
 }
 
 /** The header and question of an answer with TC set and nothing else: RRL's slip. */

@@ -5,6 +5,7 @@
  * FORMERR when its header can be answered, and is dropped otherwise; nothing throws out.
  */
 import dnsPacket, { type Answer, type DecodedPacket, type OptAnswer } from "dns-packet";
+import type { Coordinates, GeoFacts } from "../config/geo-database.js";
 import type { PoolLookup } from "../pool/pool.js";
 import { type AddressBytes, addressBytes, subnetText } from "./address-bytes.js";
 import {
@@ -14,7 +15,7 @@ import {
   readClientSubnet,
 } from "./client-subnet.js";
 import { answerPoolSet, type ClientFacts } from "./pool-record.js";
-import type { RegionMatch, RegionTable } from "./regions.js";
+import type { LocationMatch, RegionMatch, RegionTable } from "./regions.js";
 import { type OptRecord, writeResponse } from "./wire-writer.js";
 import {
   type NameNode,
@@ -68,6 +69,8 @@ export interface Reply {
 /** A client as the answer sees it: the resolver's address and the ECS subnet, read lazily. */
 class ClientView implements ClientFacts {
   private region_: RegionMatch | undefined | null = null;
+  private location_: LocationMatch | undefined | null = null;
+  private facts_: GeoFacts | undefined | null = null;
   private key_: string | undefined;
   private resolverBytes: AddressBytes | undefined;
   /** The prefix length the answer depends on, for the ECS scope. */
@@ -86,15 +89,34 @@ class ClientView implements ClientFacts {
     return this.resolverBytes;
   }
 
-  /** The client's region (longest CIDR match), raising the scope to the block's length. */
+  /** What the MaxMind database says of the client, looked up once. */
+  private readonly facts = (): GeoFacts | undefined => {
+    if (this.facts_ === null) {
+      const address = this.address();
+      this.facts_ = address === undefined ? undefined : this.regions.facts(address);
+    }
+    return this.facts_;
+  };
+
+  /** The client's region (CIDR blocks, then the database), raising the scope to what it holds for. */
   region(): RegionMatch | undefined {
     if (this.region_ === null) {
       const address = this.address();
-      this.region_ = address === undefined ? undefined : this.regions.lookup(address);
+      this.region_ = address === undefined ? undefined : this.regions.lookup(address, this.facts);
     }
-    const usesSubnet = this.subnet !== undefined && this.subnet.sourcePrefix > 0;
-    if (usesSubnet) this.raiseScope(this.region_?.prefix ?? this.subnet!.sourcePrefix);
+    this.raiseScopeTo(this.region_?.prefix);
     return this.region_;
+  }
+
+  /** Where the client is (for `closest`), raising the scope to what it holds for. */
+  location(): Coordinates | undefined {
+    if (this.location_ === null) {
+      const address = this.address();
+      this.location_ =
+        address === undefined ? undefined : this.regions.locate(address, this.region(), this.facts);
+    }
+    this.raiseScopeTo(this.location_?.prefix);
+    return this.location_?.location;
   }
 
   /** A stable hashing key for the client: its ECS subnet, else the resolver's address. */
@@ -108,6 +130,13 @@ class ClientView implements ClientFacts {
       this.key_ = this.resolver;
     }
     return this.key_;
+  }
+
+  /** With ECS: a finding that holds for `prefix` bits (undefined: only the subnet itself). */
+  private raiseScopeTo(prefix: number | undefined): void {
+    const subnet = this.subnet;
+    if (subnet === undefined || subnet.sourcePrefix === 0) return;
+    this.raiseScope(prefix ?? subnet.sourcePrefix);
   }
 
   private raiseScope(prefix: number): void {
@@ -340,7 +369,7 @@ export class Responder {
     found: Found,
   ): Answer[] | undefined {
     if (set.kind === "static") return withOwner(set, owner);
-    const answer = answerPoolSet(set, this.setup.pools, client);
+    const answer = answerPoolSet(set, this.setup.pools, client, this.setup.regions);
     if (answer.region !== undefined) found.region = answer.region;
     if (answer.kind === "servfail") return undefined;
     if (answer.kind === "cname")

@@ -1,7 +1,7 @@
 /** What each name of each zone answers now, per region: the admin API's and `ballast ctl`'s view. */
 import type { PoolLookup } from "../pool/pool.js";
 import { answerPoolSet, type PoolRecordAnswer } from "./pool-record.js";
-import type { RegionMatch } from "./regions.js";
+import type { RegionMatch, RegionTable } from "./regions.js";
 import type { ZoneTable } from "./zone-table.js";
 
 /** One record set as shown: fixed values, or per region what a pool answers now. */
@@ -24,6 +24,7 @@ export interface ZoneView {
 /** Every zone's record sets, with pool-backed ones evaluated for each region. */
 export function describeZones(
   zones: ZoneTable,
+  regions: RegionTable,
   regionNames: readonly string[],
   pools: PoolLookup,
 ): ZoneView[] {
@@ -45,7 +46,13 @@ export function describeZones(
           const match: RegionMatch | undefined =
             region === "default" ? undefined : { region, prefix: 0 };
           // A view is not a query: the algorithm would advance, so one fixed key stands in for the client.
-          answers[region] = answerPoolSet(set, pools, { region: () => match, key: () => region });
+          // A region's client is placed at the region's location, if it has one.
+          const client = {
+            region: () => match,
+            key: () => region,
+            location: () => regions.regionLocation(region),
+          };
+          answers[region] = answerPoolSet(set, pools, client, regions);
         }
         records.push({ name, type: set.type, ttl: set.ttl, answers });
       }

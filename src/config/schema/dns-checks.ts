@@ -22,6 +22,10 @@ export function dnsListenerIssues(
     }
   };
   const regions = Object.keys(listener.regions);
+  issues.push(...regionIssues(listener));
+  const located = Object.entries(listener.regions)
+    .filter(([, region]) => region.location !== undefined)
+    .map(([name]) => name);
   const origins = new Set<string>();
   listener.zones.forEach((zone, z) => {
     const origin = absolute(zone.origin);
@@ -76,11 +80,78 @@ export function dnsListenerIssues(
           checkPool(name, [...path, "geo", region, k]);
         });
       }
+      if (record.closest) issues.push(...closestIssues(listener, record, path, located));
       const down = record.when_all_down;
       if (typeof down === "object" && "pool" in down)
         checkPool(down.pool, [...path, "when_all_down", "pool"]);
     });
   });
+  return issues;
+}
+
+/** Countries and continents need the database, and each belongs to one region only. */
+function regionIssues(listener: DnsListenerConfig): DnsIssue[] {
+  const issues: DnsIssue[] = [];
+  const owners = { countries: new Map<string, string>(), continents: new Map<string, string>() };
+  for (const [name, region] of Object.entries(listener.regions)) {
+    for (const key of ["countries", "continents"] as const) {
+      if (region[key].length > 0 && listener.geo_database === undefined) {
+        issues.push({
+          path: ["regions", name, key],
+          message: `${key} are looked up in a MaxMind database: set geo_database to a GeoLite2 Country or City .mmdb file`,
+        });
+      }
+      region[key].forEach((code, i) => {
+        const owner = owners[key].get(code);
+        if (owner !== undefined && owner !== name) {
+          issues.push({
+            path: ["regions", name, key, i],
+            message: `"${code}" is already in region "${owner}"; a client must belong to one region`,
+          });
+        }
+        owners[key].set(code, name);
+      });
+    }
+  }
+  return issues;
+}
+
+/** A `closest` record needs to know where clients and its answers are. */
+function closestIssues(
+  listener: DnsListenerConfig,
+  record: Extract<DnsListenerConfig["zones"][number]["records"][number], { type: "A" | "AAAA" }>,
+  path: (string | number)[],
+  located: readonly string[],
+): DnsIssue[] {
+  const issues: DnsIssue[] = [];
+  const at = [...path, "closest"];
+  if (record.values !== undefined) {
+    issues.push({ path: at, message: "closest orders pool answers; fixed `values` have none" });
+    return issues;
+  }
+  if (listener.geo_database === undefined && located.length === 0) {
+    issues.push({
+      path: at,
+      message:
+        "closest needs to know where clients are: set geo_database (a City database) or give regions a location",
+    });
+  }
+  if (record.geo !== undefined) {
+    for (const region of Object.keys(record.geo)) {
+      if (region !== "default" && !located.includes(region) && region in listener.regions) {
+        issues.push({
+          path: [...path, "geo", region],
+          message: `region "${region}" has no location; closest orders regions by their location: { latitude, longitude }`,
+        });
+      }
+    }
+  } else if (listener.geo_database === undefined && Object.keys(listener.locations).length === 0) {
+    issues.push({
+      path: at,
+      message:
+        "closest needs to know where the pool's backends are: list them under the listener's locations, or set geo_database",
+    });
+  }
   return issues;
 }
 

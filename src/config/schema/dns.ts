@@ -1,6 +1,7 @@
 /** The `protocol: dns` listener: authoritative zones, records backed by pools, regions, RRL. */
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+import { loadGeoDatabase } from "../geo-database.js";
 import { cidr, positiveDuration } from "./common.js";
 
 const LABEL = /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/;
@@ -55,6 +56,12 @@ const poolBacked = {
   /** How many addresses one answer holds (Route 53 multivalue answers up to 8). */
   answers: z.number().int().min(1).max(64).default(1),
   when_all_down: whenAllDownSchema.default("all"),
+  /**
+   * Nearest first by great-circle distance from the client's location (PowerDNS
+   * `pickclosest`, Route 53 geoproximity): `pool` orders its up backends by their
+   * `locations`; `geo` orders its regions by their `location`.
+   */
+  closest: z.boolean().default(false),
 };
 
 const base = { name: ownerName, ttl: ttl.optional() };
@@ -147,11 +154,76 @@ export const responseRateLimitSchema = z.strictObject({
   ipv6_prefix: z.number().int().min(16).max(128).default(56),
 });
 
+/** A point on the earth in degrees (WGS 84, as MaxMind's databases give it). */
+export const coordinatesSchema = z.strictObject({
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+});
+
+const CONTINENTS = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"] as const;
+
+const countryCode = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'expected an ISO 3166-1 country code such as "DE" or "US"')
+  .transform((code) => code.toUpperCase());
+
+const continentCode = z
+  .string()
+  .transform((code) => code.toUpperCase())
+  .pipe(z.enum(CONTINENTS, { message: `expected a continent code: ${CONTINENTS.join(", ")}` }));
+
+/**
+ * A region: a list of CIDR blocks, or blocks, countries and continents (looked up in the
+ * listener's `geo_database`) and where the region is (for `closest`).
+ */
+export const regionSchema = z.union([
+  z
+    .array(cidr)
+    .min(1)
+    .transform(
+      (cidrs): RegionConfig => ({ cidrs, countries: [], continents: [], location: undefined }),
+    ),
+  z
+    .strictObject({
+      cidrs: z.array(cidr).default([]),
+      countries: z.array(countryCode).default([]),
+      continents: z.array(continentCode).default([]),
+      location: coordinatesSchema.optional(),
+    })
+    .refine(
+      (r) =>
+        r.cidrs.length + r.countries.length + r.continents.length > 0 || r.location !== undefined,
+      { message: "a region needs cidrs, countries, continents or a location" },
+    )
+    .transform((r): RegionConfig => ({ ...r, location: r.location })),
+]);
+
+/** A MaxMind-format database file, read and checked at every load (see ../geo-database.ts). */
+export const geoDatabaseSchema = z
+  .string()
+  .min(1)
+  .transform((path, ctx) => {
+    const result = loadGeoDatabase(path);
+    if (result.problem !== undefined) {
+      ctx.addIssue({ code: "custom", message: result.problem });
+      return z.NEVER;
+    }
+    return result.database;
+  });
+
+const ipAddress = z
+  .string()
+  .refine((text) => isIPv4(text) || isIPv6(text), 'expected an IP address such as "192.0.2.10"');
+
 export const dnsListenerFields = {
   protocol: z.literal("dns"),
   zones: z.array(zoneSchema).min(1),
-  /** Region name → CIDR blocks of its clients (ECS subnet, else the resolver's address). */
-  regions: z.record(z.string().min(1), z.array(cidr).min(1)).default({}),
+  /** Region name → its clients (ECS subnet, else the resolver's address): CIDR blocks, countries, continents. */
+  regions: z.record(z.string().min(1), regionSchema).default({}),
+  /** A MaxMind-format database (GeoLite2/GeoIP2 Country or City) that places clients. */
+  geo_database: geoDatabaseSchema.optional(),
+  /** Backend address → where it is, for `closest` records (else the database places it). */
+  locations: z.record(ipAddress, coordinatesSchema).default({}),
   rate_limit: responseRateLimitSchema.optional(),
   /** Largest UDP answer sent, whatever the client advertises (1232 is the DNS flag day 2020 value). */
   max_udp_payload: z.number().int().min(512).max(65_535).default(1232),
@@ -164,4 +236,12 @@ export const dnsListenerFields = {
 export type DnsRecordConfig = z.infer<typeof dnsRecordSchema>;
 export type ZoneConfig = z.infer<typeof zoneSchema>;
 export type WhenAllDownConfig = z.infer<typeof whenAllDownSchema>;
+export type CoordinatesConfig = z.infer<typeof coordinatesSchema>;
+/** One region as compiled: its blocks, countries and continents (upper case), and where it is. */
+export interface RegionConfig {
+  cidrs: string[];
+  countries: string[];
+  continents: string[];
+  location: CoordinatesConfig | undefined;
+}
 export type ResponseRateLimitConfig = z.infer<typeof responseRateLimitSchema>;
