@@ -1,6 +1,6 @@
 /** Test helpers for the HTTP cache: a listener with one caching route and its zone. */
 
-import { CacheZone } from "../../src/cache/zone.js";
+import { CacheZone, type ZoneOptions } from "../../src/cache/zone.js";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import { silentLogger } from "../../src/log.js";
@@ -23,7 +23,7 @@ export interface CachingProxy {
 export async function startCachingProxy(
   backends: TestBackend[],
   cache: Record<string, unknown> = {},
-  zoneOptions: { maxBytes?: number; maxObjectBytes?: number } = {},
+  zoneOptions: Partial<ZoneOptions> = {},
   listener: Record<string, unknown> = {},
 ): Promise<CachingProxy> {
   const config = httpListenerSchema.parse({
@@ -39,7 +39,9 @@ export async function startCachingProxy(
   const zone = new CacheZone("z", {
     maxBytes: zoneOptions.maxBytes ?? 64 * 1024 * 1024,
     maxObjectBytes: zoneOptions.maxObjectBytes ?? 8 * 1024 * 1024,
+    disk: zoneOptions.disk,
   });
+  await zone.diskLoad;
   const live = createHttpListener(config, {
     pools,
     logger: silentLogger,

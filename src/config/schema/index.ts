@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
-import { cacheZoneSchema } from "./cache.js";
+import { cacheZonesSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
 import { listenerSchema } from "./listener.js";
@@ -27,12 +27,7 @@ export const configSchema = z
     ),
     admin: adminSchema.optional(),
     /** HTTP cache zones that routes name in their `cache` option. */
-    caches: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"),
-        cacheZoneSchema,
-      )
-      .default({}),
+    caches: cacheZonesSchema.default({}),
     /** The service registry, served on the admin API. */
     registry: registrySchema.optional(),
     /** Worker processes for the data planes (1 = this process only). */
