@@ -1,29 +1,12 @@
 import assert from "node:assert/strict";
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from "node:fs";
+import { truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fetchText, startBackend, type TestBackend } from "../http/helpers.js";
 import { type BallastProcess, startBallast } from "../support/ballast-start.js";
 import { tempDir } from "../support/temp-dir.js";
 import { waitFor } from "../support/wait.js";
-
-/** Files of the disk store (not its temp folder). */
-function storedFiles(folder: string): string[] {
-  const files: string[] = [];
-  for (const sub of readdirSync(folder)) {
-    if (sub === "tmp") continue;
-    for (const name of readdirSync(join(folder, sub))) files.push(join(folder, sub, name));
-  }
-  return files;
-}
+import { fileOfKey, storedFiles } from "./helpers.js";
 
 describe("disk store survives a restart", () => {
   const dir = tempDir("cache-disk");
@@ -92,12 +75,11 @@ describe("disk store survives a restart", () => {
       assert.equal(hit.headers["x-cache"], "HIT");
       assert.equal(hit.body, bodies.get(path));
     }
-    const files = storedFiles(cacheFolder);
-    assert.equal(files.length, 2, "each response is one file");
+    assert.equal(storedFiles(cacheFolder).length, 2, "each response is one file");
     // A crash: no graceful stop, nothing written at exit.
     await ballast!.kill();
     // Cut one file in the middle of its body, as a full disk or a crash of the machine would.
-    const cut = files.find((file) => statSync(file).size > 0 && fileHolds(file, "/cut"));
+    const cut = fileOfKey(cacheFolder, "127.0.0.1/cut");
     assert.ok(cut !== undefined, "the file of /cut is found");
     truncateSync(cut, 150_000);
 
@@ -116,21 +98,3 @@ describe("disk store survives a restart", () => {
     assert.equal(backend.seen.length, seenBefore + 1);
   });
 });
-
-/** True when the file's head names the URL (the head is JSON after the body). */
-function fileHolds(file: string, path: string): boolean {
-  const text = readTail(file);
-  return text.includes(`"key":"127.0.0.1${path}"`);
-}
-
-function readTail(file: string): string {
-  const { size } = statSync(file);
-  const buffer = Buffer.alloc(Math.min(size, 4096));
-  const fd = openSync(file, "r");
-  try {
-    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer.toString("latin1");
-}
