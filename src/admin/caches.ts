@@ -5,29 +5,65 @@ import { cacheKeyOf } from "../cache/zone.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpError } from "./http-util.js";
 
+/** One route's lookups in a zone ("listener/route", the route's name or #index). */
+export interface CacheRouteView {
+  route: string;
+  hits: number;
+  stale: number;
+  misses: number;
+  bypass: number;
+  /** (hits + stale) / (hits + stale + misses); 0 before the first lookup. */
+  hitRatio: number;
+}
+
 /** One zone as the API shows it. */
 export interface CacheZoneView {
   name: string;
+  /** Memory store. */
   bytes: number;
   entries: number;
+  /** Disk store (0 without one). */
+  diskBytes: number;
+  diskEntries: number;
+  /** Why the disk store cannot be used, when it cannot. */
+  diskFailure?: string;
   filling: number;
   /** hits / (hits + stale + misses); 0 before the first lookup. */
   hitRatio: number;
   counters: CacheZone["counters"];
+  /** The routes that use the zone, each with its own hit ratio. */
+  routes: CacheRouteView[];
 }
 
 /** Every zone with its usage and counters. */
 export function cacheViews(runtime: Runtime): CacheZoneView[] {
   return [...runtime.caches.values()].map((zone) => {
     const { hits, stale, misses } = zone.counters;
-    const lookups = hits + stale + misses;
+    const routes: CacheRouteView[] = [];
+    for (const [route, c] of zone.routeCountersAll()) {
+      routes.push({
+        route,
+        hits: c.hits,
+        stale: c.stale,
+        misses: c.misses,
+        bypass: c.bypass,
+        hitRatio: ratio(c.hits + c.stale, c.misses),
+      });
+    }
     return {
       name: zone.name,
       ...zone.usage(),
-      hitRatio: lookups === 0 ? 0 : (hits + stale) / lookups,
+      diskFailure: zone.diskFailure,
+      hitRatio: ratio(hits + stale, misses),
       counters: { ...zone.counters },
+      routes,
     };
   });
+}
+
+function ratio(answered: number, misses: number): number {
+  const lookups = answered + misses;
+  return lookups === 0 ? 0 : answered / lookups;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused

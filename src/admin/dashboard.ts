@@ -44,6 +44,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <h2>Listeners</h2>
 <table id="listeners"><thead><tr><th>name</th><th>protocol</th><th>address</th><th>counters</th></tr></thead><tbody></tbody></table>
 <div id="dns"></div>
+<div id="caches"></div>
 <div id="pools"></div>
 <script>
 "use strict";
@@ -214,15 +215,29 @@ function dnsRow(r, region, text) {
     esc(r.name) + "</td><td>" + esc(r.type) + "</td><td class='num'>" + num(r.ttl) + "</td><td>" +
     (region ? esc(region) : "<span class='muted'>any</span>") + "</td><td>" + esc(text) + "</td></tr>";
 }
+function renderCaches(zones) {
+  // One row per caching route: its own hit ratio, whichever zone it shares.
+  const rows = [];
+  for (const z of zones) for (const r of z.routes) {
+    rows.push('<tr data-cache-route="' + esc(r.route) + '"><td>' + esc(r.route) + "</td><td>" + esc(z.name) +
+      '</td><td class="num">' + num(r.hits) + '</td><td class="num">' + num(r.stale) +
+      '</td><td class="num">' + num(r.misses) + '</td><td class="num">' + num(r.bypass) +
+      '</td><td class="num">' + (r.hitRatio * 100).toFixed(1) + " %</td></tr>");
+  }
+  document.getElementById("caches").innerHTML = rows.length === 0 ? "" :
+    "<h2>Cache hit ratio per route</h2><table><thead><tr><th>route</th><th>zone</th><th>hits</th><th>stale</th>" +
+    "<th>misses</th><th>bypass</th><th>hit ratio</th></tr></thead><tbody>" + rows.join("") + "</tbody></table>";
+}
 async function poll() {
   try {
-    const [status, listeners, pools] = await Promise.all([api("/api/status"), api("/api/listeners"), api("/api/pools")]);
+    const [status, listeners, pools, caches] = await Promise.all([api("/api/status"), api("/api/listeners"), api("/api/pools"), api("/api/caches")]);
     if (listeners.some((l) => l.protocol === "dns")) renderDns(await api("/api/dns"));
     document.getElementById("status").textContent =
       "pid " + status.pid + " · up " + since(status.uptimeSeconds) + " · config " + (status.configFile || "(inline)") +
       " loaded " + status.configLoadedAt + " · reloads " + status.reloads;
     document.getElementById("error").textContent = "";
     renderListeners(listeners);
+    renderCaches(caches);
     renderPools(pools);
   } catch (e) { document.getElementById("error").textContent = e.message; }
 }

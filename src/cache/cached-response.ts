@@ -1,5 +1,14 @@
-/** A response held by the cache: its head ready to send, its body, and its freshness policy. */
-import type CachePolicy from "http-cache-semantics";
+/** A response held by the cache: its head ready to send, its body (in memory or in a file). */
+
+/** A body kept in a file of the disk store (disk-store.ts); the file's first bytes are it. */
+export interface DiskBody {
+  /** The file's path. */
+  readonly file: string;
+  /** SHA-256 of the body, hex: a file loaded at start is checked once against it. */
+  readonly sha256: string;
+  /** False for a file found at start until one full read matched sha256. */
+  verified: boolean;
+}
 
 /** One stored response (one variant of one URL). */
 export interface CachedResponse {
@@ -10,10 +19,10 @@ export interface CachedResponse {
    * fields, Age and tag fields, and with Content-Length set to the stored body's length.
    */
   headers: string[];
-  /** The whole body. */
-  readonly body: Buffer;
-  /** http-cache-semantics' view: freshness lifetime, age, validators. */
-  policy: CachePolicy;
+  /** The whole body: in memory, or in a file of the disk store. */
+  readonly body: Buffer | DiskBody;
+  /** Bytes of the body. */
+  readonly bodyLength: number;
   /** When the response's age was 0 (ms since the epoch): age is then one subtraction. */
   readonly bornAt: number;
   /** Freshness lifetime in seconds (the policy's, computed once: it parses dates). */
@@ -30,7 +39,7 @@ export interface CachedResponse {
   staleIfError: number;
   readonly etag: string | undefined;
   readonly lastModified: string | undefined;
-  /** Bytes charged to the store: body, fields and a fixed overhead. */
+  /** Bytes charged to the store: body, fields and a fixed overhead (on disk: the file). */
   readonly size: number;
 }
 

@@ -58,7 +58,7 @@ export function rangeOf(
   }
   const match = /^bytes=(\d*)-(\d*)$/i.exec(range.trim());
   if (match === null) return undefined;
-  const size = entry.body.length;
+  const size = entry.bodyLength;
   const [, first, last] = match;
   if (first === "" && last === "") return undefined;
   if (first === "") {

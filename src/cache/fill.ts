@@ -2,9 +2,12 @@
  * One response on its way into the cache: it streams to the client that asked while its
  * body is copied aside, and the requests that missed the same key meanwhile wait for it
  * (request coalescing, nginx's proxy_cache_lock). A body over the size cap stops being
- * stored, never stops streaming.
+ * stored, never stops streaming. A body that belongs on disk (known large from
+ * Content-Length, or grown past the disk store's threshold) goes to a temp file instead of
+ * memory, and is renamed into the disk store when complete.
  */
 import type { CachedResponse } from "./cached-response.js";
+import type { DiskWriter } from "./disk-writer.js";
 import {
   type CacheRequest,
   completeResponse,
@@ -23,6 +26,14 @@ export type FillOutcome = "stored" | "pass" | "stale";
 export interface FillSink {
   store(key: string, entry: CachedResponse): void;
   fillDone(fill: CacheFill): void;
+  /** Bytes a body may grow to in memory (the memory store's bound). */
+  readonly memoryLimit: number;
+  /** True when a body of this length belongs on disk. */
+  wantsDisk(length: number): boolean;
+  /** A writer into the disk store; undefined when it cannot take a file now. */
+  startDiskWrite(key: string): DiskWriter | undefined;
+  /** Stores a body written to disk; resolves false when it could not be placed. */
+  storeFromDisk(key: string, head: StorableHead, writer: DiskWriter): Promise<boolean>;
 }
 
 /** One response being stored under one key. */
@@ -30,6 +41,12 @@ export class CacheFill {
   private head: StorableHead | undefined;
   private chunks: Buffer[] = [];
   private length = 0;
+  /** Set when the body goes to a file. */
+  private disk: DiskWriter | undefined;
+  /** A file was asked for once: a disk that refused is not asked again for every chunk. */
+  private diskTried = false;
+  /** The file is being placed: the fill is over for the exchange, not yet for the waiters. */
+  private committing = false;
   private settled = false;
   private readonly waiters: ((outcome: FillOutcome) => void)[] = [];
 
@@ -60,24 +77,40 @@ export class CacheFill {
       return;
     }
     this.head = head;
+    if (head.contentLength >= 0 && this.sink.wantsDisk(head.contentLength)) this.toDisk();
   }
 
   /** A body chunk; it is copied (the chunk's memory belongs to the socket's read buffer). */
   write(chunk: Buffer): void {
-    if (this.head === undefined || this.settled) return;
+    if (this.head === undefined || this.settled || this.committing) return;
     if (this.length + chunk.length > this.maxBody) {
       this.abandon("pass");
       return;
     }
-    this.chunks.push(Buffer.from(chunk));
     this.length += chunk.length;
+    if (this.disk !== undefined) {
+      if (!this.disk.write(chunk)) this.abandon("pass");
+      return;
+    }
+    this.chunks.push(Buffer.from(chunk));
+    if (this.sink.wantsDisk(this.length)) this.toDisk();
+    else if (this.length > this.sink.memoryLimit) this.abandon("pass");
   }
 
   /** The body is complete: store it and wake the waiters. */
   commit(): void {
     const head = this.head;
-    if (head === undefined || this.settled) {
+    if (head === undefined || this.settled || this.committing) {
       this.abandon("pass");
+      return;
+    }
+    const disk = this.disk;
+    if (disk !== undefined) {
+      this.committing = true;
+      this.sink.storeFromDisk(this.key, head, disk).then(
+        (stored) => this.settle(stored ? "stored" : "pass"),
+        () => this.settle("pass"),
+      );
       return;
     }
     const body =
@@ -99,9 +132,24 @@ export class CacheFill {
 
   /** Nothing (more) is stored; the waiters are told what to do instead. */
   abandon(outcome: "pass" | "stale"): void {
+    // A complete file being placed is no longer the exchange's to give up.
+    if (this.committing) return;
     this.head = undefined;
     this.chunks = [];
+    this.disk?.discard();
+    this.disk = undefined;
     this.settle(outcome);
+  }
+
+  /** From now on the body goes to a file; what memory held so far is written first. */
+  private toDisk(): void {
+    if (this.diskTried) return;
+    this.diskTried = true;
+    const writer = this.sink.startDiskWrite(this.key);
+    if (writer === undefined) return;
+    this.disk = writer;
+    for (const chunk of this.chunks) writer.write(chunk);
+    this.chunks = [];
   }
 
   /** Waits for the outcome; returns a function that stops waiting (the client left). */

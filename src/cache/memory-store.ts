@@ -1,13 +1,16 @@
 /**
  * The memory store: responses by primary key (host and target), each key holding its
  * variants (RFC 9111 4.1, Vary), bounded in bytes with least-recently-used eviction, and an
- * index from purge tag to keys.
+ * index from purge tag to keys. The disk store uses it as its index (its entries' bodies
+ * are files, their sizes the files' sizes).
  */
 import type { CachedResponse } from "./cached-response.js";
 
 /** What the store reports to its zone's counters. */
 export interface StoreEvents {
   onEvict(entry: CachedResponse): void;
+  /** Every response that leaves the store (evicted, replaced, removed, purged). */
+  onRemove?(entry: CachedResponse): void;
 }
 
 /** A key's variants, most recently stored first. */
@@ -53,6 +56,11 @@ export class MemoryStore {
     return variants;
   }
 
+  /** The variants of a key without marking it used (the disk store's loader). */
+  peek(key: string): readonly CachedResponse[] | undefined {
+    return this.keys.get(key);
+  }
+
   /**
    * Stores a response, replacing the variant with the same secondary key (RFC 9111 4.1), then
    * evicts least recently used keys until the store fits. A response larger than the whole
@@ -66,7 +74,8 @@ export class MemoryStore {
     const same = variants.findIndex((v) => sameSecondaryKey(v, entry));
     if (same >= 0) {
       this.used -= variants[same].size;
-      variants.splice(same, 1);
+      const [replaced] = variants.splice(same, 1);
+      if (replaced !== entry) this.events.onRemove?.(replaced);
     }
     variants.unshift(entry);
     this.keys.set(key, variants);
@@ -87,14 +96,24 @@ export class MemoryStore {
     if (variants === undefined || index < 0) return;
     variants.splice(index, 1);
     this.used -= entry.size;
+    this.events.onRemove?.(entry);
     if (variants.length === 0) this.deleteKey(key);
+  }
+
+  /** Removes the variant of `key` that `entry` would replace, if one is stored. */
+  removeVariant(key: string, entry: CachedResponse): void {
+    const stored = this.keys.get(key)?.find((other) => sameSecondaryKey(other, entry));
+    if (stored !== undefined) this.remove(key, stored);
   }
 
   /** Removes every variant of a key; the number of responses removed. */
   delete(key: string): number {
     const variants = this.keys.get(key);
     if (variants === undefined) return 0;
-    for (const entry of variants) this.used -= entry.size;
+    for (const entry of variants) {
+      this.used -= entry.size;
+      this.events.onRemove?.(entry);
+    }
     this.deleteKey(key);
     return variants.length;
   }
@@ -112,6 +131,10 @@ export class MemoryStore {
   /** Removes everything; the number of responses removed. */
   clear(): number {
     const removed = this.entries;
+    if (this.events.onRemove !== undefined) {
+      for (const variants of this.keys.values())
+        for (const entry of variants) this.events.onRemove(entry);
+    }
     this.keys.clear();
     this.tags.clear();
     this.used = 0;
@@ -143,6 +166,7 @@ export class MemoryStore {
       for (const entry of variants) {
         this.used -= entry.size;
         this.events.onEvict(entry);
+        this.events.onRemove?.(entry);
       }
     }
     // Only the newest key is left and still too big: its older variants go.
@@ -151,11 +175,13 @@ export class MemoryStore {
       const entry = variants.pop()!;
       this.used -= entry.size;
       this.events.onEvict(entry);
+      this.events.onRemove?.(entry);
     }
   }
 }
 
-function sameSecondaryKey(a: CachedResponse, b: CachedResponse): boolean {
+/** True when two responses of one key are the same variant (equal Vary names and values). */
+export function sameSecondaryKey(a: CachedResponse, b: CachedResponse): boolean {
   if (a.vary.length !== b.vary.length) return false;
   for (let i = 0; i < a.vary.length; i++) {
     if (a.vary[i] !== b.vary[i] || a.varyValues[i] !== b.varyValues[i]) return false;

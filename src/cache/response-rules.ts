@@ -5,7 +5,13 @@
  */
 import CachePolicy from "http-cache-semantics";
 import { parseCacheControl, secondsOf } from "./cache-control.js";
-import { type CachedResponse, ENTRY_OVERHEAD, fieldOf, fieldsObject } from "./cached-response.js";
+import {
+  type CachedResponse,
+  type DiskBody,
+  ENTRY_OVERHEAD,
+  fieldOf,
+  fieldsObject,
+} from "./cached-response.js";
 
 /** The request as the cache sees it. */
 export interface CacheRequest {
@@ -114,9 +120,17 @@ export function judgeResponse(
   };
 }
 
-/** The stored response made of an accepted head and its complete body. */
-export function completeResponse(head: StorableHead, body: Buffer): CachedResponse {
-  const headers = head.headers.concat("content-length", String(body.length));
+/**
+ * The stored response made of an accepted head and its complete body. A body in a file gives
+ * its length and the file's size (what the disk store charges for it).
+ */
+export function completeResponse(
+  head: StorableHead,
+  body: Buffer | DiskBody,
+  bodyLength = Buffer.isBuffer(body) ? body.length : 0,
+  fileSize?: number,
+): CachedResponse {
+  const headers = head.headers.concat("content-length", String(bodyLength));
   let fieldBytes = 0;
   for (const text of headers) fieldBytes += text.length;
   return {
@@ -124,7 +138,7 @@ export function completeResponse(head: StorableHead, body: Buffer): CachedRespon
     statusText: head.statusText,
     headers,
     body,
-    policy: head.policy,
+    bodyLength,
     // The library's age: the Age the backend sent plus the time since it arrived.
     bornAt: Date.now() - head.policy.age() * 1000,
     lifetime: head.policy.maxAge(),
@@ -136,7 +150,7 @@ export function completeResponse(head: StorableHead, body: Buffer): CachedRespon
     staleIfError: head.staleIfError,
     etag: fieldOf(headers, "etag"),
     lastModified: fieldOf(headers, "last-modified"),
-    size: body.length + fieldBytes + ENTRY_OVERHEAD,
+    size: fileSize ?? bodyLength + fieldBytes + ENTRY_OVERHEAD,
   };
 }
 
@@ -170,7 +184,8 @@ export function refreshedResponse(
     // so it is never served without asking again.
     return { ...stored, mustRevalidate: true };
   }
-  return completeResponse({ ...head, tags: stored.tags }, stored.body);
+  const size = Buffer.isBuffer(stored.body) ? undefined : stored.size;
+  return completeResponse({ ...head, tags: stored.tags }, stored.body, stored.bodyLength, size);
 }
 
 /** Fields of a 304 that never replace stored ones: they describe the stored body. */

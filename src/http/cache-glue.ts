@@ -6,9 +6,11 @@
  * the HTTP plane is in this file, so the plane's own files carry only a few marked lines.
  */
 import { EventEmitter } from "node:events";
+import { close } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CachedResponse } from "../cache/cached-response.js";
 import { isNotModified, rangeOf } from "../cache/conditional.js";
+import { openStoredBody, streamStoredBody } from "../cache/disk-read.js";
 import type { CacheFill } from "../cache/fill.js";
 import {
   ageSeconds,
@@ -17,9 +19,10 @@ import {
   servesStaleOnError,
 } from "../cache/freshness.js";
 import { type CacheRequest, isTagField, judgeResponse } from "../cache/response-rules.js";
-import { type CacheZone, cacheKeyOf } from "../cache/zone.js";
+import { type CacheZone, cacheKeyOf, type RouteCounters } from "../cache/zone.js";
 import type { RouteCacheConfig } from "../config/schema/cache.js";
 import type { RequestHead } from "./forward-headers.js";
+import { sendError } from "./responses.js";
 import { normalizeHost } from "./router.js";
 
 /** The zones a listener's routes may name. */
@@ -80,11 +83,12 @@ export function serveCached(
     start(res, head, undefined);
     return;
   }
+  const route = routeCountersOf(zone, options);
   const method = req.method ?? "GET";
   const host = normalizeHost(head.host);
   const key = cacheKeyOf(host, url);
   if (method !== "GET" && method !== "HEAD") {
-    zone.counters.bypass++;
+    tally(zone, route, "bypass");
     // RFC 9111 4.4: a successful unsafe request invalidates the URL (and its Location).
     const invalidate = SAFE.has(method) ? undefined : { host, key };
     start(res, head, new PassTee(zone, options, invalidate));
@@ -92,12 +96,12 @@ export function serveCached(
   }
   // Varnish's rule: a request with credentials is answered by the backend, never the cache.
   if (req.headers.authorization !== undefined) {
-    zone.counters.bypass++;
+    tally(zone, route, "bypass");
     start(res, head, new PassTee(zone, options, undefined));
     return;
   }
   const request: CacheRequest = { method: "GET", url, host, headers: req.headers };
-  new CachedRequest(zone, options, req, res, head, key, request, start).run();
+  new CachedRequest(zone, route, options, req, res, head, key, request, start).run();
 }
 
 /** A GET or HEAD on a caching route, from lookup to answer. */
@@ -106,6 +110,7 @@ class CachedRequest {
 
   constructor(
     private readonly zone: CacheZone,
+    private readonly route: RouteCounters,
     private readonly options: RouteCacheConfig,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
@@ -124,12 +129,12 @@ class CachedRequest {
     if (entry !== undefined) {
       const verdict = evaluate(entry, this.req.headers, this.allowance);
       if (verdict === "fresh") {
-        zone.counters.hits++;
-        serveEntry(this.res, this.req, entry, "HIT", zone, this.options);
+        tally(zone, this.route, "hits");
+        serveEntry(this.res, this.req, entry, "HIT", zone, this.options, key, this.rerun);
         return;
       }
       if (verdict === "stale-ok" || verdict === "revalidate-later") {
-        zone.counters.stale++;
+        tally(zone, this.route, "stale");
         serveEntry(
           this.res,
           this.req,
@@ -137,6 +142,8 @@ class CachedRequest {
           verdict === "stale-ok" ? "STALE" : "UPDATING",
           zone,
           this.options,
+          key,
+          this.rerun,
         );
         if (verdict === "revalidate-later" && zone.fillOf(key) === undefined)
           this.revalidateDetached(entry);
@@ -160,17 +167,19 @@ class CachedRequest {
     ) {
       // A HEAD (no body to store) or a range of something not stored goes to the backend
       // as it is; nothing is stored.
-      zone.counters.bypass++;
+      tally(zone, this.route, "bypass");
       this.start(this.res, this.head, new PassTee(zone, this.options, undefined));
       return;
     }
-    zone.counters.misses++;
+    tally(zone, this.route, "misses");
     const next = zone.startFill(key, request, entry);
     const tee = new FillTee(
       zone,
+      this.route,
       this.options,
       next,
       this.req,
+      this.head.requestId,
       entry === undefined ? "MISS" : "EXPIRED",
     );
     this.start(this.res, fillHead(this.head, entry), tee);
@@ -184,14 +193,14 @@ class CachedRequest {
     this.start(
       detached,
       fillHead(this.head, entry),
-      new FillTee(zone, this.options, fill, this.req, "EXPIRED"),
+      new FillTee(zone, this.route, this.options, fill, this.req, this.head.requestId, "EXPIRED"),
     );
   }
 
   /** Request coalescing: wait for the response another request is fetching. */
   private waitFor(fill: CacheFill): void {
     const { zone, res } = this;
-    zone.counters.coalesced++;
+    tally(zone, this.route, "coalesced");
     let timer: NodeJS.Timeout | undefined;
     const onClose = () => {
       stop();
@@ -207,8 +216,10 @@ class CachedRequest {
       if (outcome === "stale") {
         const stale = zone.lookup(this.key, this.request);
         if (stale !== undefined && servesStaleOnError(stale, this.allowance)) {
-          zone.counters.stale++;
-          serveEntry(res, this.req, stale, "STALE", zone, this.options);
+          tally(zone, this.route, "stale");
+          serveEntry(res, this.req, stale, "STALE", zone, this.options, this.key, () =>
+            this.pass(),
+          );
           return;
         }
       }
@@ -223,9 +234,12 @@ class CachedRequest {
     res.once("close", onClose);
   }
 
+  /** The stored file vanished before it could be read: look up again (now a miss). */
+  private readonly rerun = (): void => this.run();
+
   private pass(): void {
     if (this.res.destroyed || this.res.writableEnded) return;
-    this.zone.counters.misses++;
+    tally(this.zone, this.route, "misses");
     this.start(this.res, this.head, new PassTee(this.zone, this.options, undefined));
   }
 }
@@ -237,9 +251,11 @@ class FillTee implements CacheTee {
 
   constructor(
     private readonly zone: CacheZone,
+    private readonly route: RouteCounters,
     private readonly options: RouteCacheConfig,
     private readonly fill: CacheFill,
     private readonly req: IncomingMessage,
+    private readonly requestId: string,
     private readonly status: "MISS" | "EXPIRED",
   ) {}
 
@@ -247,7 +263,7 @@ class FillTee implements CacheTee {
     const { fill, zone } = this;
     const stale = fill.stale;
     if (stale !== undefined && status === 304) {
-      zone.counters.revalidated++;
+      tally(zone, this.route, "revalidated");
       const fresh = fill.refresh(headers) ?? stale;
       this.answer(res, fresh, "REVALIDATED");
       return true;
@@ -258,7 +274,7 @@ class FillTee implements CacheTee {
       servesStaleOnError(stale, allowanceOf(this.options))
     ) {
       fill.abandon("stale");
-      zone.counters.stale++;
+      tally(zone, this.route, "stale");
       this.answer(res, stale, "STALE");
       return true;
     }
@@ -298,8 +314,18 @@ class FillTee implements CacheTee {
       return false;
     }
     this.fill.abandon("stale");
-    this.zone.counters.stale++;
-    serveEntry(res, this.req, stale, "STALE", this.zone, this.options, status);
+    tally(this.zone, this.route, "stale");
+    serveEntry(
+      res,
+      this.req,
+      stale,
+      "STALE",
+      this.zone,
+      this.options,
+      this.fill.key,
+      () => sendError(res, status, this.requestId),
+      status,
+    );
     return true;
   }
 
@@ -310,7 +336,9 @@ class FillTee implements CacheTee {
   private answer(res: ServerResponse, entry: CachedResponse, status: XCache): void {
     this.answered = true;
     if (res instanceof DetachedResponse) return;
-    serveEntry(res, this.req, entry, status, this.zone, this.options);
+    serveEntry(res, this.req, entry, status, this.zone, this.options, this.fill.key, () =>
+      sendError(res, 502, this.requestId),
+    );
   }
 }
 
@@ -354,7 +382,9 @@ class PassTee implements CacheTee {
 
 /**
  * Writes a stored response: the Age field, status fields, and a 304 for a matching
- * conditional request or a 206 for a single range.
+ * conditional request or a 206 for a single range. A body on disk is opened first; when its
+ * file is gone (evicted or purged meanwhile) the entry is dropped and `onGone` decides what
+ * the client gets instead.
  */
 function serveEntry(
   res: ServerResponse,
@@ -363,6 +393,8 @@ function serveEntry(
   status: XCache,
   zone: CacheZone,
   options: RouteCacheConfig,
+  key: string,
+  onGone: () => void,
   failedStatus?: number,
 ): void {
   if (res.destroyed || res.writableEnded) return;
@@ -389,38 +421,60 @@ function serveEntry(
     res.end();
     return;
   }
-  const body = entry.body;
+  const length = entry.bodyLength;
   const range = reqHeaders.range === undefined ? undefined : rangeOf(entry, reqHeaders);
   if (range === "unsatisfiable") {
     const answer = withoutField(headers, "content-length");
-    answer.push("content-range", `bytes */${body.length}`, "content-length", "0");
+    answer.push("content-range", `bytes */${length}`, "content-length", "0");
     res.writeHead(416, answer);
     res.end();
     return;
   }
   const isHead = req.method === "HEAD";
+  let status206: string[] | undefined;
+  let start = 0;
+  let end = length - 1;
   if (range !== undefined) {
-    const answer = withoutField(headers, "content-length");
-    const length = range.end - range.start + 1;
-    answer.push(
+    status206 = withoutField(headers, "content-length");
+    start = range.start;
+    end = range.end;
+    status206.push(
       "content-range",
-      `bytes ${range.start}-${range.end}/${body.length}`,
+      `bytes ${start}-${end}/${length}`,
       "content-length",
-      String(length),
+      String(end - start + 1),
     );
-    res.writeHead(206, answer);
-    if (!isHead) zone.counters.bytesServed += length;
-    res.end(isHead ? undefined : body.subarray(range.start, range.end + 1));
-    return;
   }
-  if (entry.statusText.length > 0) res.writeHead(entry.status, entry.statusText, headers);
-  else res.writeHead(entry.status, headers);
+  const writeHead = () => {
+    if (status206 !== undefined) res.writeHead(206, status206);
+    else if (entry.statusText.length > 0) res.writeHead(entry.status, entry.statusText, headers);
+    else res.writeHead(entry.status, headers);
+  };
+  const body = entry.body;
   if (isHead) {
+    writeHead();
     res.end();
     return;
   }
-  zone.counters.bytesServed += body.length;
-  res.end(body);
+  zone.counters.bytesServed += end - start + 1;
+  if (Buffer.isBuffer(body)) {
+    writeHead();
+    res.end(status206 === undefined ? body : body.subarray(start, end + 1));
+    return;
+  }
+  openStoredBody(body, (fd) => {
+    if (fd === undefined || res.destroyed) {
+      if (fd !== undefined) close(fd, () => {});
+      else zone.drop(key, entry);
+      if (!res.destroyed) onGone();
+      return;
+    }
+    writeHead();
+    streamStoredBody(fd, body, start, end, status206 === undefined, res, (ok) => {
+      // A file shorter than its head or with another body: never served again.
+      if (!ok) zone.drop(key, entry);
+    });
+  });
 }
 
 /**
@@ -477,6 +531,27 @@ function isServerError(status: number): boolean {
 function onlyIfCached(req: IncomingMessage): boolean {
   const cacheControl = req.headers["cache-control"];
   return cacheControl !== undefined && /only-if-cached/i.test(cacheControl);
+}
+
+/** Counts a lookup's result in the zone's and the route's counters. */
+function tally(zone: CacheZone, route: RouteCounters, result: keyof RouteCounters): void {
+  zone.counters[result]++;
+  route[result]++;
+}
+
+/** Labels of routes' cache options ("listener/route"), so counters can be kept per route. */
+const routeLabels = new WeakMap<RouteCacheConfig, string>();
+
+/**
+ * Names the route a `cache` option belongs to (the runtime does, for each config it loads):
+ * its lookups are then counted under that name as well as the zone's.
+ */
+export function labelCacheRoute(options: RouteCacheConfig, label: string): void {
+  routeLabels.set(options, label);
+}
+
+function routeCountersOf(zone: CacheZone, options: RouteCacheConfig): RouteCounters {
+  return zone.routeCounters(routeLabels.get(options) ?? "(unnamed route)");
 }
 
 const allowances = new WeakMap<RouteCacheConfig, StaleAllowance>();

@@ -77,7 +77,7 @@ export class Runtime {
       logger: this.logger,
       caches: this.caches,
     };
-    syncCacheZones(this.caches, config.caches ?? {});
+    syncCacheZones(this.caches, config, this.logger);
     for (const [name, pool] of Object.entries(config.pools)) {
       this.addPool(name, createPoolFromConfig(name, pool));
     }
@@ -193,7 +193,7 @@ export class Runtime {
       this.addPool(name, pool);
       if (this.started) this.startHealth(name, pool, next.pools[name]);
     }
-    syncCacheZones(this.caches, next.caches ?? {});
+    syncCacheZones(this.caches, next, this.logger);
     let prepared: PreparedListeners;
     try {
       prepared = await this.prepareListeners(diff);

@@ -1,6 +1,8 @@
 /** Test helpers for the HTTP cache: a listener with one caching route and its zone. */
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 
-import { CacheZone } from "../../src/cache/zone.js";
+import { CacheZone, type ZoneOptions } from "../../src/cache/zone.js";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import { silentLogger } from "../../src/log.js";
@@ -23,7 +25,8 @@ export interface CachingProxy {
 export async function startCachingProxy(
   backends: TestBackend[],
   cache: Record<string, unknown> = {},
-  zoneOptions: { maxBytes?: number; maxObjectBytes?: number } = {},
+  /** Options of a new zone "z", or a zone to use. */
+  zoneOptions: Partial<ZoneOptions> | CacheZone = {},
   listener: Record<string, unknown> = {},
 ): Promise<CachingProxy> {
   const config = httpListenerSchema.parse({
@@ -36,10 +39,15 @@ export async function startCachingProxy(
   });
   const poolConfig = poolSchema.parse({ backends: backendsOf(backends) });
   const pools = new Map<string, Pool>([["p", createPoolFromConfig("p", poolConfig)]]);
-  const zone = new CacheZone("z", {
-    maxBytes: zoneOptions.maxBytes ?? 64 * 1024 * 1024,
-    maxObjectBytes: zoneOptions.maxObjectBytes ?? 8 * 1024 * 1024,
-  });
+  const zone =
+    zoneOptions instanceof CacheZone
+      ? zoneOptions
+      : new CacheZone("z", {
+          maxBytes: zoneOptions.maxBytes ?? 64 * 1024 * 1024,
+          maxObjectBytes: zoneOptions.maxObjectBytes ?? 8 * 1024 * 1024,
+          disk: zoneOptions.disk,
+        });
+  await zone.diskLoad;
   const live = createHttpListener(config, {
     pools,
     logger: silentLogger,
@@ -55,4 +63,29 @@ export async function startCachingProxy(
       for (const pool of pools.values()) pool.close();
     },
   };
+}
+
+/** The response files of a disk store's folder (not its temp folder). */
+export function storedFiles(folder: string): string[] {
+  const files: string[] = [];
+  for (const sub of readdirSync(folder)) {
+    if (sub === "tmp") continue;
+    for (const name of readdirSync(join(folder, sub))) files.push(join(folder, sub, name));
+  }
+  return files;
+}
+
+/** The stored file whose head names `key` (host and target); the head is JSON after the body. */
+export function fileOfKey(folder: string, key: string): string | undefined {
+  return storedFiles(folder).find((file) => {
+    const { size } = statSync(file);
+    const tail = Buffer.alloc(Math.min(size, 4096));
+    const fd = openSync(file, "r");
+    try {
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+    } finally {
+      closeSync(fd);
+    }
+    return tail.toString("latin1").includes(`"key":${JSON.stringify(key)}`);
+  });
 }

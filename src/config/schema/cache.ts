@@ -25,13 +25,48 @@ export const byteSize = z.union([
     }),
 ]);
 
+/** A zone's disk store (nginx's `proxy_cache_path`): large bodies in files that outlive a restart. */
+export const cacheDiskSchema = z.strictObject({
+  /** The folder of the files (created when missing); one zone's alone. */
+  path: z.string().min(1),
+  /** Bytes of files held; the least recently used go first beyond it. */
+  max_size: byteSize.default(1024 ** 3),
+  /** Bodies at least this long go to disk, smaller ones to memory; 0 puts every body on disk. */
+  min_object_size: byteSize.default(1024 ** 2),
+});
+
 /** One cache zone: a memory store bounded in bytes, shared by the routes that name it. */
 export const cacheZoneSchema = z.strictObject({
-  /** Bytes of responses held; the least recently used go first beyond it. */
+  /** Bytes of responses held in memory; the least recently used go first beyond it. */
   max_size: byteSize.default(256 * 1024 ** 2),
   /** Largest response body stored; larger ones stream through uncached. */
   max_object_size: byteSize.default(8 * 1024 ** 2),
+  /** Large bodies on disk; without it every stored body is in memory. */
+  disk: cacheDiskSchema.optional(),
 });
+
+/** The `caches` section: zones by name; two zones never share a disk folder. */
+export const cacheZonesSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"),
+    cacheZoneSchema,
+  )
+  .superRefine((zones, ctx) => {
+    const owners = new Map<string, string>();
+    for (const [name, zone] of Object.entries(zones)) {
+      if (zone.disk === undefined) continue;
+      const path = zone.disk.path.replace(/\/+$/, "");
+      const owner = owners.get(path);
+      if (owner !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name, "disk", "path"],
+          message: `zone "${owner}" already uses the folder ${path}; each zone needs its own`,
+        });
+      }
+      owners.set(path, name);
+    }
+  });
 
 /** A route's `cache` option: which zone, and how stale answers may be used. */
 export const routeCacheSchema = z.strictObject({
@@ -47,4 +82,5 @@ export const routeCacheSchema = z.strictObject({
 });
 
 export type CacheZoneConfig = z.infer<typeof cacheZoneSchema>;
+export type CacheDiskConfig = z.infer<typeof cacheDiskSchema>;
 export type RouteCacheConfig = z.infer<typeof routeCacheSchema>;

@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { adminSchema } from "./admin.js";
 import { bindConflicts } from "./bind-conflicts.js";
-import { cacheZoneSchema } from "./cache.js";
+import { cacheZonesSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
 import { haIssues, haSchema } from "./ha.js";
@@ -30,12 +30,7 @@ export const configSchema = z
     ),
     admin: adminSchema.optional(),
     /** HTTP cache zones that routes name in their `cache` option. */
-    caches: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9_.-]+$/, "zone names use letters, digits, _ . -"),
-        cacheZoneSchema,
-      )
-      .default({}),
+    caches: cacheZonesSchema.default({}),
     /** The service registry, served on the admin API. */
     registry: registrySchema.optional(),
     /** This director's VRRP settings and health file, for keepalived (docs/kernel-ha.md). */
