@@ -9,6 +9,7 @@ packages=(
   prometheus # promtool: the test suite lints /metrics with `promtool check metrics`
   mariadb-server mariadb-client sysbench # database balancing: a replicated MariaDB under sysbench
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
+  etcd-server # the registry shared by several nodes: a 3-member cluster on loopback
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -21,6 +22,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian starts some of these at install time; the tests want their ports free.
 # (prometheus would listen on 9090, the admin API's default port.)
-for service in nginx haproxy redis-server postgresql prometheus mariadb; do
+for service in nginx haproxy redis-server postgresql prometheus mariadb etcd; do
   service "$service" stop >/dev/null 2>&1 || true
 done

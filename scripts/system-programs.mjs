@@ -32,6 +32,7 @@ export const PROGRAMS = {
   mariadbd: "mariadb-server",
   "mariadb-install-db": "mariadb-server",
   sysbench: "sysbench",
+  etcd: "etcd-server",
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */
