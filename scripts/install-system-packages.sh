@@ -12,6 +12,7 @@ packages=(
   keepalived conntrackd dash # the director's failover: VIPs by VRRP, connection-state sync
   mmdb-bin # mmdblookup: the dns tests check the MaxMind DB files they write with MaxMind's own reader
   chromium # headless browser tests: the dashboard, and the admin API against cross-site pages
+  etcd-server # the registry shared by several nodes: a 3-member cluster on loopback
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -25,5 +26,6 @@ fi
 # Debian starts some of these at install time; the tests want their ports free.
 # (prometheus would listen on 9090, the admin API's default port.)
 for service in nginx haproxy redis-server postgresql prometheus mariadb keepalived conntrackd; do
+for service in nginx haproxy redis-server postgresql prometheus mariadb etcd; do
   service "$service" stop >/dev/null 2>&1 || true
 done

@@ -41,6 +41,7 @@ export const PROGRAMS = {
   keepalived: "keepalived", // the director's failover by VRRP (docs/kernel-ha.md)
   conntrackd: "conntrackd",
   sh: "dash", // runs keepalived's track script line as keepalived would
+  etcd: "etcd-server",
 };
 
 /** Server programs Debian keeps out of PATH, in /usr/lib/postgresql/<version>/bin. */

@@ -7,7 +7,7 @@ import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { duration, hostPort } from "../config/schema/index.js";
 import type { Registry } from "../registry/registry.js";
-import { RegistryError } from "../registry/store.js";
+import { RegistryError } from "../registry/storage.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpError, readJsonObject, sendJson } from "./http-util.js";
 
@@ -47,16 +47,14 @@ function requireRegistry(runtime: Runtime): Registry {
   return runtime.registry;
 }
 
-/** Runs a store call, turning its refusals into 4xx answers. */
-function storeCall<T>(call: () => T): T {
+/** Runs a store call (at once in memory, a round trip with etcd), turning refusals into 4xx/5xx. */
+async function storeCall<T>(call: () => T | Promise<T>): Promise<T> {
   try {
-    return call();
+    return await call();
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;
-    throw new HttpError(
-      error.kind === "full" ? 507 : error.kind === "not-found" ? 404 : 400,
-      error.message,
-    );
+    const status = { full: 507, "not-found": 404, invalid: 400, unavailable: 503 }[error.kind];
+    throw new HttpError(status, error.message);
   }
 }
 
@@ -128,7 +126,7 @@ export function defineRegistryRoutes(route: Define): void {
         });
       }
       const { address, id, weight, zone, metadata, ttl } = parsed.data;
-      const lease = storeCall(() =>
+      const lease = await storeCall(() =>
         registry.store.register(service, { ...address, id, weight, zone, metadata, ttlMs: ttl }),
       );
       sendJson(res, 201, { service, ...lease, ttlMs: ttl });
@@ -138,8 +136,9 @@ export function defineRegistryRoutes(route: Define): void {
   route(
     "POST",
     "/api/registry/services/:service/instances/:id/renew",
-    ({ runtime, res, params: [service, id] }) => {
-      const expiresAt = requireRegistry(runtime).store.renew(service, id);
+    async ({ runtime, res, params: [service, id] }) => {
+      const registry = requireRegistry(runtime);
+      const expiresAt = await storeCall(() => registry.store.renew(service, id));
       if (expiresAt === undefined) {
         throw new HttpError(404, `no lease for "${id}" in service "${service}"; register again`);
       }
@@ -150,8 +149,9 @@ export function defineRegistryRoutes(route: Define): void {
   route(
     "DELETE",
     "/api/registry/services/:service/instances/:id",
-    ({ runtime, res, params: [service, id] }) => {
-      if (!requireRegistry(runtime).store.deregister(service, id)) {
+    async ({ runtime, res, params: [service, id] }) => {
+      const registry = requireRegistry(runtime);
+      if (!(await storeCall(() => registry.store.deregister(service, id)))) {
         throw new HttpError(404, `no instance "${id}" in service "${service}"`);
       }
       sendJson(res, 200, { service, id, deregistered: true });

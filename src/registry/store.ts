@@ -8,30 +8,24 @@
  */
 import type { Logger } from "../log.js";
 import type { InstanceView, ServiceSnapshot } from "./client/wire.js";
+import { checkRegistration, sameInstance } from "./registration.js";
+import {
+  type ChangeListener,
+  type InstanceRegistration,
+  type LeaseGranted,
+  type LeaseView,
+  RegistryError,
+  type RegistryStorage,
+  type SelfPreservation,
+  type ServiceSummary,
+} from "./storage.js";
 
-/** What an instance says when it registers. */
-export interface InstanceRegistration {
-  host: string;
-  port: number;
-  weight?: number;
-  zone?: string;
-  metadata?: Record<string, string>;
-  /** The lease lasts this long after each register or renew. */
-  ttlMs: number;
-  /** Defaults to "host:port". */
-  id?: string;
-}
-
-/** Self-preservation: how many expiries at once look like a partition rather than failures. */
-export interface SelfPreservation {
-  /** More than this share (0..1) of a service's instances expiring within `windowMs` is a partition. */
-  share: number;
-  windowMs: number;
-  /** Expired instances are kept at most this long, then removed anyway. */
-  keepForMs: number;
-  /** Services with fewer instances than this are never preserved. */
-  minInstances: number;
-}
+export {
+  type ChangeListener,
+  type InstanceRegistration,
+  RegistryError,
+  type SelfPreservation,
+} from "./storage.js";
 
 /** Limits and injection points; every one has a default. */
 export interface RegistryOptions {
@@ -45,24 +39,6 @@ export interface RegistryOptions {
   selfPreservation?: SelfPreservation;
   logger?: Logger;
 }
-
-/** A registration the registry refuses; the message says why (the API answers 4xx). */
-export class RegistryError extends Error {
-  constructor(
-    message: string,
-    readonly kind: "invalid" | "not-found" | "full",
-  ) {
-    super(message);
-    this.name = "RegistryError";
-  }
-}
-
-/** Hears every change: the instance as it is now, or undefined when it left. */
-export type ChangeListener = (
-  service: string,
-  id: string,
-  instance: InstanceView | undefined,
-) => void;
 
 interface Instance extends InstanceView {
   ttlMs: number;
@@ -81,15 +57,11 @@ interface Service {
   expiries: number[];
 }
 
-/** Names of services, instances and zones: plain, short, printable. */
-const NAME = /^[A-Za-z0-9_.:\-[\]]{1,200}$/;
-const MAX_METADATA_KEYS = 32;
-const MAX_METADATA_VALUE = 512;
 /** The expiry timer never fires more often than this (ms). */
 const SWEEP_FLOOR_MS = 25;
 
 /** The in-memory registry; see the file's comment. */
-export class RegistryStore {
+export class RegistryStore implements RegistryStorage {
   /** Grows with every change of any service. */
   index = 0;
   private readonly services = new Map<string, Service>();
@@ -111,38 +83,12 @@ export class RegistryStore {
   }
 
   /** Registers an instance, or renews and updates it when its id is already registered. */
-  register(
-    service: string,
-    registration: InstanceRegistration,
-  ): { id: string; expiresAt: number; index: number } {
-    checkName("service", service);
-    const { host, port, ttlMs } = registration;
-    if (!Number.isFinite(ttlMs) || ttlMs < this.minTtlMs || ttlMs > this.maxTtlMs) {
-      throw new RegistryError(
-        `ttl must be between ${this.minTtlMs} and ${this.maxTtlMs} ms, got ${ttlMs}`,
-        "invalid",
-      );
-    }
-    if (
-      typeof host !== "string" ||
-      !NAME.test(host) ||
-      !Number.isInteger(port) ||
-      port < 1 ||
-      port > 65535
-    ) {
-      throw new RegistryError("an instance needs a host and a port between 1 and 65535", "invalid");
-    }
-    const weight = registration.weight ?? 1;
-    if (!Number.isInteger(weight) || weight < 0 || weight > 65535) {
-      throw new RegistryError(
-        `weight must be an integer from 0 to 65535, got ${weight}`,
-        "invalid",
-      );
-    }
-    if (registration.zone !== undefined) checkName("zone", registration.zone);
-    const metadata = checkMetadata(registration.metadata ?? {});
-    const id = registration.id ?? (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
-    checkName("instance id", id);
+  register(service: string, registration: InstanceRegistration): LeaseGranted {
+    const checked = checkRegistration(service, registration, {
+      minTtlMs: this.minTtlMs,
+      maxTtlMs: this.maxTtlMs,
+    });
+    const { id, ttlMs } = checked;
     let entry = this.services.get(service);
     const held = entry?.instances.get(id);
     if (held === undefined && this.instanceCount >= this.maxInstances) {
@@ -157,15 +103,9 @@ export class RegistryStore {
     }
     const now = this.clock();
     const instance: Instance = {
-      id,
-      host,
-      port,
-      weight,
-      ...(registration.zone !== undefined && { zone: registration.zone }),
-      metadata,
+      ...checked,
       expired: false,
       expiresAt: now + ttlMs,
-      ttlMs,
       registeredAt: held?.registeredAt ?? now,
       renewedAt: now,
       renewals: held ? held.renewals + 1 : 0,
@@ -176,7 +116,7 @@ export class RegistryStore {
       this.instanceCount++;
       this.options.logger?.info({ service, instance: id, ttlMs }, "instance registered");
     }
-    if (held === undefined || !sameView(held, instance)) this.changed(entry, id, instance);
+    if (held === undefined || !sameInstance(held, instance)) this.changed(entry, id, instance);
     this.armTimer(instance.expiresAt);
     return { id, expiresAt: instance.expiresAt, index: entry.index };
   }
@@ -242,13 +182,7 @@ export class RegistryStore {
   }
 
   /** Every service with its counts, for the API and `ballast ctl`. */
-  list(): {
-    service: string;
-    index: number;
-    instances: number;
-    expired: number;
-    preserving: boolean;
-  }[] {
+  list(): ServiceSummary[] {
     return [...this.services.values()].map((entry) => {
       let expired = 0;
       for (const instance of entry.instances.values()) if (instance.expired) expired++;
@@ -263,9 +197,7 @@ export class RegistryStore {
   }
 
   /** Leases of one service, with renew counts, for `ballast ctl` and the API. */
-  leases(
-    service: string,
-  ): (InstanceView & { ttlMs: number; registeredAt: number; renewals: number })[] {
+  leases(service: string): LeaseView[] {
     const entry = this.services.get(service);
     if (entry === undefined) return [];
     return [...entry.instances.values()].map((i) => ({
@@ -327,6 +259,11 @@ export class RegistryStore {
     this.timerAt = Number.POSITIVE_INFINITY;
     this.timer = undefined;
     this.armTimer(this.nextExpiry());
+  }
+
+  /** Nothing to load: the memory store starts empty. */
+  start(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Stops the expiry timer; change listeners stay. */
@@ -405,51 +342,4 @@ function view(i: Instance): InstanceView {
     expired: i.expired,
     expiresAt: i.expiresAt,
   };
-}
-
-/** True when watchers would see no difference (a re-register that only renews). */
-function sameView(a: Instance, b: Instance): boolean {
-  if (
-    a.host !== b.host ||
-    a.port !== b.port ||
-    a.weight !== b.weight ||
-    a.zone !== b.zone ||
-    a.expired !== b.expired
-  ) {
-    return false;
-  }
-  const ak = Object.keys(a.metadata);
-  if (ak.length !== Object.keys(b.metadata).length) return false;
-  return ak.every((k) => a.metadata[k] === b.metadata[k]);
-}
-
-function checkName(what: string, name: unknown): void {
-  if (typeof name !== "string" || !NAME.test(name)) {
-    throw new RegistryError(
-      `${what} must be 1 to 200 letters, digits or _ . : - [ ], got ${JSON.stringify(String(name).slice(0, 60))}`,
-      "invalid",
-    );
-  }
-}
-
-function checkMetadata(metadata: unknown): Record<string, string> {
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new RegistryError("metadata must be an object of strings", "invalid");
-  }
-  const entries = Object.entries(metadata);
-  if (entries.length > MAX_METADATA_KEYS) {
-    throw new RegistryError(`metadata may have at most ${MAX_METADATA_KEYS} keys`, "invalid");
-  }
-  const clean: Record<string, string> = Object.create(null);
-  for (const [key, value] of entries) {
-    checkName("metadata key", key);
-    if (typeof value !== "string" || value.length > MAX_METADATA_VALUE) {
-      throw new RegistryError(
-        `metadata "${key}" must be a string of at most ${MAX_METADATA_VALUE} characters`,
-        "invalid",
-      );
-    }
-    clean[key] = value;
-  }
-  return { ...clean };
 }

@@ -8,7 +8,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { InstanceView, ServiceDelta, ServiceSnapshot } from "./client/wire.js";
-import type { RegistryStore } from "./store.js";
+import type { RegistryStorage } from "./storage.js";
 
 interface Waiter {
   index: number;
@@ -26,7 +26,7 @@ export class WatchHub {
   private readonly off: () => void;
 
   constructor(
-    private readonly store: RegistryStore,
+    private readonly store: RegistryStorage,
     pingIntervalMs = 10_000,
   ) {
     this.off = store.onChange((service, id, instance) => {

@@ -90,6 +90,9 @@ export class Runtime {
 
   /** Starts every listener and the health machinery; on a bind failure the others stop again. */
   async start(): Promise<void> {
+    // The registry loads first (etcd: every instance), so discovery pools are full before
+    // the first request.
+    await this.registry?.start();
     const started: Listener[] = [];
     // Checks start first, so an `initial_state` is in force before the first request or
     // DNS query can arrive.
@@ -166,7 +169,7 @@ export class Runtime {
     for (const timer of this.drainCaps) clearTimeout(timer);
     this.drainCaps.clear();
     this.discovery.close();
-    this.registry?.close();
+    await this.registry?.close();
     for (const health of this.health.values()) health.stop();
     this.health.clear();
     await Promise.all([...this.listeners.values()].map((listener) => listener.stop(options)));
