@@ -5,9 +5,14 @@
  * services of 1,000; the watchers watch one of them). Watchers run in this process, beside
  * the registry, so their parsing counts against the figures.
  *
+ * The HTTP load comes from a worker thread, and the same load against a plain Node HTTP
+ * server (the peer: the most any registry over Node's HTTP can do) gives the ratio.
+ *
  * Usage: node dist/bench/registry.js [watchers] [instances] [rounds]
  */
-import { type IncomingMessage, request } from "node:http";
+import { createServer, type IncomingMessage, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { Agent, Pool as UndiciPool } from "undici";
 import { createAdminServer } from "../src/admin/server.js";
 import { parseConfigText } from "../src/config/load.js";
@@ -50,22 +55,64 @@ function storeRates(): { registrations: number; renewals: number } {
   return { registrations, renewals };
 }
 
-/** Over the admin API: `total` calls from `concurrency` loops. */
-async function httpRate(
-  pool: UndiciPool,
-  total: number,
-  concurrency: number,
-  call: (i: number) => { method: "POST"; path: string; body?: string },
-): Promise<number> {
+type CallKind = "register" | "renew";
+
+/** What a load worker is asked to do. */
+interface LoadJob {
+  base: string;
+  kind: CallKind;
+  total: number;
+  /** Instances registered before (renewals cycle through them). */
+  instances: number;
+  concurrency: number;
+  /** Instances per call: 1 for one call each, more for POST /api/registry/batch. */
+  batch: number;
+}
+
+/** The registration of instance i. */
+function registration(i: number) {
+  return { address: `10.0.${(i >> 8) & 255}.${i & 255}:8080`, id: `i${i}`, ttl: "10m" };
+}
+
+/** One call of a kind: registrations spread over the services, renewals over the instances. */
+function callOf(job: LoadJob, call: number): { path: string; body?: string } {
+  const { kind, instances, batch } = job;
+  if (batch > 1) {
+    const items = Array.from({ length: batch }, (_, k) => call * batch + k);
+    const body =
+      kind === "register"
+        ? // New instances, after the ones registered one by one.
+          {
+            register: items.map((i) => ({
+              service: `s${i % SERVICES}`,
+              ...registration(instances + i),
+            })),
+          }
+        : { renew: items.map((i) => ({ service: `s${i % SERVICES}`, id: `i${i % instances}` })) };
+    return { path: "/api/registry/batch", body: JSON.stringify(body) };
+  }
+  const i = call;
+  if (kind === "register") {
+    return {
+      path: `/api/registry/services/s${i % SERVICES}/instances`,
+      body: JSON.stringify(registration(i)),
+    };
+  }
+  return { path: `/api/registry/services/s${i % SERVICES}/instances/i${i % instances}/renew` };
+}
+
+/** In a worker thread: `total` instances from `concurrency` loops over keep-alive connections. */
+async function runLoad(job: LoadJob): Promise<number> {
+  // undici's defaults, as instances use them: the admin API's keep-alive outlasts its margin.
+  const pool = new UndiciPool(job.base, { connections: job.concurrency, pipelining: 1 });
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const { method, path, body } = call(i);
+    Array.from({ length: job.concurrency }, async () => {
+      while (next < job.total / job.batch) {
+        const { path, body } = callOf(job, next++);
         const answer = await pool.request({
-          method,
+          method: "POST",
           path,
           body,
           headers: {
@@ -78,7 +125,52 @@ async function httpRate(
       }
     }),
   );
-  return rate(total, started);
+  const result = rate(job.total, started);
+  await pool.close();
+  return result;
+}
+
+/**
+ * Calls per second against `base`, from a worker thread: the load generator gets its own
+ * event loop, so the server's thread runs only the server.
+ */
+function httpRate(job: LoadJob): Promise<number> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: job });
+  return new Promise((resolve, reject) => {
+    worker.once("message", (value: number) => resolve(value));
+    worker.once("error", reject);
+    worker.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`load worker exited with ${code}`));
+    });
+  });
+}
+
+/**
+ * The peer: a plain Node HTTP server that reads the JSON body, parses it and answers 201
+ * with a small JSON object. No registry can answer over Node's HTTP faster than this.
+ */
+async function plainNodeServer(): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString();
+      const parsed = text === "" ? {} : (JSON.parse(text) as { id?: string });
+      const answer = JSON.stringify({ id: parsed.id ?? "x", expiresAt: Date.now() + 600_000 });
+      res.writeHead(201, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(answer),
+      });
+      res.end(answer);
+    });
+  });
+  server.keepAliveTimeout = 35_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 interface Watcher {
@@ -171,29 +263,59 @@ async function main(): Promise<void> {
   const admin = createAdminServer(runtime, { bind: { host: "127.0.0.1", port: 0 }, token: TOKEN });
   await admin.start();
   const base = admin.url();
-  // The admin API announces a 2 s keep-alive; undici's default 2 s margin would then never
-  // reuse a connection, and the figure would be one of TCP handshakes.
-  const pool = new UndiciPool(base, {
-    connections: 32,
-    pipelining: 1,
-    keepAliveTimeoutThreshold: 500,
+  const connections = 32;
+  const registrations = await httpRate({
+    base,
+    kind: "register",
+    total: INSTANCES,
+    instances: INSTANCES,
+    concurrency: connections,
+    batch: 1,
   });
-
-  const registrations = await httpRate(pool, INSTANCES, 32, (i) => ({
-    method: "POST",
-    path: `/api/registry/services/s${i % SERVICES}/instances`,
-    body: JSON.stringify({
-      address: `10.0.${(i >> 8) & 255}.${i & 255}:8080`,
-      id: `i${i}`,
-      ttl: "10m",
-    }),
-  }));
-  const renewals = await httpRate(pool, INSTANCES * 2, 32, (i) => ({
-    method: "POST",
-    path: `/api/registry/services/s${i % SERVICES}/instances/i${i % INSTANCES}/renew`,
-  }));
+  const renewals = await httpRate({
+    base,
+    kind: "renew",
+    total: INSTANCES * 2,
+    instances: INSTANCES,
+    concurrency: connections,
+    batch: 1,
+  });
+  const BATCH = 100;
+  const batchedRegistrations = await httpRate({
+    base,
+    kind: "register",
+    total: INSTANCES,
+    instances: INSTANCES,
+    concurrency: 8,
+    batch: BATCH,
+  });
+  const batchedRenewals = await httpRate({
+    base,
+    kind: "renew",
+    total: INSTANCES * 2,
+    instances: INSTANCES * 2,
+    concurrency: 8,
+    batch: BATCH,
+  });
+  const plain = await plainNodeServer();
+  const plainRate = await httpRate({
+    base: plain.base,
+    kind: "register",
+    total: INSTANCES,
+    instances: INSTANCES,
+    concurrency: connections,
+    batch: 1,
+  });
+  await plain.close();
+  const ratio = (value: number) => (value / plainRate).toFixed(2);
   console.log(
-    `admin API: ${registrations} registrations/s, ${renewals} renewals/s (32 connections, ${INSTANCES} instances)`,
+    `admin API: ${registrations} registrations/s, ${renewals} renewals/s (${connections} connections from a worker thread, ${INSTANCES} instances)`,
+  );
+  console.log(
+    `admin API, POST /api/registry/batch of ${BATCH}: ${batchedRegistrations} registrations/s, ${batchedRenewals} renewals/s (8 connections)`,
+  );
+  console.log(
+    `plain Node HTTP server (read JSON, answer 201), same client: ${plainRate} calls/s; registrations ${ratio(registrations)}x, renewals ${ratio(renewals)}x of it`,
   );
 
   const marker = { text: "" };
@@ -217,16 +339,21 @@ async function main(): Promise<void> {
   }
   const show = (values: number[]) =>
     `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+  if (ROUNDS === 0) {
+    await admin.stop();
+    await runtime.stop({ graceful: false });
+    process.exit(0);
+  }
   console.log(
     `registration → last of ${WATCHERS} watchers (${INSTANCES} instances, ${ROUNDS} rounds): ${show(seeRegistration)}`,
   );
   console.log(`expiry → last of ${WATCHERS} watchers: ${show(seeExpiry)}`);
 
-  await pool.close();
   await admin.stop();
   await runtime.stop({ graceful: false });
   await new Agent().close();
   process.exit(0);
 }
 
-await main();
+if (isMainThread) await main();
+else parentPort!.postMessage(await runLoad(workerData as LoadJob));

@@ -77,8 +77,72 @@ function parseIndex(query: URLSearchParams): number | undefined {
   return Number(raw);
 }
 
+/** Most registrations plus renewals in one batch. */
+const MAX_BATCH = 1000;
+
+const batchBody = z.strictObject({
+  register: z
+    .array(registerBody.extend({ service: z.string().min(1).max(200) }))
+    .max(MAX_BATCH)
+    .optional(),
+  renew: z
+    .array(z.strictObject({ service: z.string().min(1).max(200), id: z.string().min(1).max(200) }))
+    .max(MAX_BATCH)
+    .optional(),
+});
+
+/**
+ * Many registrations and renewals in one call, for an agent that speaks for the instances of
+ * its host (Nacos's batch registration): one HTTP exchange instead of hundreds. Each item is
+ * answered on its own, so one bad item loses none of the others.
+ */
+function batch(registry: Registry, body: z.infer<typeof batchBody>) {
+  const registered = (body.register ?? []).map(
+    ({ service, address, id, weight, zone, metadata, ttl }) => {
+      try {
+        return {
+          service,
+          ...registry.store.register(service, {
+            ...address,
+            id,
+            weight,
+            zone,
+            metadata,
+            ttlMs: ttl,
+          }),
+        };
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error;
+        return { service, id, error: error.message };
+      }
+    },
+  );
+  const renewed = (body.renew ?? []).map(({ service, id }) => {
+    const expiresAt = registry.store.renew(service, id);
+    return expiresAt === undefined
+      ? { service, id, error: "no lease; register again" }
+      : { service, id, expiresAt };
+  });
+  return { registered, renewed };
+}
+
 /** Adds the registry's routes through the API's `route`. */
 export function defineRegistryRoutes(route: Define): void {
+  route("POST", "/api/registry/batch", async ({ runtime, req, res }) => {
+    const registry = requireRegistry(runtime);
+    const parsed = batchBody.safeParse(await readJsonObject(req));
+    if (!parsed.success) {
+      throw new HttpError(400, "invalid batch", {
+        errors: parsed.error.issues.slice(0, 20).map((i) => `${i.path.join(".")}: ${i.message}`),
+        example: {
+          register: [{ service: "api", address: "127.0.0.1:8081", id: "api-1", ttl: "10s" }],
+          renew: [{ service: "api", id: "api-2" }],
+        },
+      });
+    }
+    sendJson(res, 200, batch(registry, parsed.data), true);
+  });
+
   route("GET", "/api/registry/services", ({ runtime, res }) => {
     const registry = requireRegistry(runtime);
     sendJson(res, 200, {
@@ -129,7 +193,7 @@ export function defineRegistryRoutes(route: Define): void {
       const lease = await storeCall(() =>
         registry.store.register(service, { ...address, id, weight, zone, metadata, ttlMs: ttl }),
       );
-      sendJson(res, 201, { service, ...lease, ttlMs: ttl });
+      sendJson(res, 201, { service, ...lease, ttlMs: ttl }, true);
     },
   );
 
@@ -142,7 +206,7 @@ export function defineRegistryRoutes(route: Define): void {
       if (expiresAt === undefined) {
         throw new HttpError(404, `no lease for "${id}" in service "${service}"; register again`);
       }
-      sendJson(res, 200, { service, id, expiresAt });
+      sendJson(res, 200, { service, id, expiresAt }, true);
     },
   );
 

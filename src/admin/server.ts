@@ -121,8 +121,12 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
         );
       }
       server = createServer(onRequest);
-      // The admin API is not a keep-alive hot path; short idle sockets keep stop() quick.
-      server.keepAliveTimeout = 2000;
+      // Instances renew their leases here, each on its own keep-alive connection. undici
+      // (fetch) stops reusing a connection 2 s before the announced timeout, so a 2 s timeout
+      // meant a new connection per call; 35 s keeps the connection of an instance that renews
+      // every 30 s (Eureka's interval, a third of a 90 s lease). stop() still closes idle
+      // sockets at once.
+      server.keepAliveTimeout = 35_000;
       await new Promise<void>((resolve, reject) => {
         server!.once("error", reject);
         server!.listen(bind.port, bind.host, () => {

@@ -6,6 +6,7 @@
 export { Pool } from "../../pool/pool.js";
 export type { Selection, SelectionResult, SelectRequest } from "../../pool/selection.js";
 export { RegistryDispatcher, type RegistryDispatcherOptions } from "./dispatcher.js";
+export { BALLAST_SCHEME, type BallastGrpcOptions, registerBallastResolver } from "./grpc.js";
 export { InstanceHeartbeat, type InstanceOptions } from "./instance.js";
 export { RetryBudget } from "./retry-budget.js";
 export { ServiceBalancer, type ServiceBalancerOptions } from "./service-balancer.js";

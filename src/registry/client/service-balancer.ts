@@ -38,6 +38,7 @@ export class ServiceBalancer {
   private readonly watch: ServiceWatch;
   private emptyTimer: NodeJS.Timeout | undefined;
   private readyResolve!: () => void;
+  private readonly changeListeners: (() => void)[] = [];
   /** Settles once the pool has had a list (from the registry or the snapshot file). */
   readonly ready: Promise<void>;
 
@@ -66,6 +67,22 @@ export class ServiceBalancer {
   /** Starts choosing instances for one call: see Pool.select. */
   select(request?: SelectRequest): Selection {
     return this.pool.select(request);
+  }
+
+  /** Hears every change of the pool's membership (the grpc-js resolver reports it on). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.push(listener);
+    return () => {
+      const at = this.changeListeners.indexOf(listener);
+      if (at >= 0) this.changeListeners.splice(at, 1);
+    };
+  }
+
+  /** Instances that take new calls now (draining ones, on their way out, are left out). */
+  serving(): { id: string; host: string; port: number }[] {
+    return this.pool.backends
+      .filter((b) => !b.draining)
+      .map((b) => ({ id: b.id, host: b.host, port: b.port }));
   }
 
   /** True while the watch has an open stream to a registry. */
@@ -130,6 +147,7 @@ export class ServiceBalancer {
     for (const backend of [...this.pool.backends]) {
       if (!seen.has(backend.id)) this.pool.drain(backend.id, { remove: true });
     }
+    for (const listener of [...this.changeListeners]) listener();
   }
 
   private readSnapshotFile(): SnapshotFile | undefined {
