@@ -3,8 +3,10 @@
 import cluster from "node:cluster";
 import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
-import { publicAdminWarning } from "../config/schema/index.js";
+import { type Config, publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
+import { ClusterHub } from "../runtime/cluster-primary.js";
+import { followPrimary } from "../runtime/cluster-worker.js";
 import { HaHealthFile } from "../runtime/ha-health-file.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
@@ -29,17 +31,29 @@ export async function runStart(args: readonly string[]): Promise<number> {
     return 1;
   }
   const logger = createLogger(config.log.level);
-  const role = startWorkers(config.workers, logger);
-  if (role.role === "primary") return superviseWorkers(role.done, logger);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, file, logger);
   const inCluster = config.workers > 1;
   if (inCluster) {
     // Ctrl-C reaches every process of the group; the primary then sends each worker SIGTERM.
     // Counting both would turn a graceful stop into an immediate one, so workers wait for
-    // the primary's SIGTERM only.
+    // the primary's SIGTERM only. Reloads come from the primary too, which reads the file
+    // first and sends it on: a SIGHUP to the whole group must not reload twice.
     process.on("SIGINT", () => {});
+    process.on("SIGHUP", () => {});
   }
-  const runtime = new Runtime(config, { logger, configFile: file });
+  const runtime = new Runtime(config, {
+    logger,
+    configFile: file,
+    cluster: inCluster ? { role: "worker" } : undefined,
+  });
+  // Services stop in reverse order: what is added later (the admin API) stops first.
+  const services: Service[] = [];
   try {
+    if (inCluster) {
+      // The primary's health verdicts and admin changes are in force before the first request.
+      const follower = await followPrimary(runtime);
+      services.push({ name: "cluster", stop: async () => follower.close() });
+    }
     await runtime.start();
   } catch (error) {
     logger.error({ err: error }, "could not start");
@@ -47,33 +61,52 @@ export async function runStart(args: readonly string[]): Promise<number> {
     console.error(`ballast: could not start: ${(error as Error).message}`);
     return 1;
   }
-
-  // Services stop in reverse order: what is added later (the admin API) stops first.
-  const services: Service[] = [
-    { name: "runtime", stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }) },
-  ];
-  if (config.admin !== undefined && inCluster) {
-    // Each worker holds its own pools; an admin API answering from one of them at random
-    // would show and change one worker's state. Until workers share state, it stays off.
-    logger.warn("the admin API is not started with workers > 1");
-  } else if (config.admin !== undefined) {
-    const warning = publicAdminWarning(config.admin);
-    if (warning !== undefined) {
-      // Loud on purpose: the log may go to a file nobody reads, the terminal does not.
-      logger.warn({ admin: config.admin.bind }, warning);
-      console.error(`ballast: WARNING: ${warning}`);
-    }
-    const admin = createAdminServer(runtime, adminOptionsFromConfig(config.admin));
-    try {
-      await admin.start();
-    } catch (error) {
-      await runtime.stop({ graceful: false });
-      console.error(`ballast: could not start the admin API: ${(error as Error).message}`);
-      return 1;
-    }
-    services.push({ name: "admin", stop: () => admin.stop() });
+  services.unshift({
+    name: "runtime",
+    stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }),
+  });
+  if (!inCluster) {
+    const admin = await startAdmin(runtime, config, logger);
+    if (admin === undefined) return 1;
+    if (admin !== "off") services.push(admin);
+    listenForHangup(runtime, file, logger, services);
+    await startHaHealthFile(runtime, config, services);
   }
-  // SIGHUP reloads the file; a bad file is logged and refused, the running config stays.
+  logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
+  const status = await waitForShutdown(services, logger, inCluster ? ["SIGTERM"] : undefined);
+  await flushLogger(logger);
+  return status;
+}
+
+/**
+ * Starts the admin API when the config has one: "off" without, undefined when it could not
+ * start (the runtime is then stopped and the reason printed).
+ */
+async function startAdmin(
+  runtime: Runtime,
+  config: Config,
+  logger: Logger,
+): Promise<Service | "off" | undefined> {
+  if (config.admin === undefined) return "off";
+  const warning = publicAdminWarning(config.admin);
+  if (warning !== undefined) {
+    // Loud on purpose: the log may go to a file nobody reads, the terminal does not.
+    logger.warn({ admin: config.admin.bind }, warning);
+    console.error(`ballast: WARNING: ${warning}`);
+  }
+  const admin = createAdminServer(runtime, adminOptionsFromConfig(config.admin));
+  try {
+    await admin.start();
+  } catch (error) {
+    await runtime.stop({ graceful: false });
+    console.error(`ballast: could not start the admin API: ${(error as Error).message}`);
+    return undefined;
+  }
+  return { name: "admin", stop: () => admin.stop() };
+}
+
+/** SIGHUP reloads the file; a bad file is logged and refused, the running config stays. */
+function listenForHangup(runtime: Runtime, file: string, logger: Logger, services: Service[]) {
   const onHangup = () => {
     logger.info({ config: file }, "SIGHUP: reloading");
     void reloadFromFile(runtime, file).catch((error: unknown) => {
@@ -82,20 +115,17 @@ export async function runStart(args: readonly string[]): Promise<number> {
   };
   process.on("SIGHUP", onHangup);
   services.push({ name: "sighup", stop: async () => void process.off("SIGHUP", onHangup) });
-  if (config.ha !== undefined) {
-    // Last in, so first to stop: the VIPs leave before the listeners close.
-    const healthFile = new HaHealthFile(runtime, config.ha);
-    await healthFile.start();
-    services.push({
-      name: "ha",
-      stop: () => stopHealthFile(healthFile, config.ha?.advert_interval),
-    });
-  }
+}
 
-  logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
-  const status = await waitForShutdown(services, logger, inCluster ? ["SIGTERM"] : undefined);
-  await flushLogger(logger);
-  return status;
+/**
+ * Keeps keepalived's health file when the config has an `ha:` section. Added last, so it
+ * stops first: the VIPs leave before the listeners close.
+ */
+async function startHaHealthFile(runtime: Runtime, config: Config, services: Service[]) {
+  if (config.ha === undefined) return;
+  const healthFile = new HaHealthFile(runtime, config.ha);
+  await healthFile.start();
+  services.push({ name: "ha", stop: () => stopHealthFile(healthFile, config.ha?.advert_interval) });
 }
 
 /**
@@ -109,16 +139,40 @@ async function stopHealthFile(file: HaHealthFile, advertMs = 1000): Promise<void
 }
 
 /**
- * The primary of `workers: N`: workers.ts forks and restarts them and passes SIGTERM/SIGINT
- * on; SIGHUP is passed on here so each worker reloads the file itself.
+ * The primary of `workers: N`: it runs the control runtime (pools, health checks, registry,
+ * no data plane) and the admin API for the whole balancer, forks the workers and keeps them
+ * in step (cluster-primary.ts); workers.ts restarts a worker that dies and passes
+ * SIGTERM/SIGINT on. SIGHUP reloads here, and the reload goes on to every worker. The
+ * primary also keeps the HA health file: it owns the pools' verdicts.
  */
-async function superviseWorkers(done: Promise<boolean>, logger: Logger): Promise<number> {
-  const onHangup = () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
-  };
-  process.on("SIGHUP", onHangup);
-  const ok = await done;
-  process.off("SIGHUP", onHangup);
+async function runPrimary(config: Config, file: string, logger: Logger): Promise<number> {
+  const hub = new ClusterHub(logger);
+  const runtime = new Runtime(config, {
+    logger,
+    configFile: file,
+    cluster: {
+      role: "primary",
+      listener: hub.listenerFactory,
+      reloadWorkers: (origin) => hub.reloadWorkers(origin),
+    },
+  });
+  hub.attach(runtime);
+  await runtime.start();
+  const admin = await startAdmin(runtime, config, logger);
+  if (admin === undefined) {
+    hub.close();
+    return 1;
+  }
+  const services: Service[] = [];
+  listenForHangup(runtime, file, logger, services);
+  await startHaHealthFile(runtime, config, services);
+  const role = startWorkers(config.workers, logger);
+  if (role.role !== "primary") throw new Error("startWorkers: expected the primary");
+  const ok = await role.done;
+  for (const service of services) await service.stop();
+  if (admin !== "off") await admin.stop();
+  hub.close();
+  await runtime.stop({ graceful: false });
   logger.info("every worker has stopped");
   await flushLogger(logger);
   if (!ok) console.error("ballast: a worker could not start; see the log");

@@ -52,6 +52,12 @@ export class BackendState implements Backend {
   weight: number;
   active = 0;
   inactive = 0;
+  /**
+   * The part of `active`/`inactive` held by other worker processes (`workers: N`), folded in
+   * so connection-count algorithms and overload see the whole balancer; see setSharedCounts.
+   */
+  sharedActive = 0;
+  sharedInactive = 0;
   /** In service: up, enabled, not draining, not suspended. Overload is `overloaded`. */
   available = true;
   latencyMs = 0;

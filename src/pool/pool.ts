@@ -326,6 +326,27 @@ export class Pool implements LeaseOwner, SelectionSource {
     }
   }
 
+  /**
+   * Sets the connections other processes hold on a backend (`workers: N`): they count in
+   * `active`/`inactive` for the algorithms and overload, while this process's own leases
+   * keep adding and releasing theirs. A backend drained for removal leaves once the total
+   * reaches zero.
+   */
+  setSharedCounts(id: string, active: number, inactive: number): void {
+    const backend = this.get(id);
+    if (backend === undefined) return;
+    backend.active += active - backend.sharedActive;
+    backend.inactive += inactive - backend.sharedInactive;
+    backend.sharedActive = active;
+    backend.sharedInactive = inactive;
+    if (backend.active > backend.peakActive) backend.peakActive = backend.active;
+    if (backend.inactive > backend.peakInactive) backend.peakInactive = backend.inactive;
+    if (backend.maxConnections > 0) this.checkOverload(backend);
+    if (backend.active + backend.inactive === 0 && this.removeWhenDrained.has(backend)) {
+      this.remove(backend.id);
+    }
+  }
+
   /** Adds a backend; returns the existing one when the id is already in the pool. */
   add(spec: BackendSpec): BackendState {
     const existing = this.get(spec.id ?? new BackendState(spec).id);

@@ -22,15 +22,26 @@ export interface PoolHealth {
   checks(): BackendHealthView[];
 }
 
-/** Starts what the pool's config asks for: `health_check`, `passive`, `dynamic_weights`. */
-export function attachPoolHealth(pool: Pool, config: PoolConfig, logger: Logger): PoolHealth {
+/**
+ * Starts what the pool's config asks for: `health_check`, `passive`, `dynamic_weights`.
+ * `passiveOnly` is for the workers of `workers: N`: the primary runs the active checks and
+ * dynamic weights once and sends their verdicts, while passive detection watches each
+ * worker's own traffic.
+ */
+export function attachPoolHealth(
+  pool: Pool,
+  config: PoolConfig,
+  logger: Logger,
+  options: { passiveOnly?: boolean } = {},
+): PoolHealth {
+  const passiveOnly = options.passiveOnly ?? false;
   let current = config;
   let active: ActiveChecks | undefined;
   let detachPassive: (() => void) | undefined;
   let dynamic: DynamicWeights | undefined;
 
   const startActive = (section: PoolConfig["health_check"]) => {
-    if (section !== undefined) active = startPoolHealth(pool, section, logger);
+    if (section !== undefined && !passiveOnly) active = startPoolHealth(pool, section, logger);
   };
   const startPassive = (section: PoolConfig["passive"]) => {
     if (section === undefined) return;
@@ -40,7 +51,7 @@ export function attachPoolHealth(pool: Pool, config: PoolConfig, logger: Logger)
     });
   };
   const startDynamic = (section: PoolConfig["dynamic_weights"]) => {
-    const options = dynamicWeightOptionsFromConfig(section);
+    const options = passiveOnly ? undefined : dynamicWeightOptionsFromConfig(section);
     if (options !== undefined) dynamic = startDynamicWeights(pool, options);
   };
   startActive(config.health_check);
@@ -67,7 +78,9 @@ export function attachPoolHealth(pool: Pool, config: PoolConfig, logger: Logger)
         startPassive(next.passive);
       }
       if (!same(previous.dynamic_weights, next.dynamic_weights)) {
-        const options = dynamicWeightOptionsFromConfig(next.dynamic_weights);
+        const options = passiveOnly
+          ? undefined
+          : dynamicWeightOptionsFromConfig(next.dynamic_weights);
         if (dynamic !== undefined && options !== undefined) dynamic.update(options);
         else {
           dynamic?.stop({ reset: true });

@@ -2,6 +2,7 @@
 import { ConfigError, type ConfigIssue, formatIssue } from "../config/errors.js";
 import { loadConfigFile, parseConfigText } from "../config/load.js";
 import type { Config } from "../config/schema/index.js";
+import type { ReloadOrigin } from "./cluster-protocol.js";
 import type { ReloadResult, Runtime } from "./runtime.js";
 
 /** The answer of a reload: applied, or refused with the reasons (the old config stays). */
@@ -17,7 +18,7 @@ export async function reloadFromFile(runtime: Runtime, file?: string): Promise<R
       { file: "(none)", path: "", problem: "the runtime was not started from a file" },
     ]);
   }
-  return apply(runtime, () => loadConfigFile(path));
+  return apply(runtime, () => loadConfigFile(path), { file: path });
 }
 
 /** Validates config text (YAML or JSON) named `sourceName` in errors, then applies it. */
@@ -26,10 +27,14 @@ export function reloadFromText(
   text: string,
   sourceName = "(request body)",
 ): Promise<ReloadOutcome> {
-  return apply(runtime, async () => parseConfigText(text, sourceName));
+  return apply(runtime, async () => parseConfigText(text, sourceName), { text, sourceName });
 }
 
-async function apply(runtime: Runtime, load: () => Promise<Config>): Promise<ReloadOutcome> {
+async function apply(
+  runtime: Runtime,
+  load: () => Promise<Config>,
+  origin: ReloadOrigin,
+): Promise<ReloadOutcome> {
   let config: Config;
   try {
     config = await load();
@@ -41,7 +46,7 @@ async function apply(runtime: Runtime, load: () => Promise<Config>): Promise<Rel
     throw error;
   }
   try {
-    return { ok: true, ...(await runtime.reload(config)) };
+    return { ok: true, ...(await runtime.reload(config, origin)) };
   } catch (error) {
     // A listener that cannot bind (address taken): nothing else was changed.
     const message = (error as Error).message;

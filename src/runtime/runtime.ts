@@ -4,10 +4,11 @@ import type { CacheZone } from "../cache/zone.js";
 import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
 import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
-import type { Listener, ListenerContext } from "../net/listener.js";
+import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
 import { Registry } from "../registry/registry.js";
 import { syncCacheZones } from "./cache-zones.js";
+import type { ReloadOrigin } from "./cluster-protocol.js";
 import { type ConfigDiff, diffConfigs, isEmptyDiff, summarizeDiff } from "./diff.js";
 import { DiscoveryFeeds } from "./discovery.js";
 import { listenerFactories } from "./listener-factories.js";
@@ -21,7 +22,23 @@ export interface RuntimeOptions {
   configFile?: string;
   /** How long a replaced or removed listener may take to finish its work (ms). */
   drainTimeoutMs?: number;
+  /** This runtime's part in `workers: N`; a runtime on its own when undefined. */
+  cluster?: ClusterPart;
 }
+
+/**
+ * The primary of `workers: N` owns the control state: its listeners only show the workers'
+ * (`listener`), and each reload it applies goes on to the workers (`reloadWorkers`, which
+ * resolves with what they could not apply). A worker serves: it runs no active checks, no
+ * dynamic weights and no registry, and takes those verdicts from the primary.
+ */
+export type ClusterPart =
+  | {
+      role: "primary";
+      listener: ListenerFactory;
+      reloadWorkers(origin: ReloadOrigin | undefined): Promise<string[]>;
+    }
+  | { role: "worker" };
 
 /** What a reload did, for logs, the admin API and `ballast ctl reload`. */
 export interface ReloadResult {
@@ -63,15 +80,19 @@ export class Runtime {
   /** Reloads run one after the other; this is the tail of the queue. */
   private reloading: Promise<unknown> = Promise.resolve();
   private started = false;
+  private readonly cluster: ClusterPart | undefined;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config;
     this.logger = options.logger ?? silentLogger;
     this.configFile = options.configFile;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.cluster = options.cluster;
     this.heartbeats = new HeartbeatLeases(this.pools, { logger: this.logger });
     this.registry =
-      config.registry === undefined ? undefined : new Registry(config.registry, this.logger);
+      config.registry === undefined || this.cluster?.role === "worker"
+        ? undefined
+        : new Registry(config.registry, this.logger);
     this.context = {
       pools: this.pools,
       logger: this.logger,
@@ -155,9 +176,16 @@ export class Runtime {
    * Applies a new, already validated config. Pools and listeners change in place where they
    * can; backends that stay keep their health and counters; removed backends drain first.
    * A listener that cannot bind makes the whole reload fail before anything else changes.
+   * `origin` (the file or text it came from) lets the workers of `workers: N` read it too.
    */
-  reload(next: Config): Promise<ReloadResult> {
-    const run = this.reloading.then(() => this.applyConfig(next));
+  reload(next: Config, origin?: ReloadOrigin): Promise<ReloadResult> {
+    const run = this.reloading.then(async () => {
+      const result = await this.applyConfig(next);
+      if (this.cluster?.role === "primary") {
+        result.notApplied.push(...(await this.cluster.reloadWorkers(origin)));
+      }
+      return result;
+    });
     this.reloading = run.catch(() => undefined);
     return run;
   }
@@ -332,6 +360,7 @@ export class Runtime {
   }
 
   private createListener(config: ListenerConfig): Listener {
+    if (this.cluster?.role === "primary") return this.cluster.listener(config, this.context);
     return listenerFactories[config.protocol](config, this.context);
   }
 
@@ -342,6 +371,8 @@ export class Runtime {
   }
 
   private logListening(listener: Listener): void {
+    // The primary of `workers: N` binds nothing itself; each worker says where it listens.
+    if (this.cluster?.role === "primary") return;
     const { host, port } = listener.address();
     this.logger.info(
       { listener: listener.name, protocol: listener.protocol, host, port },
@@ -361,7 +392,9 @@ export class Runtime {
 
   private startHealth(name: string, pool: Pool, config: PoolConfig | undefined): void {
     if (config === undefined || this.health.has(name)) return;
-    this.health.set(name, attachPoolHealth(pool, config, this.logger.child({ pool: name })));
+    const logger = this.logger.child({ pool: name });
+    const passiveOnly = this.cluster?.role === "worker";
+    this.health.set(name, attachPoolHealth(pool, config, logger, { passiveOnly }));
   }
 
   private detachPool(name: string): void {

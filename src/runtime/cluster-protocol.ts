@@ -1,0 +1,127 @@
+/**
+ * The messages of `workers: N` between the primary, which owns the control state (health
+ * checks, admin changes, the registry), and the workers, which serve traffic. They travel
+ * over node:cluster's IPC channel, which only our own processes hold.
+ */
+import type { BackendRole, BackendSpec, BackendState, Health } from "../pool/backend.js";
+import type { Pool } from "../pool/pool.js";
+
+/** How often workers report their counts and the primary answers with everyone else's (ms). */
+export const COUNT_EXCHANGE_MS = 100;
+
+/** Connection tables travel at most this often, since they can be long (ms). */
+export const TABLE_REPORT_MS = 1000;
+
+/** Entries of one listener's connection table a worker reports at most. */
+export const TABLE_REPORT_LIMIT = 1000;
+
+/** What the primary decides about a backend, and what a worker needs to create it. */
+export interface BackendControl {
+  spec: BackendSpec & { id: string };
+  health: Health;
+  role: BackendRole | null;
+  enabled: boolean;
+  draining: boolean;
+  weightFactor: number;
+}
+
+/**
+ * One backend's numbers from one worker, in a fixed order: active, inactive, then the
+ * counters (picks, requests, failures, connectErrors, responseErrors, bytesIn, bytesOut),
+ * then the latency estimate in ms.
+ */
+export type BackendReport = number[];
+
+/** The counters in BackendReport's order, after active and inactive. */
+export const REPORTED_COUNTERS = [
+  "picks",
+  "requests",
+  "failures",
+  "connectErrors",
+  "responseErrors",
+  "bytesIn",
+  "bytesOut",
+] as const;
+
+/** One listener as a worker reports it. */
+export interface ListenerReport {
+  host: string;
+  port: number;
+  stats: Record<string, number>;
+  /** The connection table, sent at most every TABLE_REPORT_MS. */
+  connections?: object[];
+}
+
+/** From the primary to a worker. */
+export type ToWorker =
+  | { type: "ballast:snapshot"; pools: Record<string, BackendControl[]> }
+  | { type: "ballast:backend"; pool: string; backend: BackendControl }
+  | { type: "ballast:removed"; pool: string; id: string }
+  | { type: "ballast:counts"; pools: Record<string, Record<string, [number, number]>> }
+  | { type: "ballast:reload"; seq: number; origin: ReloadOrigin }
+  | { type: "ballast:close"; pool: string; id: string };
+
+/** From a worker to the primary. */
+export type FromWorker =
+  | { type: "ballast:hello" }
+  | {
+      type: "ballast:stats";
+      pools: Record<string, Record<string, BackendReport>>;
+      listeners: Record<string, ListenerReport>;
+    }
+  | { type: "ballast:reloaded"; seq: number; ok: boolean; notApplied: string[] };
+
+/** Where a reload's config came from, so each worker reads and checks it the same way. */
+export type ReloadOrigin = { file: string } | { text: string; sourceName: string };
+
+/** True for a message of this protocol (the IPC channel also carries node's own). */
+export function isBallastMessage(message: unknown): message is { type: string } {
+  return (
+    typeof message === "object" &&
+    message !== null &&
+    typeof (message as { type?: unknown }).type === "string" &&
+    (message as { type: string }).type.startsWith("ballast:")
+  );
+}
+
+/** The control state of a backend, for a worker. */
+export function backendControl(backend: BackendState): BackendControl {
+  return {
+    spec: {
+      id: backend.id,
+      host: backend.host,
+      port: backend.port,
+      weight: backend.configuredWeight,
+      backup: backend.backup,
+      redirectUrl: backend.redirectUrl,
+      maxConnections: backend.maxConnections,
+      minConnections: backend.minConnections,
+      source: backend.source,
+    },
+    health: backend.health,
+    role: backend.role ?? null,
+    enabled: backend.enabled,
+    draining: backend.draining,
+    weightFactor: backend.weightFactor,
+  };
+}
+
+/** Makes a worker's backend match the primary's decision, adding it when it is new. */
+export function applyBackendControl(pool: Pool, control: BackendControl): void {
+  const { id } = control.spec;
+  const backend = pool.get(id) ?? pool.add(control.spec);
+  const weight = control.spec.weight ?? 1;
+  if (backend.configuredWeight !== weight) pool.setWeight(id, weight);
+  if (backend.weightFactor !== control.weightFactor) pool.setWeightFactor(id, control.weightFactor);
+  if (control.role !== null && backend.role !== control.role) {
+    pool.setRole(id, control.role, "found by the primary's check");
+  }
+  if (backend.health !== control.health) {
+    pool.setHealth(id, control.health, "verdict of the primary's health check");
+  }
+  // setEnabled(true) also ends a drain, so it comes first and the drain is set again after.
+  if (backend.enabled !== control.enabled || (backend.draining && !control.draining)) {
+    pool.setEnabled(id, control.enabled);
+  }
+  if (control.draining && !backend.draining) pool.drain(id);
+}

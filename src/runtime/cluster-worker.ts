@@ -1,0 +1,147 @@
+/**
+ * A worker's side of `workers: N` (see cluster-primary.ts): it takes the primary's control
+ * state (health verdicts, weights, drains, members, reloads) into its pools, reports its
+ * counts every COUNT_EXCHANGE_MS, and adds the connections the other workers hold to its
+ * own, so connection-count algorithms and `max_connections` see the whole balancer.
+ */
+import {
+  applyBackendControl,
+  type BackendReport,
+  COUNT_EXCHANGE_MS,
+  type FromWorker,
+  isBallastMessage,
+  type ListenerReport,
+  REPORTED_COUNTERS,
+  TABLE_REPORT_LIMIT,
+  TABLE_REPORT_MS,
+  type ToWorker,
+} from "./cluster-protocol.js";
+import { reloadFromFile, reloadFromText } from "./reload.js";
+import type { Runtime } from "./runtime.js";
+
+/** How long a starting worker waits for the primary's state before it serves anyway (ms). */
+const SNAPSHOT_WAIT_MS = 10_000;
+
+/** A worker's link to the primary; `close` stops reporting. */
+export interface ClusterFollower {
+  close(): void;
+}
+
+/**
+ * Joins the primary: resolves once the primary's state is in the pools (or after
+ * SNAPSHOT_WAIT_MS), so the first request already sees the health checks' verdicts.
+ */
+export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> {
+  let snapshotArrived: () => void = () => {};
+  const firstSnapshot = new Promise<void>((resolve) => {
+    snapshotArrived = resolve;
+  });
+  let reloads: Promise<unknown> = Promise.resolve();
+  const onMessage = (message: unknown) => {
+    if (!isBallastMessage(message)) return;
+    const m = message as ToWorker;
+    if (m.type === "ballast:snapshot") {
+      applySnapshot(runtime, m.pools);
+      snapshotArrived();
+    } else if (m.type === "ballast:backend") {
+      const pool = runtime.pools.get(m.pool);
+      if (pool !== undefined) applyBackendControl(pool, m.backend);
+    } else if (m.type === "ballast:removed") {
+      runtime.pools.get(m.pool)?.remove(m.id);
+    } else if (m.type === "ballast:counts") {
+      for (const [name, backends] of Object.entries(m.pools)) {
+        const pool = runtime.pools.get(name);
+        if (pool === undefined) continue;
+        for (const [id, [active, inactive]] of Object.entries(backends)) {
+          pool.setSharedCounts(id, active, inactive);
+        }
+      }
+    } else if (m.type === "ballast:close") {
+      for (const listener of runtime.listeners.values()) {
+        listener.closeConnectionsTo?.(m.pool, m.id);
+      }
+    } else if (m.type === "ballast:reload") {
+      // One after the other, as the primary sent them.
+      reloads = reloads.then(async () => {
+        const outcome =
+          "file" in m.origin
+            ? await reloadFromFile(runtime, m.origin.file)
+            : await reloadFromText(runtime, m.origin.text, m.origin.sourceName);
+        const notApplied = outcome.ok ? outcome.notApplied : outcome.errors;
+        send({ type: "ballast:reloaded", seq: m.seq, ok: outcome.ok, notApplied });
+      });
+    }
+  };
+  process.on("message", onMessage);
+  send({ type: "ballast:hello" });
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([
+    firstSnapshot,
+    new Promise<void>((resolve) => {
+      waited = setTimeout(() => {
+        runtime.logger.warn("no state from the primary yet; serving with the config's");
+        resolve();
+      }, SNAPSHOT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(waited);
+
+  let tablesSentAt = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const withTables = now - tablesSentAt >= TABLE_REPORT_MS;
+    if (withTables) tablesSentAt = now;
+    send(report(runtime, withTables));
+  }, COUNT_EXCHANGE_MS);
+  timer.unref();
+  return {
+    close() {
+      clearInterval(timer);
+      process.off("message", onMessage);
+    },
+  };
+}
+
+/** Makes the pools' members and their state what the primary says. */
+function applySnapshot(
+  runtime: Runtime,
+  pools: Record<string, Parameters<typeof applyBackendControl>[1][]>,
+) {
+  for (const [name, backends] of Object.entries(pools)) {
+    const pool = runtime.pools.get(name);
+    if (pool === undefined) continue;
+    const wanted = new Set(backends.map((backend) => backend.spec.id));
+    for (const backend of [...pool.backends]) {
+      if (!wanted.has(backend.id)) pool.remove(backend.id);
+    }
+    for (const backend of backends) applyBackendControl(pool, backend);
+  }
+}
+
+/** This worker's own counts and counters, and its listeners' stats. */
+function report(runtime: Runtime, withTables: boolean): FromWorker {
+  const pools: Record<string, Record<string, BackendReport>> = {};
+  for (const [name, pool] of runtime.pools) {
+    const backends: Record<string, BackendReport> = {};
+    for (const b of pool.backends) {
+      const numbers = [b.active - b.sharedActive, b.inactive - b.sharedInactive];
+      for (const counter of REPORTED_COUNTERS) numbers.push(b.counters[counter]);
+      numbers.push(b.latencyMs);
+      backends[b.id] = numbers;
+    }
+    pools[name] = backends;
+  }
+  const listeners: Record<string, ListenerReport> = {};
+  for (const [name, listener] of runtime.listeners) {
+    const entry: ListenerReport = { ...listener.address(), stats: listener.stats() };
+    if (withTables && listener.connections !== undefined) {
+      entry.connections = listener.connections().slice(0, TABLE_REPORT_LIMIT);
+    }
+    listeners[name] = entry;
+  }
+  return { type: "ballast:stats", pools, listeners };
+}
+
+function send(message: FromWorker): void {
+  if (process.connected) process.send?.(message);
+}
