@@ -127,7 +127,7 @@ export function registerListenerMetrics(registry: Registry, runtime: Runtime): v
   registerDnsAnswerMetrics(registry, runtime);
 }
 
-/** Answers per zone and RCODE, and per region, of every dns listener. */
+/** Answers per zone and RCODE, per region, and per record set, of every dns listener. */
 function registerDnsAnswerMetrics(registry: Registry, runtime: Runtime): void {
   const counts = () =>
     [...runtime.listeners.values()].flatMap((listener) => {
@@ -159,6 +159,19 @@ function registerDnsAnswerMetrics(registry: Registry, runtime: Runtime): void {
       for (const { listener, answers } of counts()) {
         for (const [region, value] of Object.entries(answers.regions))
           this.inc({ listener, region }, value);
+      }
+    },
+  });
+  new Counter({
+    name: "ballast_dns_record_answers_total",
+    help: "Answers by the record set that answered: zone, owner name and type (dns)",
+    labelNames: ["listener", "zone", "name", "type"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { listener, answers } of counts()) {
+        for (const { zone, name, type, answers: value } of answers.records ?? [])
+          this.inc({ listener, zone, name, type }, value);
       }
     },
   });

@@ -13,7 +13,7 @@ import { ClientLimits } from "../security/client-limits.js";
 import { RegionTable } from "./regions.js";
 import { RCODE, type Reply, Responder } from "./responder.js";
 import { ResponseRateLimit } from "./response-rate-limit.js";
-import { ZoneTable } from "./zone-table.js";
+import { type RecordSet, ZoneTable } from "./zone-table.js";
 import { describeZones, type ZoneView } from "./zone-view.js";
 
 /** Creates a dns listener from its config. */
@@ -60,6 +60,10 @@ export class DnsListener implements Listener {
   private readonly byZone = new Map<string, Map<string, number>>();
   /** Answers by region, for the metrics. */
   private readonly byRegion = new Map<string, number>();
+  /** Answers by the record set that answered, since the last reload (a Map lookup per query). */
+  private byRecord = new Map<RecordSet, number>();
+  /** Answers by zone, owner name and type from before the last reload. */
+  private readonly recordTotals = new Map<string, number>();
 
   constructor(
     config: DnsListenerConfig,
@@ -67,6 +71,8 @@ export class DnsListener implements Listener {
   ) {
     this.name = config.name;
     this.config = config;
+    // The old zones' record sets go; their counts stay, by name.
+    this.foldRecordCounts();
     this.zoneTable = new ZoneTable(config.zones);
     this.regionTable = regionTableOf(config);
     this.responder = new Responder(this.setup());
@@ -136,6 +142,8 @@ export class DnsListener implements Listener {
   update(config: ListenerConfig): void {
     if (config.protocol !== "dns") return;
     this.config = config;
+    // The old zones' record sets go; their counts stay, by name.
+    this.foldRecordCounts();
     this.zoneTable = new ZoneTable(config.zones);
     this.regionTable = regionTableOf(config);
     this.responder.configure(this.setup());
@@ -175,14 +183,29 @@ export class DnsListener implements Listener {
     return { ...this.counters, tcpOpen: this.tcpSockets.size };
   }
 
-  /** Answers by zone and RCODE name, and by region, since the start. */
+  /** Answers by zone and RCODE name, by region, and by record (zone, name, type), since the start. */
   answerCounts(): {
     zones: Record<string, Record<string, number>>;
     regions: Record<string, number>;
+    records: { zone: string; name: string; type: string; answers: number }[];
   } {
     const zones: Record<string, Record<string, number>> = {};
     for (const [zone, counts] of this.byZone) zones[zone] = Object.fromEntries(counts);
-    return { zones, regions: Object.fromEntries(this.byRegion) };
+    this.foldRecordCounts();
+    const records = [...this.recordTotals].map(([key, answers]) => {
+      const [zone, name, type] = JSON.parse(key) as [string, string, string];
+      return { zone, name, type, answers };
+    });
+    return { zones, regions: Object.fromEntries(this.byRegion), records };
+  }
+
+  /** Moves the counts per record set into the totals by zone, name and type. */
+  private foldRecordCounts(): void {
+    for (const [set, count] of this.byRecord) {
+      const key = JSON.stringify([set.zone, set.owner, set.type]);
+      this.recordTotals.set(key, (this.recordTotals.get(key) ?? 0) + count);
+    }
+    this.byRecord = new Map();
   }
 
   /** Each zone's names and what they answer now, per region (for `ballast ctl` and the admin API). */
@@ -314,6 +337,8 @@ export class DnsListener implements Listener {
     }
     if (reply.region !== undefined)
       this.byRegion.set(reply.region, (this.byRegion.get(reply.region) ?? 0) + 1);
+    if (reply.record !== undefined)
+      this.byRecord.set(reply.record, (this.byRecord.get(reply.record) ?? 0) + 1);
   }
 }
 

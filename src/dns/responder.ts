@@ -63,6 +63,8 @@ export interface Reply {
   zone: string | undefined;
   /** The client's region, when a record looked it up. */
   region: string | undefined;
+  /** The record set that answered the question's name (a CNAME's, when it has one). */
+  record: RecordSet | undefined;
   truncated: boolean;
 }
 
@@ -163,6 +165,7 @@ export class Responder {
       rcode: RCODE.FORMERR,
       zone: undefined,
       region: undefined,
+      record: undefined,
       truncated: false,
     };
     if (message.length < 12) return reply;
@@ -223,6 +226,7 @@ export class Responder {
       additionals: [],
     };
     reply.region = found.region;
+    reply.record = found.record;
     return this.encode(reply, out, found.rcode, edns, subnet, client.scope, tcp);
   }
 
@@ -314,6 +318,7 @@ export class Responder {
       authorities: [],
       authoritative: true,
       region: undefined,
+      record: undefined,
     };
     let current = zone;
     for (let step = 0; step < MAX_CHAIN; step++) {
@@ -335,6 +340,7 @@ export class Responder {
       }
       const cname = node.get("CNAME");
       if (cname !== undefined && type !== "CNAME") {
+        found.record ??= cname;
         const records = this.records(cname, spelled, client, found);
         if (records === undefined) return servfail(found);
         found.answers.push(...records);
@@ -351,6 +357,7 @@ export class Responder {
       }
       const sets = type === "ANY" ? [...node.values()] : node.has(type) ? [node.get(type)!] : [];
       for (const set of sets) {
+        found.record ??= set;
         const records = this.records(set, spelled, client, found);
         if (records === undefined) return servfail(found);
         found.answers.push(...records);
@@ -386,6 +393,7 @@ interface Found {
   authorities: Answer[];
   authoritative: boolean;
   region: string | undefined;
+  record: RecordSet | undefined;
 }
 
 function servfail(found: Found): Found {

@@ -7,8 +7,14 @@ import type { Answer, SoaData } from "dns-packet";
 import { absolute, ownerOf } from "../config/schema/dns-checks.js";
 import type { DnsRecordConfig, ZoneConfig } from "../config/schema/index.js";
 
+/** Where a record set is: its zone (as configured) and owner name (absolute, lower case). */
+interface Placed {
+  zone: string;
+  owner: string;
+}
+
 /** A fixed record set: its records with the owner filled in per answer. */
-export interface StaticSet {
+export interface StaticSet extends Placed {
   kind: "static";
   type: string;
   ttl: number;
@@ -17,7 +23,7 @@ export interface StaticSet {
 }
 
 /** An address set computed per query from pools. */
-export interface PoolSet {
+export interface PoolSet extends Placed {
   kind: "pool";
   type: "A" | "AAAA";
   ttl: number;
@@ -82,13 +88,16 @@ export class Zone {
     return name === this.origin || name.endsWith(`.${this.origin}`);
   }
 
-  private set(owner: string, set: RecordSet): void {
+  private set(
+    owner: string,
+    set: Omit<StaticSet, keyof Placed> | Omit<PoolSet, keyof Placed>,
+  ): void {
     let node = this.nodes.get(owner);
     if (node === undefined) {
       node = new Map();
       this.nodes.set(owner, node);
     }
-    node.set(set.type, set);
+    node.set(set.type, { ...set, zone: this.name, owner } as RecordSet);
   }
 }
 
@@ -124,7 +133,10 @@ export function parent(name: string): string | undefined {
   return rest === "" ? "." : rest;
 }
 
-function compile(record: DnsRecordConfig, ttl: number): RecordSet {
+function compile(
+  record: DnsRecordConfig,
+  ttl: number,
+): Omit<StaticSet, keyof Placed> | Omit<PoolSet, keyof Placed> {
   switch (record.type) {
     case "A":
     case "AAAA":
@@ -145,7 +157,11 @@ function compile(record: DnsRecordConfig, ttl: number): RecordSet {
   }
 }
 
-function staticSet(type: string, ttl: number, values: readonly unknown[]): StaticSet {
+function staticSet(
+  type: string,
+  ttl: number,
+  values: readonly unknown[],
+): Omit<StaticSet, keyof Placed> {
   return { kind: "static", type, ttl, records: values.map((data) => rr(type, ttl, data)) };
 }
 

@@ -53,10 +53,11 @@ export interface Listener {
   virtualService?(): VirtualServiceView;
   /** dns: each zone's record sets, pool-backed ones with what each region gets now. */
   zones?(): object[];
-  /** dns: answers since the start by zone and RCODE name, and by region. */
+  /** dns: answers since the start by zone and RCODE name, by region, and by record. */
   answerCounts?(): {
     zones: Record<string, Record<string, number>>;
     regions: Record<string, number>;
+    records?: { zone: string; name: string; type: string; answers: number }[];
   };
 }
 

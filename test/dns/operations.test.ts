@@ -2,7 +2,7 @@
  * Operating a dns listener: response rate limiting per client subnet slips truncated
  * answers and drops the rest (TCP stays unlimited); the admin API and `ballast ctl dns` list
  * the zones and what each name answers now per region; metrics count answers per zone and
- * RCODE; a reload changes zones in place on the same port.
+ * RCODE, per region and per record; a reload changes zones in place on the same port.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -105,7 +105,7 @@ describe("dns operations", () => {
     assert.match(ctl.stdout, /default\s+192\.0\.2\.2 \[other\]/);
   });
 
-  it("exports answers per zone and RCODE and per region as metrics", async () => {
+  it("exports answers per zone and RCODE, per region and per record as metrics", async () => {
     await dig(port, ["www.example.test", "A", "+subnet=10.1.0.0/24", "+tcp"]);
     await dig(port, ["missing.example.test", "A", "+tcp"]);
     const response = await fetch(`${stack.adminUrl}/metrics`, {
@@ -117,6 +117,10 @@ describe("dns operations", () => {
       /ballast_dns_answers_total\{listener="dns",zone="example.test",rcode="NXDOMAIN"\} [1-9]/,
     );
     assert.match(text, /ballast_dns_region_answers_total\{listener="dns",region="east"\} [1-9]/);
+    assert.match(
+      text,
+      /ballast_dns_record_answers_total\{listener="dns",zone="example.test",name="www.example.test.",type="A"\} [1-9]/,
+    );
     assert.match(text, /ballast_listener_dns_queries_total\{listener="dns",protocol="dns"\} [1-9]/);
   });
 
@@ -138,5 +142,12 @@ describe("dns operations", () => {
       after.answers.map((a) => a[4]),
       ["192.0.2.99"],
     );
+    // Counts per record outlive the reload's new record sets.
+    const records = listener!.answerCounts!().records ?? [];
+    assert.ok(
+      records.some((r) => r.name === "www.example.test." && r.answers >= 1),
+      JSON.stringify(records),
+    );
+    assert.ok(records.some((r) => r.name === "new.example.test." && r.answers === 1));
   });
 });
