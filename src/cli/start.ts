@@ -5,6 +5,7 @@ import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
+import { answerCachePurges } from "../runtime/cache-purge-ipc.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
 import { startWorkers } from "../runtime/workers.js";
@@ -47,6 +48,8 @@ export async function runStart(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // cache: with workers, purges through the primary's admin API reach this worker's zones.
+  if (inCluster) answerCachePurges(runtime.caches);
   // Services stop in reverse order: what is added later (the admin API) stops first.
   const services: Service[] = [
     { name: "runtime", stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }) },
