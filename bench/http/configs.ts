@@ -9,7 +9,7 @@ export const BACKEND_BODY = "hello from the benchmark backend\n";
 const asRoot = process.getuid?.() === 0;
 
 /** Lines every nginx config here starts with: one worker, files inside `dir`. */
-function nginxPreamble(dir: string, name: string): string {
+export function nginxPreamble(dir: string, name: string): string {
   return `${asRoot ? "user root;\n" : ""}worker_processes 1;
 pid ${dir}/${name}.pid;
 error_log ${dir}/${name}-error.log warn;
@@ -18,7 +18,7 @@ events { worker_connections 8192; }
 }
 
 /** Temp paths inside `dir`, so nginx never touches the system's directories. */
-function nginxTempPaths(dir: string, name: string): string {
+export function nginxTempPaths(dir: string, name: string): string {
   return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
     .map((kind) => `  ${kind}_temp_path ${dir}/${name}-${kind};`)
     .join("\n");
