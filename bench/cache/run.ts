@@ -3,67 +3,45 @@
  * response that is never stored (the miss path), through ballast, nginx `proxy_cache` and
  * Varnish, in the same run. Each cache runs alone on core 0; the nginx backend and wrk
  * share core 1. Prints requests/s, latency, and requests per CPU-second of the cache
- * process, each as a ratio to nginx.
+ * process, each as a ratio to nginx. The harness (processes, wrk, pinning) is the HTTP
+ * benchmark's.
  *
  * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ONLY
  * (comma-separated: ballast, nginx, varnish), BENCH_PATHS (comma-separated: small, 100k,
  * miss). Varnish is measured when `varnishd` is installed (Debian package `varnish`).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { nginxPreamble, nginxTempPaths, UPSTREAM_KEEPALIVE } from "../http/configs.js";
 import {
-  freePort,
-  groupCpuSeconds,
-  killAllNow,
-  run,
-  type Started,
-  start,
-  stop,
-  stopAll,
-  waitUntilServing,
-} from "../http/processes.js";
+  ballastCommand,
+  LOAD_CORE,
+  measureRun,
+  nginxCommand,
+  PROXY_CORE,
+  runInWorkDir,
+  twoCores,
+} from "../http/harness.js";
+import { freePort, type Started, start, stop, waitUntilServing } from "../http/processes.js";
 import { type Measurement, printTable } from "../http/report.js";
-import { parseWrk, type WrkResult } from "../http/wrk.js";
 
-const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const load = {
+  seconds: Number(process.env.BENCH_DURATION ?? 10),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 64),
+  warmupSeconds: 2,
+};
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const paths = (process.env.BENCH_PATHS ?? "small,100k,miss").split(",").map((p) => p.trim());
-const WARMUP_SECONDS = 2;
-
-const twoCores = availableParallelism() >= 2;
-const PROXY_CORE = twoCores ? 0 : undefined;
-const LOAD_CORE = twoCores ? 1 : undefined;
-const asRoot = process.getuid?.() === 0;
-
-const root = resolve(new URL("../../..", import.meta.url).pathname);
-const dist = join(root, "dist");
 
 /** What each measured path is: cached hits of two sizes, and a never-stored answer. */
 const PATH_OF: Record<string, string> = { small: "/small", "100k": "/100k", miss: "/nostore" };
-
-function nginxPreamble(dir: string, name: string): string {
-  return `${asRoot ? "user root;\n" : ""}worker_processes 1;
-pid ${dir}/${name}.pid;
-error_log ${dir}/${name}-error.log warn;
-events { worker_connections 8192; }
-`;
-}
-
-function nginxTemp(dir: string, name: string): string {
-  return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-    .map((kind) => `  ${kind}_temp_path ${dir}/${name}-${kind};`)
-    .join("\n");
-}
 
 /** The backend: static files with a long lifetime, and one answer that is never stored. */
 function backendConfig(dir: string, port: number): string {
   return `${nginxPreamble(dir, "backend")}http {
   access_log off;
-${nginxTemp(dir, "backend")}
+${nginxTempPaths(dir, "backend")}
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${port};
@@ -79,10 +57,10 @@ ${nginxTemp(dir, "backend")}
 function nginxCacheConfig(dir: string, port: number, backendPort: number): string {
   return `${nginxPreamble(dir, "nginx-cache")}http {
   access_log off;
-${nginxTemp(dir, "nginx-cache")}
+${nginxTempPaths(dir, "nginx-cache")}
   keepalive_requests 1000000;
   proxy_cache_path ${dir}/nginx-cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;
-  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
+  upstream backend { server 127.0.0.1:${backendPort}; keepalive ${UPSTREAM_KEEPALIVE}; }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -108,7 +86,7 @@ function ballastConfig(port: number, backendPort: number): string {
         protocol: "http",
         bind: `127.0.0.1:${port}`,
         access_log: false,
-        upstream_keepalive: 64,
+        upstream_keepalive: UPSTREAM_KEEPALIVE,
         routes: [{ match: { path_prefix: "/" }, pool: "backend", cache: { zone: "bench" } }],
       },
     ],
@@ -156,118 +134,50 @@ const targets: Target[] = [
     launch: async (dir, port, backendPort) => {
       const file = join(dir, "ballast.json");
       await writeFile(file, ballastConfig(port, backendPort));
-      const cli = join(dist, "src/cli/main.js");
-      const command = existsSync(cli)
-        ? [cli, "start", "--config", file]
-        : [join(dist, "bench/http/ballast-runtime.js"), file];
-      return start("ballast", PROXY_CORE, [process.execPath, ...command]);
+      return start("ballast", PROXY_CORE, ballastCommand(file));
     },
   },
 ];
 
-function nginxCommand(dir: string, file: string): string[] {
-  return [
-    "nginx",
-    "-p",
-    dir,
-    "-e",
-    join(dir, "startup-error.log"),
-    "-c",
-    file,
-    "-g",
-    "daemon off;",
-  ];
-}
-
-async function wrk(port: number, path: string, seconds: number): Promise<WrkResult> {
-  const output = await run("wrk", LOAD_CORE, [
-    "wrk",
-    "-t1",
-    `-c${connections}`,
-    `-d${seconds}s`,
-    "--latency",
-    `http://127.0.0.1:${port}${path}`,
-  ]);
-  return parseWrk(output);
-}
-
-async function measureRun(
-  port: number,
-  path: string,
-  pgid: number | undefined,
-): Promise<Measurement> {
-  // The warm-up also fills the cache: the measured run is hits only (or misses only).
-  await wrk(port, path, WARMUP_SECONDS);
-  const cpuBefore = pgid === undefined ? undefined : groupCpuSeconds(pgid);
-  const result = await wrk(port, path, durationSeconds);
-  const cpuAfter = pgid === undefined ? undefined : groupCpuSeconds(pgid);
-  const cpuSeconds =
-    cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
-  return { ...result, cpuSeconds, requestsPerCpuSecond: result.requests / cpuSeconds };
-}
-
-let workDir: string | undefined;
-
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "ballast-bench-cache-"));
-  workDir = dir;
-  try {
-    await mkdir(join(dir, "www"));
-    await writeFile(join(dir, "www", "index.html"), "ok\n");
-    await writeFile(join(dir, "www", "small"), "hello from the benchmark backend\n");
-    await writeFile(join(dir, "www", "100k"), Buffer.alloc(100 * 1024, "x"));
-    const backendPort = await freePort();
-    const backendFile = join(dir, "backend.conf");
-    await writeFile(backendFile, backendConfig(dir, backendPort));
-    const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
-    await waitUntilServing(backend, backendPort);
-    console.log(
-      `wrk -t1 -c${connections} -d${durationSeconds}s (after ${WARMUP_SECONDS}s warm-up that fills the cache); ` +
-        (twoCores ? "cache on core 0, backend and wrk on core 1" : "one core: no pinning"),
-    );
-    if (!hasVarnish)
-      console.log("varnishd not found: Varnish is left out (Debian package varnish)");
-    const results = new Map<string, Map<string, Measurement>>();
-    for (const target of targets) {
-      if (only && !only.includes(target.name)) continue;
-      if (target.name === "varnish" && !hasVarnish) continue;
-      const port = await freePort();
-      const started = await target.launch(dir, port, backendPort);
-      try {
-        await waitUntilServing(started, port);
-        for (const name of paths) {
-          const measured = await measureRun(port, PATH_OF[name], started.child.pid);
-          if (!results.has(name)) results.set(name, new Map());
-          results.get(name)?.set(target.name, measured);
-        }
-      } catch (error) {
-        console.error(`${target.name}: ${(error as Error).message}\n${started.output.join("\n")}`);
-      } finally {
-        await stop(started, 5000);
+runInWorkDir("ballast-bench-cache-", async (dir) => {
+  await mkdir(join(dir, "www"));
+  await writeFile(join(dir, "www", "index.html"), "ok\n");
+  await writeFile(join(dir, "www", "small"), "hello from the benchmark backend\n");
+  await writeFile(join(dir, "www", "100k"), Buffer.alloc(100 * 1024, "x"));
+  const backendPort = await freePort();
+  const backendFile = join(dir, "backend.conf");
+  await writeFile(backendFile, backendConfig(dir, backendPort));
+  const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
+  await waitUntilServing(backend, backendPort);
+  console.log(
+    `wrk -t1 -c${load.connections} -d${load.seconds}s (after ${load.warmupSeconds}s warm-up that fills the cache); ` +
+      (twoCores ? "cache on core 0, backend and wrk on core 1" : "one core: no pinning"),
+  );
+  if (!hasVarnish) console.log("varnishd not found: Varnish is left out (Debian package varnish)");
+  const results = new Map<string, Map<string, Measurement>>();
+  for (const target of targets) {
+    if (only && !only.includes(target.name)) continue;
+    if (target.name === "varnish" && !hasVarnish) continue;
+    const port = await freePort();
+    const started = await target.launch(dir, port, backendPort);
+    try {
+      await waitUntilServing(started, port);
+      for (const name of paths) {
+        // The warm-up fills the cache: the measured run is hits only (or misses only).
+        const measured = await measureRun(port, PATH_OF[name], started.child.pid, load);
+        if (!results.has(name)) results.set(name, new Map());
+        results.get(name)?.set(target.name, measured);
       }
+    } catch (error) {
+      console.error(`${target.name}: ${(error as Error).message}\n${started.output.join("\n")}`);
+    } finally {
+      await stop(started, 5000);
     }
-    for (const [name, table] of results) {
-      console.log(
-        `\n${name} (${PATH_OF[name]}${name === "miss" ? ", Cache-Control: no-store" : ", cached"})`,
-      );
-      printTable(table);
-    }
-  } finally {
-    await stopAll();
-    await rm(dir, { recursive: true, force: true });
   }
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAllNow();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.once("exit", killAllNow);
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
+  for (const [name, table] of results) {
+    console.log(
+      `\n${name} (${PATH_OF[name]}${name === "miss" ? ", Cache-Control: no-store" : ", cached"})`,
+    );
+    printTable(table);
+  }
 });

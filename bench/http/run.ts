@@ -12,24 +12,21 @@
  * niceness, e.g. -10, on a machine shared with other work), BENCH_PROFILE=1 (ballast under --cpu-prof;
  * the profile is kept and its path printed).
  */
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ballastConfig, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from "./configs.js";
 import {
-  freePort,
-  groupCpuSeconds,
-  killAllNow,
-  run,
-  type Started,
-  start,
-  stop,
-  stopAll,
-  waitUntilServing,
-} from "./processes.js";
+  LOAD_CORE,
+  measureRun as measurePath,
+  nginxCommand,
+  PROXY_CORE,
+  runInWorkDir,
+  twoCores,
+} from "./harness.js";
+import { freePort, type Started, start, stop, waitUntilServing } from "./processes.js";
 import { type Measurement, medianOf, printRoundRatios, printTable } from "./report.js";
-import { parseWrk, type WrkResult } from "./wrk.js";
 
 const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -39,12 +36,6 @@ const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WARMUP_SECONDS = 2;
 /** Where `BENCH_PROFILE=1` leaves ballast's .cpuprofile files (kept after the run). */
 const profileDir = join(tmpdir(), "ballast-bench-profiles");
-
-// With two or more cores, every proxy runs alone on core 0 while the backend and wrk share
-// core 1, so each proxy gets one core as "one ballast process" does.
-const twoCores = availableParallelism() >= 2;
-const PROXY_CORE = twoCores ? 0 : undefined;
-const LOAD_CORE = twoCores ? 1 : undefined;
 
 const root = resolve(new URL("../../..", import.meta.url).pathname);
 const dist = join(root, "dist");
@@ -108,41 +99,13 @@ const targets: Target[] = [
   },
 ];
 
-function nginxCommand(dir: string, file: string): string[] {
-  return [
-    "nginx",
-    "-p",
-    dir,
-    "-e",
-    join(dir, "startup-error.log"),
-    "-c",
-    file,
-    "-g",
-    "daemon off;",
-  ];
-}
-
-async function wrk(port: number, seconds: number): Promise<WrkResult> {
-  const output = await run("wrk", LOAD_CORE, [
-    "wrk",
-    "-t1",
-    `-c${connections}`,
-    `-d${seconds}s`,
-    "--latency",
-    `http://127.0.0.1:${port}/`,
-  ]);
-  return parseWrk(output);
-}
-
 /** wrk's figures for `port`, and the CPU that the process group `pgid` used meanwhile. */
-async function measureRun(port: number, pgid: number | undefined): Promise<Measurement> {
-  await wrk(port, WARMUP_SECONDS);
-  const cpuBefore = pgid === undefined ? undefined : groupCpuSeconds(pgid);
-  const result = await wrk(port, durationSeconds);
-  const cpuAfter = pgid === undefined ? undefined : groupCpuSeconds(pgid);
-  const cpuSeconds =
-    cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
-  return { ...result, cpuSeconds, requestsPerCpuSecond: result.requests / cpuSeconds };
+function measureRun(port: number, pgid: number | undefined): Promise<Measurement> {
+  return measurePath(port, "/", pgid, {
+    connections,
+    seconds: durationSeconds,
+    warmupSeconds: WARMUP_SECONDS,
+  });
 }
 
 async function measure(dir: string, target: Target, backend: Started, backendPort: number) {
@@ -157,62 +120,38 @@ async function measure(dir: string, target: Target, backend: Started, backendPor
   }
 }
 
-/** The temp dir of configs and logs, removed however the run ends. */
-let workDir: string | undefined;
+runInWorkDir("ballast-bench-http-", async (dir) => {
+  const backendPort = await freePort();
+  const backendFile = join(dir, "backend.conf");
+  await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
+  const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
+  await waitUntilServing(backend, backendPort);
+  if (profile) await mkdir(profileDir, { recursive: true });
 
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "ballast-bench-http-"));
-  workDir = dir;
-  try {
-    const backendPort = await freePort();
-    const backendFile = join(dir, "backend.conf");
-    await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
-    const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
-    await waitUntilServing(backend, backendPort);
-    if (profile) await mkdir(profileDir, { recursive: true });
-
-    console.log(
-      `wrk -t1 -c${connections} -d${durationSeconds}s (after ${WARMUP_SECONDS}s warm-up), ` +
-        `${rounds} round(s), medians; ` +
-        (twoCores ? "proxy on core 0, backend and wrk on core 1" : "one core: no pinning"),
-    );
-    const samples = new Map<string, Measurement[]>();
-    for (let round = 1; round <= rounds; round++) {
-      for (const target of targets) {
-        if (only && !only.includes(target.name)) continue;
-        try {
-          const result = await measure(dir, target, backend, backendPort);
-          samples.set(target.name, [...(samples.get(target.name) ?? []), result]);
-          if (rounds > 1)
-            console.log(
-              `round ${round} ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`,
-            );
-        } catch (error) {
-          console.error(`${target.name}: ${(error as Error).message}`);
-        }
+  console.log(
+    `wrk -t1 -c${connections} -d${durationSeconds}s (after ${WARMUP_SECONDS}s warm-up), ` +
+      `${rounds} round(s), medians; ` +
+      (twoCores ? "proxy on core 0, backend and wrk on core 1" : "one core: no pinning"),
+  );
+  const samples = new Map<string, Measurement[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      if (only && !only.includes(target.name)) continue;
+      try {
+        const result = await measure(dir, target, backend, backendPort);
+        samples.set(target.name, [...(samples.get(target.name) ?? []), result]);
+        if (rounds > 1)
+          console.log(
+            `round ${round} ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`,
+          );
+      } catch (error) {
+        console.error(`${target.name}: ${(error as Error).message}`);
       }
     }
-    const results = new Map<string, Measurement>();
-    for (const [name, list] of samples) results.set(name, medianOf(list));
-    if (rounds > 1) printRoundRatios(samples);
-    printTable(results);
-    if (profile) console.log(`CPU profile of ballast in ${profileDir}`);
-  } finally {
-    await stopAll();
-    await rm(dir, { recursive: true, force: true });
   }
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAllNow();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.once("exit", killAllNow);
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
+  const results = new Map<string, Measurement>();
+  for (const [name, list] of samples) results.set(name, medianOf(list));
+  if (rounds > 1) printRoundRatios(samples);
+  printTable(results);
+  if (profile) console.log(`CPU profile of ballast in ${profileDir}`);
 });

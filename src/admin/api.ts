@@ -377,7 +377,7 @@ route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfi
 // ---- HTTP cache (docs/cache.md): zones, and purges by URL, tag or everything ----
 route("GET", "/api/caches", ({ runtime, res }) => sendJson(res, 200, cacheViews(runtime)));
 route("POST", "/api/caches/purge", async ({ runtime, req, res }) =>
-  sendJson(res, 200, purgeCaches(runtime, await readJsonObject(req))),
+  sendJson(res, 200, await purgeCaches(runtime, await readJsonObject(req))),
 );
 
 function setEnabled(ctx: ApiContext, enabled: boolean): void {

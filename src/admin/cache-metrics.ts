@@ -1,4 +1,7 @@
-/** Prometheus families of the HTTP cache zones: lookups by result, bytes, evictions, purges. */
+/**
+ * Prometheus families of the HTTP cache zones: lookups by result, bytes, evictions, purges,
+ * and what the memory and disk stores hold.
+ */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { CacheZone } from "../cache/zone.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -53,6 +56,30 @@ export function registerCacheMetrics(registry: Registry, runtime: Runtime): void
       collect() {
         this.reset();
         for (const zone of zones()) this.inc({ zone: zone.name }, read(zone));
+      },
+    });
+  }
+  const gauges: [string, string, (zone: CacheZone) => number][] = [
+    [
+      "ballast_cache_disk_bytes",
+      "Bytes of files held by the zone's disk store",
+      (z) => z.usage().diskBytes,
+    ],
+    [
+      "ballast_cache_disk_entries",
+      "Responses held by the zone's disk store",
+      (z) => z.usage().diskEntries,
+    ],
+  ];
+  for (const [name, help, read] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["zone"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const zone of zones()) this.set({ zone: zone.name }, read(zone));
       },
     });
   }

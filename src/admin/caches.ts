@@ -1,7 +1,9 @@
 /** The admin API's view of the HTTP cache zones, and purges by URL, tag or everything. */
 import { z } from "zod";
+import { applyPurge, type CachePurge } from "../cache/purge.js";
 import type { CacheZone } from "../cache/zone.js";
 import { cacheKeyOf } from "../cache/zone.js";
+import { hasCacheWorkers, purgeInWorkers } from "../runtime/cache-purge-ipc.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpError } from "./http-util.js";
 
@@ -94,8 +96,14 @@ const purgeBody = z
     message: "give exactly one of url, tag or all",
   });
 
-/** Applies a purge request's body; how many responses each zone removed. */
-export function purgeCaches(runtime: Runtime, body: unknown): { purged: Record<string, number> } {
+/**
+ * Applies a purge request's body to this process's zones and, with `workers: N`, to every
+ * worker's; how many responses each zone removed (summed over the processes).
+ */
+export async function purgeCaches(
+  runtime: Runtime,
+  body: unknown,
+): Promise<{ purged: Record<string, number> }> {
   const parsed = purgeBody.safeParse(body);
   if (!parsed.success) {
     throw new HttpError(400, "invalid purge request", {
@@ -103,24 +111,23 @@ export function purgeCaches(runtime: Runtime, body: unknown): { purged: Record<s
       example: { url: "http://www.example.com/products/7", zone: "main" },
     });
   }
-  const { zone: only, url, tag } = parsed.data;
-  const zones = [...runtime.caches.values()].filter(
-    (zone) => only === undefined || zone.name === only,
-  );
-  if (only !== undefined && zones.length === 0) {
+  const { zone: only, url, tag, all } = parsed.data;
+  if (only !== undefined && !runtime.caches.has(only)) {
     throw new HttpError(404, `no cache zone "${only}"`, { zones: [...runtime.caches.keys()] });
   }
-  const key = url === undefined ? undefined : keyOfUrl(url);
-  const purged: Record<string, number> = {};
-  for (const zone of zones) {
-    purged[zone.name] =
-      key !== undefined
-        ? zone.invalidate(key)
-        : tag !== undefined
-          ? zone.purgeTag(tag)
-          : zone.purgeAll();
+  const purge: CachePurge = {
+    zone: only,
+    key: url === undefined ? undefined : keyOfUrl(url),
+    tag,
+    all,
+  };
+  const purged = applyPurge(runtime.caches, purge);
+  if (hasCacheWorkers()) {
+    for (const [zone, count] of Object.entries(await purgeInWorkers(purge))) {
+      purged[zone] = (purged[zone] ?? 0) + count;
+    }
   }
-  runtime.logger.info({ url, tag, all: parsed.data.all, purged }, "cache purged");
+  runtime.logger.info({ url, tag, all, purged }, "cache purged");
   return { purged };
 }
 

@@ -5,6 +5,7 @@ import { adminOptionsFromConfig, createAdminServer } from "../admin/server.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { type Config, publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
+import { answerCachePurges } from "../runtime/cache-purge-ipc.js";
 import { ClusterHub } from "../runtime/cluster-primary.js";
 import { followPrimary } from "../runtime/cluster-worker.js";
 import { HaHealthFile } from "../runtime/ha-health-file.js";
@@ -61,6 +62,8 @@ export async function runStart(args: readonly string[]): Promise<number> {
     console.error(`ballast: could not start: ${(error as Error).message}`);
     return 1;
   }
+  // With workers, purges through the primary's admin API reach this worker's cache zones.
+  if (inCluster) answerCachePurges(runtime.caches);
   services.unshift({
     name: "runtime",
     stop: () => runtime.stop({ graceful: true, timeoutMs: GRACEFUL_STOP_MS }),

@@ -445,20 +445,15 @@ function serveEntry(
       String(end - start + 1),
     );
   }
-  const writeHead = () => {
-    if (status206 !== undefined) res.writeHead(206, status206);
-    else if (entry.statusText.length > 0) res.writeHead(entry.status, entry.statusText, headers);
-    else res.writeHead(entry.status, headers);
-  };
   const body = entry.body;
   if (isHead) {
-    writeHead();
+    writeEntryHead(res, entry, headers, status206);
     res.end();
     return;
   }
   zone.counters.bytesServed += end - start + 1;
   if (Buffer.isBuffer(body)) {
-    writeHead();
+    writeEntryHead(res, entry, headers, status206);
     res.end(status206 === undefined ? body : body.subarray(start, end + 1));
     return;
   }
@@ -469,12 +464,24 @@ function serveEntry(
       if (!res.destroyed) onGone();
       return;
     }
-    writeHead();
+    writeEntryHead(res, entry, headers, status206);
     streamStoredBody(fd, body, start, end, status206 === undefined, res, (ok) => {
       // A file shorter than its head or with another body: never served again.
       if (!ok) zone.drop(key, entry);
     });
   });
+}
+
+/** The head of a stored response: its own status, or 206 with `rangeHeaders`. */
+function writeEntryHead(
+  res: ServerResponse,
+  entry: CachedResponse,
+  headers: string[],
+  rangeHeaders: string[] | undefined,
+): void {
+  if (rangeHeaders !== undefined) res.writeHead(206, rangeHeaders);
+  else if (entry.statusText.length > 0) res.writeHead(entry.status, entry.statusText, headers);
+  else res.writeHead(entry.status, headers);
 }
 
 /**

@@ -37,7 +37,7 @@ describe("disk store survives a restart", () => {
     backend = await startBackend("b", (req, res) => {
       req.resume();
       // 300 KB of text that differs per URL, so a mixed-up file would show.
-      const body = `${req.url} `.repeat(30_000).slice(0, 300_000);
+      const body = `${req.url} `.repeat(60_000).slice(0, 300_000);
       bodies.set(req.url ?? "", body);
       res.writeHead(200, { "cache-control": "max-age=3600", "content-type": "text/plain" });
       res.end(body);
@@ -53,6 +53,7 @@ describe("disk store survives a restart", () => {
         "      routes: [{ match: { path_prefix: / }, pool: app, cache: { zone: main } }] }",
         "pools:",
         `  app: { backends: [{ name: b, address: "127.0.0.1:${backend.port}" }] }`,
+        'admin: { bind: "127.0.0.1:0", token: "disk-test" }',
         "log: { level: info }",
         "",
       ].join("\n"),
@@ -87,6 +88,16 @@ describe("disk store survives a restart", () => {
     port = restarted.port;
     assert.equal(restarted.loaded.loaded, 1);
     assert.equal(restarted.loaded.dropped, 1);
+    await waitFor("the admin API", () => ballast?.find("admin API listening") !== undefined);
+    const metrics = await fetch(
+      `http://127.0.0.1:${ballast!.find("admin API listening")!.port}/metrics`,
+      { headers: { authorization: "Bearer disk-test" } },
+    );
+    const text = await metrics.text();
+    assert.match(text, /ballast_cache_disk_entries\{zone="main"\} 1\n/);
+    const bytes = /ballast_cache_disk_bytes\{zone="main"\} (\d+)/.exec(text);
+    // The one file left: its 300,000-byte body and its head.
+    assert.ok(bytes && Number(bytes[1]) > 300_000 && Number(bytes[1]) < 310_000, bytes?.[0]);
     const seenBefore = backend.seen.length;
     const hit = await fetchText(port, "/kept");
     assert.equal(hit.headers["x-cache"], "HIT", "the file outlived the restart");

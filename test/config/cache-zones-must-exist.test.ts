@@ -34,3 +34,27 @@ test("a route's cache zone must be defined under caches, and sizes are parsed", 
   const bad = configSchema.safeParse(base({ main: { max_size: "lots" } }, { zone: "main" }));
   assert.equal(bad.success, false);
 });
+
+test("a zone's disk store has defaults, and two zones cannot share its folder", () => {
+  const one = configSchema.parse(
+    base({ main: { disk: { path: "/srv/cache/main" } } }, { zone: "main" }),
+  );
+  assert.deepEqual(one.caches.main.disk, {
+    path: "/srv/cache/main",
+    max_size: 1024 ** 3,
+    min_object_size: 1024 ** 2,
+  });
+  const shared = configSchema.safeParse(
+    base(
+      {
+        main: { disk: { path: "/srv/cache/x" } },
+        other: { disk: { path: "/srv/cache/x/", min_object_size: 0 } },
+      },
+      { zone: "main" },
+    ),
+  );
+  assert.equal(shared.success, false);
+  const issue = shared.error?.issues.find((i) => i.path.join(".") === "caches.other.disk.path");
+  assert.ok(issue, JSON.stringify(shared.error?.issues));
+  assert.match(issue.message, /zone "main" already uses the folder/);
+});
