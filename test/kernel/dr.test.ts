@@ -1,0 +1,142 @@
+/**
+ * Kernel direct routing (LVS-DR through nftables' netdev ingress): the director changes only
+ * the MACs and sends the frame back out; the real servers hold the VIP on lo (arp_ignore=1,
+ * arp_announce=2) and answer the client directly. Spread (wrr 3:1), a killed server,
+ * persistence, drain through the director's flow table, `ctl list`, and a clean stop.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Daemon } from "../support/daemon.js";
+import { spawnIn } from "../support/netns.js";
+import { CLIENT_SCRIPT } from "../support/netns-client.js";
+import { requireProgram } from "../support/programs.js";
+import { waitFor } from "../support/wait.js";
+import { buildLvsLab, kernelConfig, type LvsLab, VIP } from "./lvs-lab.js";
+
+const asRoot = process.getuid?.() === 0;
+
+describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
+  let lvs: LvsLab;
+  let ballast: Daemon | undefined;
+  before(async () => {
+    lvs = await buildLvsLab(3);
+  });
+  after(async () => {
+    await ballast?.stop();
+    await lvs?.cleanup();
+  });
+
+  async function start(yaml: string): Promise<void> {
+    await ballast?.stop();
+    ballast = await lvs.startBallast(yaml);
+  }
+
+  it("spreads new connections 3:1 with wrr, as the weights say", async () => {
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", weights: [3, 1] }));
+    const result = await lvs.burst(2000);
+    assert.equal(result.failed, 0);
+    const share = (result.servers.rs1 ?? 0) / 2000;
+    // IPVS's wrr cycle walked by numgen per new flow: 3 of every 4, give or take the cycle's end.
+    assert.ok(
+      Math.abs(share - 0.75) < 0.02,
+      `rs1 got ${share} of ${JSON.stringify(result.servers)}`,
+    );
+  });
+
+  it("writes ballast's own table and leaves other tables alone", async () => {
+    const nft = requireProgram("nft");
+    await lvs.director.exec(nft, ["add", "table", "inet", "other"]);
+    const ruleset = await lvs.ruleset();
+    const ours = ruleset.slice(ruleset.indexOf("table netdev ballast"));
+    assert.ok(ruleset.includes("table netdev ballast"), "no table netdev ballast");
+    assert.ok(ours.includes('type filter hook ingress device "eth0"'));
+    assert.ok(ours.includes("numgen inc mod 4 vmap"));
+    assert.match(ours, /ether daddr set [0-9a-f:]{17} update @f_/);
+    assert.ok(ours.includes('fwd to "eth0"'));
+    assert.match(ruleset, /table inet other/);
+  });
+
+  it("removes a killed real server within the check bound; new connections go to the rest", async () => {
+    await start(kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr" }));
+    assert.deepEqual(Object.keys((await lvs.burst(30)).servers).sort(), ["rs1", "rs2", "rs3"]);
+    await lvs.servers[2].nginx.stop();
+    // tcp check every 200 ms, fall 1: out within a second; the ruleset follows at once.
+    await sleep(1500);
+    const result = await lvs.burst(300);
+    assert.equal(result.failed, 0, JSON.stringify(result));
+    assert.deepEqual(Object.keys(result.servers).sort(), ["rs1", "rs2"]);
+    lvs.servers[2].nginx = await lvs.lab.startNginxIn(lvs.servers[2].ns, { body: "rs3" });
+  });
+
+  it("keeps a client on one real server while persistence holds", async () => {
+    await start(kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr", persistence: "60s" }));
+    const result = await lvs.burst(60);
+    assert.equal(result.failed, 0);
+    assert.equal(Object.keys(result.servers).length, 1, JSON.stringify(result.servers));
+    const ruleset = await lvs.ruleset();
+    assert.match(ruleset, /update @p_/);
+  });
+
+  it("drain: established connections finish on the drained server, new ones go elsewhere", async () => {
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "rr" }));
+    const holder = spawnIn(lvs.client, process.execPath, [
+      CLIENT_SCRIPT,
+      "hold",
+      "--host",
+      VIP,
+      "--port",
+      "80",
+    ]);
+    let output = "";
+    holder.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    try {
+      await waitFor("the held connection's first answer", () => output.includes("server"), 10_000);
+      const held = (JSON.parse(output.split("\n")[0]) as { server: string }).server;
+      await lvs.ctl("drain", "web", held);
+      await sleep(300);
+      const result = await lvs.burst(40);
+      assert.equal(result.servers[held], undefined, JSON.stringify(result.servers));
+      holder.kill("SIGUSR1");
+      await waitFor(
+        "a second answer on the held connection",
+        () => output.split("\n").filter((l) => l.includes("server")).length >= 2,
+        10_000,
+      );
+      const second = JSON.parse(output.split("\n").filter((l) => l.includes("server"))[1]) as {
+        server: string;
+      };
+      assert.equal(second.server, held);
+    } finally {
+      holder.kill("SIGTERM");
+    }
+  });
+
+  it("ctl list shows the virtual service like ipvsadm -L -n; ctl connections like -L -c", async () => {
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "wlc" }));
+    await lvs.burst(20);
+    await sleep(1200);
+    const list = await lvs.ctl("list");
+    assert.match(list, new RegExp(`TCP  ${VIP.replaceAll(".", "\\.")}:80 wlc`));
+    assert.match(list, /-> 10\.77\.0\.11:80\s+Route\s+1\s+\d+\s+\d+/);
+    const connections = await lvs.ctl("connections");
+    assert.match(connections, /FLOW/);
+    assert.match(connections, /10\.77\.0\.10:\d+/);
+  });
+
+  it("stop removes exactly ballast's table; a crash leaves the rules forwarding", async () => {
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }));
+    ballast?.process.kill("SIGKILL");
+    await sleep(200);
+    assert.ok((await lvs.ruleset()).includes("table netdev ballast"));
+    assert.equal((await lvs.burst(20)).failed, 0);
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }));
+    await ballast?.stop();
+    ballast = undefined;
+    const ruleset = await lvs.ruleset();
+    assert.ok(!ruleset.includes("table netdev ballast"), "table netdev ballast is still there");
+    assert.ok(ruleset.includes("table inet other"));
+  });
+});
