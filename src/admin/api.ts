@@ -12,6 +12,7 @@ import { cacheViews, purgeCaches } from "./caches.js";
 import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
+import { defineHaRoutes } from "./ha-api.js";
 import { defineRegistryRoutes } from "./registry-api.js";
 import {
   checkThresholds,
@@ -371,6 +372,7 @@ function heartbeat<T>(call: () => T): T {
 }
 
 defineRegistryRoutes(route);
+defineHaRoutes(route);
 
 route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
 

@@ -20,6 +20,10 @@ const commands: [string, string][] = [
     "ha keepalived-config --config FILE",
     "print the keepalived.conf that holds this director's VIPs by VRRP (the config's ha: section)",
   ],
+  [
+    "ha conntrackd-config --config FILE",
+    "print the conntrackd.conf that replicates connection state to the peer director (ha.sync)",
+  ],
   ["version", "print the version"],
   ["help", "print this help"],
 ];

@@ -4,7 +4,7 @@
  * drops below its peer) and a track script that fails when the file goes stale (ballast
  * crashed or hangs: FAULT, the VIPs leave). docs/kernel-ha.md explains each part.
  */
-import type { HaConfig } from "../config/schema/index.js";
+import { type HaConfig, placedVips } from "../config/schema/index.js";
 
 /** Settings of the generated file that are about the host rather than ballast's config. */
 export interface KeepalivedOptions {
@@ -62,7 +62,7 @@ export function keepalivedConfig(ha: HaConfig, options: KeepalivedOptions = {}):
   }
   lines.push(
     "  virtual_ipaddress {",
-    ...ha.vips.map((vip) => `    ${vip} dev ${ha.interface}`),
+    ...placedVips(ha).map((vip) => `    ${vip.address} dev ${vip.interface}`),
     "  }",
     "  track_script {",
     "    ballast_alive",
@@ -72,6 +72,26 @@ export function keepalivedConfig(ha: HaConfig, options: KeepalivedOptions = {}):
     "  }",
   );
   if (ha.notify !== undefined) lines.push(`  notify "${ha.notify}"`);
+  if (ha.sync !== undefined) lines.push(...conntrackdNotify(ha.sync));
   lines.push("}", "");
   return lines.join("\n");
+}
+
+/**
+ * keepalived's transitions drive conntrackd, as its primary-backup example does: a new master
+ * commits the connections its peer replicated into the kernel, then resyncs and sends its
+ * own table; a backup or faulty director stops being the source and asks the master for
+ * the whole table.
+ */
+function conntrackdNotify(sync: NonNullable<HaConfig["sync"]>): string[] {
+  const command = (flags: string[]) =>
+    flags.map((flag) => `conntrackd -C ${sync.config_file} ${flag}`).join("; ");
+  const master = command(["-c", "-f internal", "-R", "-B"]);
+  const backup = command(["-t", "-n"]);
+  return [
+    "  # conntrackd: the connections of the old master survive the takeover",
+    `  notify_master "/bin/sh -c '${master}'"`,
+    `  notify_backup "/bin/sh -c '${backup}'"`,
+    `  notify_fault "/bin/sh -c '${backup}'"`,
+  ];
 }

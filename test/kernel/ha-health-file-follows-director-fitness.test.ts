@@ -3,7 +3,8 @@
  * fitness: 0 while the tracked pool has a backend available, 1 (unfit) once the last one
  * fails its checks, 0 again when it returns; the file's age is refreshed every heartbeat
  * while ballast lives and stops being refreshed when it is killed; a graceful stop writes
- * 1000, which puts keepalived in FAULT before the listeners close.
+ * 1000, which puts keepalived in FAULT before the listeners close. `GET /api/ha` shows the
+ * verdict with its reasons and what keepalived reads from the file.
  */
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
@@ -45,6 +46,7 @@ function config(backendPort: number, healthFile: string): string {
     `  health_file: ${healthFile}`,
     "  heartbeat: 100ms",
     "  stale_after: 1s",
+    'admin: { bind: "127.0.0.1:0", token: "t" }',
     "",
   ].join("\n");
 }
@@ -77,10 +79,29 @@ describe("the HA health file", () => {
     const first = statSync(healthFile).mtimeMs;
     await waitFor("a heartbeat", () => statSync(healthFile).mtimeMs > first, 5000);
 
+    const adminPort = ballast.find("admin API listening")?.port as number;
+    const haView = async () => {
+      const response = await fetch(`http://127.0.0.1:${adminPort}/api/ha`, {
+        headers: { authorization: "Bearer t" },
+      });
+      return (await response.json()) as {
+        fit: boolean;
+        reasons: string[];
+        healthFile: { value: number; ageMs: number };
+      };
+    };
+    const fit = await haView();
+    assert.equal(fit.fit, true);
+    assert.equal(fit.healthFile.value, 0);
+    assert.ok(fit.healthFile.ageMs < 1000, `age ${fit.healthFile.ageMs} ms`);
+
     await close(backend);
     await waitFor("the unfit verdict", () => value(healthFile) === "1\n", 5000);
     const unfit = ballast.find("director unfit: keepalived lowers its priority");
     assert.deepEqual(unfit?.reasons, ["pool web: 0 of 1 backends available"]);
+    const unfitView = await haView();
+    assert.deepEqual(unfitView.reasons, ["pool web: 0 of 1 backends available"]);
+    assert.equal(unfitView.healthFile.value, 1);
 
     backend = await listen(port);
     await waitFor("fit again", () => value(healthFile) === "0\n", 5000);

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { utimesSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli, tempConfigDir } from "../config/cli.js";
@@ -28,8 +29,16 @@ function config(ha: string[]): string {
   ].join("\n");
 }
 
+/**
+ * keepalived's config test refuses interfaces the host lacks, so the config names one this
+ * host has (any but loopback).
+ */
+const IFACE = Object.entries(networkInterfaces()).find(([, addresses]) =>
+  addresses?.some((address) => !address.internal),
+)?.[0];
+
 const haSection = (healthFile: string) => [
-  "interface: eth0",
+  `interface: ${IFACE}`,
   "virtual_router_id: 42",
   "priority: 150",
   'vips: ["10.0.0.100/24", "10.0.0.101"]',
@@ -52,6 +61,7 @@ describe("ballast ha keepalived-config", () => {
   const healthFile = join(dir.write("placeholder", ""), "..", "health");
 
   it("prints a config keepalived accepts, carrying the ha section", async () => {
+    assert.ok(IFACE !== undefined, "this host has no interface besides loopback");
     const result = runCli([
       "ha",
       "keepalived-config",
@@ -66,8 +76,8 @@ describe("ballast ha keepalived-config", () => {
       /router_id lb1\n/,
       /virtual_router_id 42\n/,
       /priority 150\n/,
-      /10\.0\.0\.100\/24 dev eth0\n/,
-      /10\.0\.0\.101 dev eth0\n/,
+      new RegExp(`10\\.0\\.0\\.100/24 dev ${IFACE}\\n`),
+      new RegExp(`10\\.0\\.0\\.101 dev ${IFACE}\\n`),
       /unicast_src_ip 10\.0\.0\.2\n/,
       /unicast_peer \{\n\s+10\.0\.0\.3\n/,
       new RegExp(`file "${healthFile}"\\n\\s+weight -60\\n`),
@@ -99,6 +109,43 @@ describe("ballast ha keepalived-config", () => {
     const old = new Date(Date.now() - 2500);
     utimesSync(healthFile, old, old);
     assert.notEqual((await run(sh, ["-c", line])).code, 0, "file older than stale_after");
+  });
+
+  it("with ha.sync, keepalived drives conntrackd and conntrackd-config prints FTFW for the link", async () => {
+    const syncSection = [
+      ...haSection(healthFile),
+      "sync: { interface: eth2, address: 192.168.100.1, peer: 192.168.100.2, config_file: /etc/ct.conf }",
+    ];
+    const path = dir.write("sync.yaml", config(syncSection));
+    const keepalived = runCli(["ha", "keepalived-config", "--config", path]);
+    assert.equal(keepalived.status, 0, keepalived.stderr);
+    assert.match(
+      keepalived.stdout,
+      /notify_master "\/bin\/sh -c 'conntrackd -C \/etc\/ct\.conf -c; conntrackd -C \/etc\/ct\.conf -f internal; /,
+    );
+    assert.match(
+      keepalived.stdout,
+      /notify_fault "\/bin\/sh -c 'conntrackd -C \/etc\/ct\.conf -t; /,
+    );
+    const checked = await run(requireProgram("keepalived"), [
+      ...["--config-test", "-f", dir.write("sync.conf", keepalived.stdout)],
+    ]);
+    assert.equal(checked.code, 0, `keepalived refused it: ${checked.stdout}${checked.stderr}`);
+    const conntrackd = runCli(["ha", "conntrackd-config", "--config", path]);
+    assert.equal(conntrackd.status, 0, conntrackd.stderr);
+    assert.match(conntrackd.stdout, /Mode FTFW \{/);
+    assert.match(
+      conntrackd.stdout,
+      /IPv4_address 192\.168\.100\.1\n\s+IPv4_Destination_Address 192\.168\.100\.2\n\s+Port 3780\n\s+Interface eth2\n/,
+    );
+    const noSync = runCli([
+      "ha",
+      "conntrackd-config",
+      "--config",
+      dir.write("d.yaml", config(haSection(healthFile))),
+    ]);
+    assert.equal(noSync.status, 1);
+    assert.match(noSync.stderr, /ha has no sync: section/);
   });
 
   it("a config without an ha section is refused with a pointer to the docs", () => {

@@ -60,12 +60,17 @@ function ballastConfig(self: string, peer: string, priority: number, healthFile:
   ].join("\n");
 }
 
-/** Runs `ballast ha keepalived-config` as a user would, and returns what it printed. */
-function generateKeepalivedConfig(configPath: string, routerId: string): Promise<string> {
+/** Runs `ballast ha <what>-config` as a user would, and returns what it printed. */
+export function generateConfig(
+  what: "keepalived" | "conntrackd",
+  configPath: string,
+  routerId?: string,
+): Promise<string> {
+  const extra = routerId === undefined ? [] : ["--router-id", routerId];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [BALLAST_CLI, "ha", "keepalived-config", "--config", configPath, "--router-id", routerId],
+      [BALLAST_CLI, "ha", `${what}-config`, "--config", configPath, ...extra],
       { timeout: 20_000 },
       (error, stdout, stderr) =>
         error ? reject(new Error(`${error}: ${stderr}`)) : resolve(stdout),
@@ -79,15 +84,20 @@ export async function holdsVip(ns: Namespace): Promise<boolean> {
   return stdout.includes(` ${VIP}/`);
 }
 
+/** Two directors' namespaces, as the VIP checks need them. */
+export interface DirectorPair {
+  directors: { da: { ns: Namespace }; db: { ns: Namespace } };
+}
+
 /** Which director holds the VIP ("da", "db", "both" or "none"). */
-export async function vipHolder(lab: HaLab): Promise<string> {
+export async function vipHolder(lab: DirectorPair): Promise<string> {
   const a = await holdsVip(lab.directors.da.ns);
   const b = await holdsVip(lab.directors.db.ns);
   return a && b ? "both" : a ? "da" : b ? "db" : "none";
 }
 
 /** Waits until `who` alone holds the VIP. */
-export function waitForHolder(lab: HaLab, who: string, limitMs = 20_000): Promise<void> {
+export function waitForHolder(lab: DirectorPair, who: string, limitMs = 20_000): Promise<void> {
   return waitFor(`the VIP on ${who}`, async () => (await vipHolder(lab)) === who, limitMs, 100);
 }
 
@@ -122,7 +132,7 @@ export async function startHaLab(): Promise<HaLab> {
       const configPath = join(dir.path, `${name}.yaml`);
       writeFileSync(configPath, ballastConfig(self, peer, priority, healthFile));
       const keepalivedConf = join(dir.path, `${name}-keepalived.conf`);
-      writeFileSync(keepalivedConf, await generateKeepalivedConfig(configPath, name));
+      writeFileSync(keepalivedConf, await generateConfig("keepalived", configPath, name));
       const ballast = ns.daemon(process.execPath, [BALLAST_CLI, "start", "--config", configPath]);
       const pid = (what: string) => join(dir.path, `${name}-${what}.pid`);
       const vrrp = ns.daemon(keepalived, [

@@ -20,19 +20,25 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const address = z
   .string()
   .refine((text) => isIP(text) !== 0, 'expected an IP address such as "10.0.0.2"');
+const interfaceName = z.string().regex(INTERFACE, 'expected an interface name such as "eth0"');
 const safePath = z
   .string()
   .regex(SAFE_PATH, "expected an absolute path of letters, digits and _ . / - only");
 
 export const haSchema = z.strictObject({
   /** The interface VRRP advertisements go out on (and the VIPs are added to by default). */
-  interface: z.string().regex(INTERFACE, 'expected an interface name such as "eth0"'),
+  interface: interfaceName,
   /** VRRP's router id: the same on every director of the pair, unique on the link. */
   virtual_router_id: z.number().int().min(1).max(255),
   /** This director's VRRP priority when fit (1..254); the higher one holds the VIPs. */
   priority: z.number().int().min(1).max(254),
-  /** The virtual addresses, with their prefix ("10.0.0.100/24"); a bare address means /32. */
-  vips: z.array(cidr).min(1, "at least one virtual address is needed"),
+  /**
+   * The virtual addresses, with their prefix ("10.0.0.100/24"; a bare address means /32), on
+   * `interface`, or `{ address, interface }` for another one (NAT's inside gateway address).
+   */
+  vips: z
+    .array(z.union([cidr, z.strictObject({ address: cidr, interface: interfaceName })]))
+    .min(1, "at least one virtual address is needed"),
   /** How often the master advertises; the backup takes over after about 3 of these. */
   advert_interval: positiveDuration.default(1000),
   /** This director's address for unicast VRRP; keepalived picks the interface's when unset. */
@@ -55,11 +61,41 @@ export const haSchema = z.strictObject({
   pools: z.array(z.string()).optional(),
   /** Run by keepalived on every VRRP state change (keepalived's `notify`). */
   notify: safePath.optional(),
+  /** Connection-state sync with conntrackd over a dedicated link (docs/kernel-ha.md). */
+  sync: z
+    .strictObject({
+      /** The dedicated link between the directors. */
+      interface: interfaceName,
+      /** This director's address on it. */
+      address,
+      /** The other director's address on it. */
+      peer: address,
+      port: z.number().int().min(1).max(65535).default(3780),
+      /** Where conntrackd's config is; keepalived's notify commands name it. */
+      config_file: safePath.default("/etc/conntrackd/conntrackd.conf"),
+      /** conntrackd's control socket and lock file (one pair per conntrackd on a host). */
+      socket: safePath.default("/var/run/conntrackd.ctl"),
+      lock_file: safePath.default("/var/lock/conntrackd.lock"),
+    })
+    .optional(),
   /** keepalived's vrrp_instance name. */
   instance: z.string().regex(NAME, "letters, digits, _ . - only").default("ballast"),
 });
 
 export type HaConfig = z.infer<typeof haSchema>;
+
+/** A VIP with the interface it goes on. */
+export interface PlacedVip {
+  address: string;
+  interface: string;
+}
+
+/** Every VIP of the section with its interface (`interface` unless it names another). */
+export function placedVips(ha: Pick<HaConfig, "vips" | "interface">): PlacedVip[] {
+  return ha.vips.map((vip) =>
+    typeof vip === "string" ? { address: vip, interface: ha.interface } : vip,
+  );
+}
 
 /** A problem of the `ha` section that needs the rest of the config to be seen. */
 export interface HaIssue {
@@ -97,7 +133,7 @@ export function haIssues(
   }
   // One VRRP instance advertises for one address family; keepalived moves the other
   // family's addresses only as "excluded" ones, outside the protocol.
-  const families = new Set(ha.vips.map((vip) => isIP(vip.split("/")[0])));
+  const families = new Set(placedVips(ha).map((vip) => isIP(vip.address.split("/")[0])));
   if (families.size > 1) {
     issues.push({
       path: ["vips"],
