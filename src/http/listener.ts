@@ -62,9 +62,12 @@ interface HttpServer extends EventEmitter {
   address(): AddressInfo | string | null;
 }
 
-/** node's http server unless ballast's own is asked for (`BALLAST_HTTP_SERVER=ballast`). */
+/**
+ * node's http server instead of ballast's own (`BALLAST_HTTP_SERVER=node`), to compare the
+ * two; ballast's own is faster (docs/http.md, Performance).
+ */
 function usesNodeServer(): boolean {
-  return process.env.BALLAST_HTTP_SERVER !== "ballast";
+  return process.env.BALLAST_HTTP_SERVER === "node";
 }
 
 /** A request target split into what routing and forwarding need. */
