@@ -259,10 +259,11 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
     this.buffered = undefined;
     this.deadline = deadlineIn(this.server.keepAliveTimeout);
     if (response !== undefined) {
-      // A broken body under way: its exchange learns the client is gone.
+      // A broken body under way: its exchange learns first that the client is gone (so it
+      // answers nothing itself), then the body's reader that it broke off.
       this.response = undefined;
-      this.request?.abort();
       response.closedEarly();
+      this.request?.abort();
       if (response.headersSent) {
         this.socket.destroy();
         return;
@@ -315,8 +316,8 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
   private closed(): void {
     const response = this.response;
     this.response = undefined;
-    this.request?.abort();
     response?.closedEarly();
+    this.request?.abort();
     this.detach(true);
   }
 
