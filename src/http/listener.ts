@@ -1,12 +1,15 @@
 /**
- * The http data plane's listener: node's http server (llhttp parses and rejects malformed
- * heads), a compiled router, and one ProxyExchange per request forwarding through our own
- * upstream client's keep-alive pools.
+ * The http data plane's listener: ballast's own HTTP/1.1 server (src/http/server/: a strict
+ * parser over the raw bytes, no IncomingMessage or ServerResponse per request) or node's
+ * http server (`BALLAST_HTTP_SERVER=node`), a compiled router, and one ProxyExchange per
+ * request forwarding through our own upstream client's keep-alive pools.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { Socket } from "node:net";
+import type { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { SecureContextOptions } from "node:tls";
 import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
@@ -28,6 +31,7 @@ import { answerClientError, sendError, sendFixed } from "./responses.js";
 import { RetryBudget } from "./retry-budget.js";
 import { type CompiledRoute, compileRouter, normalizeHost, type Router } from "./router.js";
 import { routingPath } from "./routing-path.js";
+import { BallastHttpServer } from "./server/http-server.js";
 import { compileAddressSet } from "./trusted-proxies.js";
 import { proxyUpgrade, refuse as refuseUpgrade, type UpgradeContext } from "./upgrade.js";
 import { type UpstreamOptions, Upstreams } from "./upstreams.js";
@@ -40,6 +44,31 @@ export const createHttpListener: ListenerFactory = (config, context) => {
   if (config.protocol !== "http") throw new Error(`listener "${config.name}" is not http`);
   return new HttpListener(config, context);
 };
+
+/**
+ * What the listener uses of its HTTP server; node's `http.Server` and ballast's own
+ * `BallastHttpServer` both have it, with the same events.
+ */
+interface HttpServer extends EventEmitter {
+  readonly listening: boolean;
+  headersTimeout: number;
+  keepAliveTimeout: number;
+  maxHeadersCount: number | null;
+  maxHeaderSize?: number;
+  listen(options: { host: string; port: number }, callback: () => void): unknown;
+  close(callback: () => void): unknown;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+  address(): AddressInfo | string | null;
+}
+
+/**
+ * node's http server instead of ballast's own (`BALLAST_HTTP_SERVER=node`), to compare the
+ * two; ballast's own is faster (docs/http.md, Performance).
+ */
+function usesNodeServer(): boolean {
+  return process.env.BALLAST_HTTP_SERVER === "node";
+}
 
 /** A request target split into what routing and forwarding need. */
 interface Target {
@@ -58,7 +87,7 @@ export class HttpListener implements Listener {
   private config: HttpListenerConfig;
   private router: Router;
   private policy: ForwardingPolicy;
-  private readonly server: Server;
+  private readonly server: HttpServer;
   private readonly ctx: ProxyContext & UpgradeContext;
   private readonly pools: ListenerContext["pools"];
   /** cache: the zones that routes' `cache` options name (cache-glue.ts). */
@@ -119,14 +148,23 @@ export class HttpListener implements Listener {
     };
     // TLS termination (nginx `listen ssl`, HAProxy `bind ... ssl crt`): same server, with
     // the certificate and key that loading the config read and checked.
-    this.server =
+    const tls =
       config.tls === undefined
-        ? createServer(serverOptions)
-        : createHttpsServer({
-            ...serverOptions,
-            cert: config.tls.loaded.cert,
-            key: config.tls.loaded.key,
-          });
+        ? undefined
+        : { cert: config.tls.loaded.cert, key: config.tls.loaded.key };
+    if (!usesNodeServer()) {
+      this.server = new BallastHttpServer({
+        maxHeaderSize: config.max_header_size,
+        headersTimeout: t.request_header,
+        keepAliveTimeout: t.idle,
+        tls,
+      });
+    } else {
+      this.server =
+        tls === undefined
+          ? createServer(serverOptions)
+          : createHttpsServer({ ...serverOptions, ...tls });
+    }
     const server = this.server;
     // node leaves fields beyond maxHeadersCount out silently; one above the limit lets the
     // head scan see that the limit was passed and answer 431 instead.
@@ -160,6 +198,8 @@ export class HttpListener implements Listener {
       this.ctx.logger.debug({ listener: this.name }, "client idle timeout");
       socket.destroy();
     });
+    // ballast's own server closes them itself and says so.
+    server.on("idle", () => this.ctx.logger.debug({ listener: this.name }, "client idle timeout"));
   }
 
   /** Binds and starts accepting. */
@@ -204,8 +244,8 @@ export class HttpListener implements Listener {
     this.server.headersTimeout = config.timeouts.request_header;
     this.server.keepAliveTimeout = config.timeouts.idle;
     this.server.maxHeadersCount = config.max_header_count + 1;
-    // node reads maxHeaderSize when a connection opens: new connections get the new limit.
-    (this.server as Server & { maxHeaderSize: number }).maxHeaderSize = config.max_header_size;
+    // Both servers read maxHeaderSize when a connection opens: new connections get the new limit.
+    this.server.maxHeaderSize = config.max_header_size;
   }
 
   /**
@@ -216,7 +256,11 @@ export class HttpListener implements Listener {
     const next = config.tls?.loaded;
     const current = this.config.tls?.loaded;
     if (next === undefined || current === undefined || next.digest === current.digest) return;
-    (this.server as HttpsServer).setSecureContext({ cert: next.cert, key: next.key });
+    (
+      this.server as HttpServer & {
+        setSecureContext(options: SecureContextOptions): void;
+      }
+    ).setSecureContext({ cert: next.cert, key: next.key });
     this.ctx.logger.info(
       { listener: this.name, fingerprint256: next.fingerprint256, validTo: next.validTo },
       "certificate reloaded",
@@ -288,6 +332,10 @@ export class HttpListener implements Listener {
       return;
     }
     markResumed(client);
+    if (this.server instanceof BallastHttpServer) {
+      this.server.adopt(client as Socket, early);
+      return;
+    }
     // A TLS socket is past its handshake: it re-enters where https hands sockets to http.
     this.server.emit(this.config.tls === undefined ? "connection" : "secureConnection", client);
     client.resume();

@@ -43,6 +43,8 @@ function clientErrorStatus(code: string | undefined): number {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return 431;
+    case "HPE_URI_TOO_LONG":
+      return 414;
     case "ERR_HTTP_REQUEST_TIMEOUT":
     case "ERR_HTTP_HEADERS_TIMEOUT":
       return 408;

@@ -1,0 +1,424 @@
+/**
+ * The strict HTTP/1.1 request parser of ballast's own server, over the raw bytes of a client
+ * connection. It keeps every rule node's llhttp enforces (with its lenient flags off) and the
+ * proxy relies on, and answers a malformed head with a status instead of guessing:
+ *
+ * - the request line is `method SP target SP HTTP/d.d` with single spaces, a method llhttp
+ *   knows, and a target of visible characters (no space, tab or control character);
+ * - every line ends in CRLF: a bare LF or bare CR is a 400, and so is obs-fold (a line that
+ *   starts with whitespace), whitespace before a colon, a name that is not a token and a value
+ *   with a control character;
+ * - Content-Length is digits only, given once (two fields are a 400 even when equal, a list
+ *   too), never together with Transfer-Encoding, whose last coding must be chunked;
+ * - HTTP/1.1 needs Host;
+ * - a head above `maxHeaderSize` is a 431, or a 414 when the request line alone is;
+ * - chunked bodies: see chunked-decoder.ts.
+ *
+ * What llhttp lets through but a proxy must not forward (HTTP/2.0 in a request line, TE with
+ * HTTP/1.0, look-alike framing fields, GET with a body, a bad Host value) is left to the
+ * checks after it (request-checks.ts, forward-headers.ts), the same for both servers.
+ *
+ * The parser stops after each message (so pipelined requests are answered in order, one at
+ * a time) and after the head of an upgrade or CONNECT request (the bytes after it belong to
+ * whatever the connection becomes).
+ */
+import { ChunkedDecoder } from "./chunked-decoder.js";
+
+/** Where the parts of a request go; the sink reads the head's fields off the parser. */
+export interface RequestSink {
+  /** A complete head: method, url, version and fields are set on the parser. */
+  onRequestHead(): void;
+  /** Body bytes (a view of the socket's chunk, chunk framing removed). */
+  onRequestData(chunk: Buffer): void;
+  /** The request (head and body) is complete. */
+  onRequestEnd(): void;
+}
+
+enum State {
+  /** Before the first byte of a request. */
+  Idle,
+  Head,
+  Length,
+  Chunked,
+  /** The message is complete; `next()` starts the next one. */
+  Done,
+  /** An upgrade or CONNECT head was read: the rest is not HTTP. */
+  Upgraded,
+  Error,
+}
+
+/** The request methods llhttp accepts (node's `http.METHODS` in Node 20). */
+const METHODS = new Set([
+  "ACL",
+  "BIND",
+  "CHECKOUT",
+  "CONNECT",
+  "COPY",
+  "DELETE",
+  "GET",
+  "HEAD",
+  "LINK",
+  "LOCK",
+  "M-SEARCH",
+  "MERGE",
+  "MKACTIVITY",
+  "MKCALENDAR",
+  "MKCOL",
+  "MOVE",
+  "NOTIFY",
+  "OPTIONS",
+  "PATCH",
+  "POST",
+  "PROPFIND",
+  "PROPPATCH",
+  "PURGE",
+  "PUT",
+  "QUERY",
+  "REBIND",
+  "REPORT",
+  "SEARCH",
+  "SOURCE",
+  "SUBSCRIBE",
+  "TRACE",
+  "UNBIND",
+  "UNLINK",
+  "UNLOCK",
+  "UNSUBSCRIBE",
+]);
+
+/** A request target: visible ASCII and obs-text, no space, tab, DEL or other control. */
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+/**
+ * A whole field section, checked with one match: each line a token (RFC 9110 5.6.2), a colon
+ * with no whitespace before it, and a value of visible characters, spaces, tabs and obs-text,
+ * ending in CRLF (so no obs-fold, no bare CR or LF, no NUL).
+ */
+const FIELD_SECTION = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*$/;
+const DIGITS = /^[0-9]{1,15}$/;
+const ENDS_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+const CRLF_CRLF = Buffer.from("\r\n\r\n");
+
+/** Parser error codes, named as node names llhttp's (responses.ts maps them to a status). */
+export const HEADER_OVERFLOW = "HPE_HEADER_OVERFLOW";
+export const URI_TOO_LONG = "HPE_URI_TOO_LONG";
+export const INVALID = "HPE_INVALID";
+
+/** Parses the requests of one client connection, one at a time. */
+export class RequestParser {
+  private state = State.Idle;
+  /** Bytes of the head seen so far when it spans several chunks. */
+  private pending: Buffer | undefined;
+  private remaining = 0;
+  private chunked: ChunkedDecoder | undefined;
+  private readonly onData: (slice: Buffer) => void;
+
+  // ---- the head just parsed (valid from onRequestHead until next()) ----
+  method = "";
+  url = "";
+  versionMajor = 1;
+  versionMinor = 1;
+  /** Flat [name, value, ...] as sent (names' case kept, values trimmed of OWS). */
+  rawHeaders: string[] = [];
+  /** The connection may carry another request after this one. */
+  keepAlive = true;
+  /** An upgrade (Upgrade with `Connection: upgrade`) or CONNECT request. */
+  upgrade = false;
+  /** The Expect field's value, or undefined. */
+  expect: string | undefined = undefined;
+  /** The body is framed by Content-Length > 0 or chunked coding. */
+  hasBody = false;
+
+  /** Why the last execute() failed, its node-style code and the status it deserves. */
+  error = "";
+  code = "";
+  status = 0;
+
+  constructor(
+    private readonly sink: RequestSink,
+    private readonly maxHeaderSize: number,
+  ) {
+    this.onData = (slice) => sink.onRequestData(slice);
+  }
+
+  /** True before the first byte of the next request (an idle keep-alive connection). */
+  get idle(): boolean {
+    return this.state === State.Idle;
+  }
+
+  /** True while a head is being received. */
+  get inHead(): boolean {
+    return this.state === State.Head;
+  }
+
+  /** True once the current message is complete (until next()). */
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** True once an upgrade or CONNECT head was parsed. */
+  get upgraded(): boolean {
+    return this.state === State.Upgraded;
+  }
+
+  /** True while a body is being received. */
+  get inBody(): boolean {
+    return this.state === State.Length || this.state === State.Chunked;
+  }
+
+  /** Starts on the next request after a complete one. */
+  next(): void {
+    this.state = State.Idle;
+    this.rawHeaders = [];
+  }
+
+  /**
+   * Feeds bytes from `chunk[at]` on. Returns the index where parsing stopped: the end of the
+   * chunk, the end of a message (`done`), the end of an upgrade head (`upgraded`); or -1 when
+   * the bytes are malformed (`error`, `code`, `status` say why).
+   */
+  execute(chunk: Buffer, at: number): number {
+    const end = chunk.length;
+    while (at < end) {
+      switch (this.state) {
+        case State.Idle:
+        case State.Head:
+          at = this.head(chunk, at);
+          if (at < 0) return (this.state as State) === State.Error ? -1 : end;
+          break;
+        case State.Length: {
+          const take = Math.min(this.remaining, end - at);
+          this.remaining -= take;
+          const data = chunk.subarray(at, at + take);
+          at += take;
+          this.sink.onRequestData(data);
+          if (this.remaining === 0) this.finish();
+          break;
+        }
+        case State.Chunked: {
+          const decoder = this.chunked!;
+          at = decoder.execute(chunk, at, this.onData);
+          if (at < 0) return this.fail(400, INVALID, decoder.error);
+          if (decoder.done) this.finish();
+          break;
+        }
+        case State.Error:
+          return -1;
+        default:
+          return at;
+      }
+    }
+    return at;
+  }
+
+  /** The connection ended: true when that leaves no request half-read. */
+  endOfInput(): boolean {
+    return this.state === State.Idle || this.state === State.Done || this.state === State.Upgraded;
+  }
+
+  private finish(): void {
+    this.state = State.Done;
+    this.chunked = undefined;
+    this.sink.onRequestEnd();
+  }
+
+  private fail(status: number, code: string, reason: string): -1 {
+    this.state = State.Error;
+    this.status = status;
+    this.code = code;
+    this.error = reason;
+    this.pending = undefined;
+    return -1;
+  }
+
+  /** Reads a head from `at`; the index after it, or -1 (more bytes needed, or an error). */
+  private head(chunk: Buffer, at: number): number {
+    let buffer = chunk;
+    let start = at;
+    /** Where bytes not yet checked begin (a slow client's head is not scanned again). */
+    let fresh = at;
+    const pending = this.pending;
+    if (pending !== undefined) {
+      buffer = Buffer.concat([pending, chunk.subarray(at)]);
+      start = 0;
+      fresh = Math.max(0, pending.length - 3);
+    }
+    // RFC 9112 2.2: empty lines before a request line are ignored (a client's stray CRLF
+    // after a body).
+    while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
+    if (start >= buffer.length || (buffer[start] === 13 && start + 1 === buffer.length)) {
+      this.pending = start < buffer.length ? buffer.subarray(start) : undefined;
+      this.state = this.pending === undefined ? State.Idle : State.Head;
+      return -1;
+    }
+    this.state = State.Head;
+    fresh = Math.max(fresh, start);
+    const blank = buffer.indexOf(CRLF_CRLF, fresh);
+    const headEnd = blank < 0 ? buffer.length : blank + 2;
+    if (!this.lineEndsAreCrlf(buffer, start, fresh, blank < 0 ? buffer.length : blank + 4)) {
+      return -1;
+    }
+    if (headEnd - start > this.maxHeaderSize) {
+      const lineEnd = buffer.indexOf(10, start);
+      return lineEnd < 0 || lineEnd - start > this.maxHeaderSize
+        ? this.fail(414, URI_TOO_LONG, "request line too long")
+        : this.fail(431, HEADER_OVERFLOW, "request head too large");
+    }
+    if (blank < 0) {
+      this.pending = start === 0 ? buffer : buffer.subarray(start);
+      return -1;
+    }
+    this.pending = undefined;
+    // In a joined buffer the head ends at `blank + 4`; in the caller's chunk further on.
+    const after = pending === undefined ? blank + 4 : at + blank + 4 - pending.length;
+    if (!this.parseHead(buffer.toString("latin1", start, blank + 2))) return -1;
+    return after;
+  }
+
+  /** Every LF in `buffer[from, to)` follows a CR (llhttp refuses bare LF in strict mode). */
+  private lineEndsAreCrlf(buffer: Buffer, start: number, from: number, to: number): boolean {
+    let lf = buffer.indexOf(10, from);
+    while (lf >= 0 && lf < to) {
+      if (lf === start || buffer[lf - 1] !== 13) {
+        this.fail(400, INVALID, "bare LF in the request head");
+        return false;
+      }
+      lf = buffer.indexOf(10, lf + 1);
+    }
+    return true;
+  }
+
+  /** Parses the text of a head: the request line and the fields, each ending in CRLF. */
+  private parseHead(text: string): boolean {
+    const lineEnd = text.indexOf("\r\n");
+    const first = text.indexOf(" ");
+    const last = text.lastIndexOf(" ", lineEnd);
+    if (first <= 0 || last <= first + 1 || lineEnd - last !== 9) {
+      return this.invalid("malformed request line");
+    }
+    const method = text.slice(0, first);
+    if (!METHODS.has(method)) return this.invalid("unknown method");
+    const url = text.slice(first + 1, last);
+    if (!TARGET.test(url)) return this.invalid("malformed request target");
+    if (
+      text.charCodeAt(last + 1) !== 72 ||
+      text.slice(last + 1, last + 6) !== "HTTP/" ||
+      text.charCodeAt(last + 7) !== 46 /* . */
+    ) {
+      return this.invalid("malformed HTTP version");
+    }
+    const major = text.charCodeAt(last + 6) - 48;
+    const minor = text.charCodeAt(last + 8) - 48;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) {
+      return this.invalid("malformed HTTP version");
+    }
+    const fieldsAt = lineEnd + 2;
+    if (fieldsAt < text.length && !FIELD_SECTION.test(text.slice(fieldsAt))) {
+      return this.invalid("malformed header field");
+    }
+    const raw = this.rawHeaders;
+    let contentLength = -1;
+    let transferEncoding: string | undefined;
+    let connection: string | undefined;
+    let upgradeField = false;
+    let host = false;
+    let expect: string | undefined;
+    let pos = fieldsAt;
+    while (pos < text.length) {
+      const next = text.indexOf("\r\n", pos);
+      const colon = text.indexOf(":", pos);
+      const name = text.slice(pos, colon);
+      const value = trimOws(text, colon + 1, next);
+      pos = next + 2;
+      raw.push(name, value);
+      switch (name.length) {
+        case 4:
+          if (!host && name.toLowerCase() === "host") host = true;
+          break;
+        case 6:
+          if (name.toLowerCase() === "expect") expect = value;
+          break;
+        case 7:
+          if (name.toLowerCase() === "upgrade") upgradeField = true;
+          break;
+        case 10:
+          if (name.toLowerCase() === "connection") {
+            connection = connection === undefined ? value : `${connection},${value}`;
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === "content-length") {
+            if (contentLength >= 0) return this.invalid("duplicate Content-Length");
+            if (!DIGITS.test(value)) return this.invalid("malformed Content-Length");
+            contentLength = Number(value);
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === "transfer-encoding") {
+            transferEncoding =
+              transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+          }
+          break;
+      }
+    }
+    const chunked = transferEncoding !== undefined;
+    if (chunked) {
+      if (contentLength >= 0) return this.invalid("both Content-Length and Transfer-Encoding");
+      if (!ENDS_CHUNKED.test(transferEncoding!)) {
+        return this.invalid("Transfer-Encoding does not end in chunked");
+      }
+    }
+    if (!host && major === 1 && minor >= 1) return this.invalid("HTTP/1.1 request without Host");
+    let close = false;
+    let keepAliveToken = false;
+    let upgradeToken = false;
+    if (connection !== undefined) {
+      for (const token of connection.split(",")) {
+        const option = token.trim().toLowerCase();
+        if (option === "close") close = true;
+        else if (option === "keep-alive") keepAliveToken = true;
+        else if (option === "upgrade") upgradeToken = true;
+      }
+    }
+    this.method = method;
+    this.url = url;
+    this.versionMajor = major;
+    this.versionMinor = minor;
+    this.keepAlive = !close && (minor >= 1 ? major === 1 : keepAliveToken);
+    this.upgrade = method === "CONNECT" || (upgradeField && upgradeToken);
+    this.expect = expect;
+    this.hasBody = chunked || contentLength > 0;
+    if (this.upgrade) {
+      this.state = State.Upgraded;
+      this.sink.onRequestHead();
+      return true;
+    }
+    if (chunked) {
+      this.state = State.Chunked;
+      this.chunked = new ChunkedDecoder(this.maxHeaderSize);
+    } else if (contentLength > 0) {
+      this.state = State.Length;
+      this.remaining = contentLength;
+    } else {
+      this.state = State.Done;
+    }
+    this.sink.onRequestHead();
+    if (this.state === State.Done) this.sink.onRequestEnd();
+    return true;
+  }
+
+  private invalid(reason: string): false {
+    this.fail(400, INVALID, reason);
+    return false;
+  }
+}
+
+/** `text[from, to)` without the spaces and tabs around it (RFC 9110 5.5). */
+function trimOws(text: string, from: number, to: number): string {
+  while (from < to && isOws(text.charCodeAt(from))) from++;
+  while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+  return text.slice(from, to);
+}
+
+function isOws(code: number): boolean {
+  return code === 32 || code === 9;
+}
