@@ -10,9 +10,9 @@ import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { cacheViews, purgeCaches } from "./caches.js";
 import { allTables, listenerTable, parseLimit, requireListener } from "./connections.js";
+import { defineHaRoutes } from "./ha-api.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
-import { defineHaRoutes } from "./ha-api.js";
 import { defineRegistryRoutes } from "./registry-api.js";
 import {
   checkThresholds,
