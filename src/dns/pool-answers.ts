@@ -22,6 +22,9 @@ export function answersFrom(
   while (chosen.length < count && seen.length < pool.size) {
     const backend = pool.chooseUntried(key, seen);
     if (backend === undefined) break;
+    // The policy hands out backups once the primaries are used up; a backup answers only
+    // when no primary can (HAProxy `backup`), never beside one in a multivalue answer.
+    if (backend.backup && chosen.some((b) => !b.backup)) break;
     seen.push(backend);
     if (accept(backend)) chosen.push(backend);
   }
