@@ -3,7 +3,7 @@
  * (nat: DNAT; dr: a new destination MAC), scheduled by nftables from the pool's live members.
  * The listener reads its pool (membership, health, drain, weights: the pool is the source of
  * truth) and hands the result to the controller, which writes every service in one transaction.
- * It keeps a snapshot of the service's connections (conntrack for NAT, the flow map for DR)
+ * It keeps a snapshot of the service's connections (conntrack for NAT, the flow sets for DR)
  * for the connection-count schedulers and `ballast ctl`.
  */
 import { isIP } from "node:net";
@@ -22,8 +22,8 @@ import {
   type RealServer,
 } from "./dispatch.js";
 import { deviceMac, neighbourMacs, provokeArp } from "./neighbours.js";
-import { listMap, readCounter } from "./nft.js";
-import { counterName, flowMap, type ServiceRules, serviceKey } from "./ruleset.js";
+import { listSet, readCounter } from "./nft.js";
+import { counterName, flowSet, type ServiceRules, serviceKey } from "./ruleset.js";
 
 /** The longest gap between two refreshes of the connection snapshot and the ruleset. */
 const MAX_TICK_MS = 1000;
@@ -156,12 +156,7 @@ class KernelListener implements Listener, KernelService {
     const algorithm = pool?.algorithm ?? "rr";
     let live = pool === undefined ? [] : liveServers(pool);
     if (this.config.mode === "dr") live = live.filter((b) => this.macs.has(b.id));
-    const servers: RealServer[] = live.map((b) => ({
-      id: b.id,
-      address: b.host,
-      port: b.port,
-      weight: b.weight,
-    }));
+    const servers: RealServer[] = live.map(realServer);
     if (!isKernelAlgorithm(algorithm)) {
       throw new Error(
         `kernel listener "${this.name}": pool algorithm ${algorithm} cannot run in nftables`,
@@ -181,8 +176,21 @@ class KernelListener implements Listener, KernelService {
       device: this.config.interface,
       deviceMac: this.directorMac,
       macs: this.macs,
-      flowTimeoutSeconds: Math.max(1, Math.ceil(this.config.flow_timeout / 1000)),
+      flowTimeoutSeconds: this.flowTimeoutSeconds(),
+      flowServers: this.flowServers(pool),
     };
+  }
+
+  private flowTimeoutSeconds(): number {
+    return Math.max(1, Math.ceil(this.config.flow_timeout / 1000));
+  }
+
+  /** DR: the servers whose established flows go on: up (drained ones too) and of known MAC. */
+  private flowServers(pool: Pool | undefined): RealServer[] {
+    if (this.config.mode !== "dr" || pool === undefined) return [];
+    return pool.backends
+      .filter((b) => b.health === "up" && isIP(b.host) === 4 && this.macs.has(b.id))
+      .map(realServer);
   }
 
   private pool(): Pool | undefined {
@@ -238,7 +246,7 @@ class KernelListener implements Listener, KernelService {
     this.macs = macs;
   }
 
-  /** Reads the service's connections: conntrack (NAT) or the flow map (DR). */
+  /** Reads the service's connections: conntrack (NAT) or the flow sets (DR). */
   private async refreshConnections(): Promise<void> {
     const pool = this.pool();
     const family = this.config.mode === "nat" ? "ip" : "netdev";
@@ -276,23 +284,23 @@ class KernelListener implements Listener, KernelService {
         });
       }
     } else {
-      const byMac = new Map([...this.macs].map(([id, mac]) => [mac, id]));
-      const timeout = Math.max(1, Math.ceil(this.config.flow_timeout / 1000));
-      for (const element of await listMap(
-        "netdev",
-        flowMap({ key: this.key, flowTimeoutSeconds: timeout }),
-      )) {
-        const id = byMac.get(String(element.value));
-        // The director sees only the client's half of a DR connection: every flow counts as active.
-        count(id, true);
-        const concat = (element.key as { concat?: unknown[] }).concat ?? [];
-        rows.push({
-          transport: this.config.transport,
-          client: `${concat[0]}:${concat[1]}`,
-          backend: id ?? null,
-          state: "FLOW",
-          expiresInMs: element.expiresMs,
-        });
+      for (const server of this.flowServers(pool)) {
+        const set = flowSet(
+          { key: this.key, flowTimeoutSeconds: this.flowTimeoutSeconds() },
+          server,
+        );
+        for (const element of await listSet("netdev", set)) {
+          // The director sees only the client's half of a DR flow: every flow counts as active.
+          count(server.id, true);
+          const concat = (element.key as { concat?: unknown[] }).concat ?? [];
+          rows.push({
+            transport: this.config.transport,
+            client: `${concat[0]}:${concat[1]}`,
+            backend: server.id,
+            state: "FLOW",
+            expiresInMs: element.expiresMs,
+          });
+        }
       }
     }
     this.counts = counts;
@@ -313,6 +321,10 @@ class KernelListener implements Listener, KernelService {
       this.lastReweight = now;
     }
   }
+}
+
+function realServer(backend: BackendState): RealServer {
+  return { id: backend.id, address: backend.host, port: backend.port, weight: backend.weight };
 }
 
 /** The factory the runtime uses for `protocol: kernel`. */

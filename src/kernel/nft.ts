@@ -71,29 +71,23 @@ export async function existingObjects(): Promise<ExistingObjects> {
   return { ip: await listTable("ip"), netdev: await listTable("netdev") };
 }
 
-/** One element of a dynamic map, as `nft -j list map` gives it. */
-export interface MapElement {
+/** One element of a dynamic set, as `nft -j list set` gives it. */
+export interface SetElement {
   key: unknown;
-  value: unknown;
   expiresMs: number;
 }
 
-/** The elements of a map of ballast's table (the DR flow table). */
-export async function listMap(family: "ip" | "netdev", name: string): Promise<MapElement[]> {
-  const result = await runNft(["-j", "list", "map", family, TABLE, name]);
+/** The elements of a set of ballast's table (a DR server's flow set); none when it is gone. */
+export async function listSet(family: "ip" | "netdev", name: string): Promise<SetElement[]> {
+  const result = await runNft(["-j", "list", "set", family, TABLE, name]);
   if (result.code !== 0) return [];
-  const parsed = JSON.parse(result.stdout) as { nftables: { map?: { elem?: unknown[] } }[] };
-  const elements: MapElement[] = [];
+  const parsed = JSON.parse(result.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+  const elements: SetElement[] = [];
   for (const item of parsed.nftables) {
-    for (const element of item.map?.elem ?? []) {
-      // [key, value], where key is { elem: { val, expires } } when the element has a timeout
-      const [key, value] = element as [unknown, unknown];
-      const wrapped = (key as { elem?: { val: unknown; expires?: number } }).elem;
-      elements.push({
-        key: wrapped?.val ?? key,
-        value,
-        expiresMs: (wrapped?.expires ?? 0) * 1000,
-      });
+    for (const element of item.set?.elem ?? []) {
+      // { elem: { val, expires } } when the element has a timeout, else the value itself
+      const wrapped = (element as { elem?: { val: unknown; expires?: number } }).elem;
+      elements.push({ key: wrapped?.val ?? element, expiresMs: (wrapped?.expires ?? 0) * 1000 });
     }
   }
   return elements;

@@ -3,7 +3,7 @@
  * ballast's own tables (`table ip ballast` for NAT, `table netdev ballast` for DR). The
  * script first flushes what exists and deletes what is no longer wanted, then writes every
  * rule again, so `nft -f` applies the whole change at once or, on any error, none of it.
- * Persistence sets and the DR flow table are kept across transactions: they are the
+ * Persistence sets and the DR flow sets are kept across transactions: they are the
  * connection state, and flushing a chain leaves them alone.
  */
 import type { Dispatch, RealServer } from "./dispatch.js";
@@ -36,6 +36,11 @@ export interface ServiceRules {
   macs?: ReadonlyMap<string, string>;
   /** dr: seconds a flow stays in the connection table without packets. */
   flowTimeoutSeconds: number;
+  /**
+   * dr: the servers whose established flows keep going (up, draining included): each has a
+   * flow set. A server that goes down loses its set, so a reused client port is scheduled anew.
+   */
+  flowServers?: readonly RealServer[];
 }
 
 /** The chains and sets that exist now in ballast's tables (from `nft -j -t list table`). */
@@ -107,7 +112,7 @@ function serviceObjects(service: ServiceRules): { chains: string[]; sets: string
   for (const server of service.servers) chains.push(`rs_${service.key}_${serverKey(server)}`);
   if (service.mode === "dr") {
     chains.push(`out_${service.key}`);
-    sets.push(flowMap(service));
+    for (const server of service.flowServers ?? []) sets.push(flowSet(service, server));
   }
   if (service.persistenceSeconds > 0) {
     for (const server of service.servers) sets.push(persistSet(service, server));
@@ -124,9 +129,12 @@ export function counterName(service: Pick<ServiceRules, "key">): string {
   return `n_${service.key}`;
 }
 
-/** The name of a DR service's flow map (its connection table). */
-export function flowMap(service: Pick<ServiceRules, "key" | "flowTimeoutSeconds">): string {
-  return `f_${service.key}_${service.flowTimeoutSeconds}`;
+/** The name of a DR server's flow set: its part of the director's connection table. */
+export function flowSet(
+  service: Pick<ServiceRules, "key" | "flowTimeoutSeconds">,
+  server: RealServer,
+): string {
+  return `f_${service.key}_${serverKey(server)}_${service.flowTimeoutSeconds}`;
 }
 
 const NAT_BASE_CHAINS: Record<string, string> = {
@@ -266,20 +274,23 @@ function persistenceAndDispatch(family: Family, service: ServiceRules): string[]
 }
 
 /**
- * DR: in the ingress hook, before the director's own stack: an existing flow keeps its real
- * server (the flow map is the director's connection table), a new one is scheduled; then
- * only the MACs change and the frame leaves by the same device.
+ * DR: in the ingress hook, before the director's own stack: a packet of a flow some server
+ * already has (its flow set) goes on to it; a new one is scheduled and joins the flow set of
+ * the server chosen. Then only the MACs change and the frame leaves by the same device.
  */
 function directRoutingRules(service: ServiceRules): string[] {
   const { key, transport, vip, port } = service;
   const svc = `svc_${key}`;
   const out = `out_${key}`;
-  const flows = flowMap(service);
   const flow = `ip saddr . ${transport} sport`;
   const device = service.device ?? "";
-  const lines = [
-    `add map netdev ${TABLE} ${flows} { type ipv4_addr . inet_service : ether_addr; flags dynamic,timeout; timeout ${service.flowTimeoutSeconds}s; }`,
-  ];
+  const flowServers = (service.flowServers ?? []).filter((s) => service.macs?.has(s.id));
+  const lines: string[] = [];
+  for (const server of flowServers) {
+    lines.push(
+      `add set netdev ${TABLE} ${flowSet(service, server)} { type ipv4_addr . inet_service; flags dynamic,timeout; timeout ${service.flowTimeoutSeconds}s; }`,
+    );
+  }
   if (service.persistenceSeconds > 0) {
     for (const server of service.servers) {
       lines.push(
@@ -290,24 +301,30 @@ function directRoutingRules(service: ServiceRules): string[] {
   lines.push(
     rule("netdev", ingressChain(device), `ip daddr ${vip} ${transport} dport ${port} jump ${svc}`),
   );
-  lines.push(
-    rule(
-      "netdev",
-      svc,
-      `ether daddr set ${flow} map @${flows} update @${flows} { ${flow} : ether daddr } goto ${out}`,
-    ),
-  );
+  for (const server of flowServers) {
+    const set = flowSet(service, server);
+    lines.push(
+      rule(
+        "netdev",
+        svc,
+        `${flow} @${set} update @${set} { ${flow} } ether daddr set ${service.macs?.get(server.id)} goto ${out}`,
+      ),
+    );
+  }
   lines.push(...persistenceAndDispatch("netdev", service));
   for (const server of service.servers) {
     const mac = service.macs?.get(server.id);
     if (mac === undefined) continue;
     const remember =
       service.persistenceSeconds > 0 ? `update @${persistSet(service, server)} { ip saddr } ` : "";
+    const flows = flowServers.some((s) => s.id === server.id)
+      ? `update @${flowSet(service, server)} { ${flow} } `
+      : "";
     lines.push(
       rule(
         "netdev",
         `rs_${key}_${serverKey(server)}`,
-        `counter name ${counterName(service)} ${remember}ether daddr set ${mac} update @${flows} { ${flow} : ether daddr } goto ${out}`,
+        `counter name ${counterName(service)} ${remember}${flows}ether daddr set ${mac} goto ${out}`,
       ),
     );
   }

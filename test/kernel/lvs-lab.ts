@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BALLAST_CLI } from "../support/ballast-cli.js";
 import type { Daemon } from "../support/daemon.js";
-import { type Namespace, type NamespacedNginx, NetnsLab } from "../support/netns.js";
+import { type Namespace, type NamespacedNginx, NetnsLab, spawnIn } from "../support/netns.js";
 import { type BurstResult, CLIENT_SCRIPT } from "../support/netns-client.js";
 import { requireProgram } from "../support/programs.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -42,6 +42,10 @@ export interface LvsLab {
   ctl(...args: string[]): Promise<string>;
   /** `count` new connections from the client to the VIP, each request on its own connection. */
   burst(count: number, extra?: string[]): Promise<BurstResult>;
+  /** New connections for `durationMs` from the client, running while the test acts. */
+  burstFor(durationMs: number): Promise<BurstResult>;
+  /** New connections the director's kernel service has dispatched (its nftables counter). */
+  dispatched(): Promise<number>;
   /** The director's whole ruleset, as `nft list ruleset` prints it. */
   ruleset(): Promise<string>;
   cleanup(): Promise<void>;
@@ -87,7 +91,7 @@ export async function buildLvsLab(count: number): Promise<LvsLab> {
       servers.push({ name, address, ns, nginx });
     }
     const configPath = join(dir.path, "ballast.yaml");
-    const admin = `admin:\n  bind: 127.0.0.1:9911\n  token: ${TOKEN}\nlog:\n  level: warn\n`;
+    const admin = `admin:\n  bind: 127.0.0.1:9911\n  token: ${TOKEN}\nlog:\n  level: info\n`;
     const writeConfig = (yaml: string) => {
       writeFileSync(configPath, `${yaml}\n${admin}`);
       return configPath;
@@ -106,19 +110,17 @@ export async function buildLvsLab(count: number): Promise<LvsLab> {
           "--config",
           writeConfig(yaml),
         ]);
+        // Its log line, not a ctl round trip: starting the CLI costs seconds on a loaded machine.
         await waitFor(
-          "ballast's admin API in the director",
-          async () => {
+          "ballast started in the director",
+          () => {
             if (daemon.process.exitCode !== null) {
               throw new Error(`ballast exited: ${daemon.output()}`);
             }
-            return ctl("status").then(
-              () => true,
-              () => false,
-            );
+            return daemon.output().includes('"msg":"ballast started"');
           },
-          20_000,
-          200,
+          30_000,
+          50,
         );
         return daemon;
       },
@@ -129,6 +131,30 @@ export async function buildLvsLab(count: number): Promise<LvsLab> {
           ...["--concurrency", "16", ...extra],
         ]);
         return JSON.parse(out) as BurstResult;
+      },
+      burstFor(durationMs) {
+        const child = spawnIn(client, process.execPath, [
+          ...[CLIENT_SCRIPT, "burst", "--host", VIP, "--port", "80"],
+          ...["--duration-ms", String(durationMs), "--concurrency", "8"],
+        ]);
+        let out = "";
+        child.stdout.on("data", (chunk) => {
+          out += chunk;
+        });
+        return new Promise((resolve, reject) => {
+          child.on("error", reject);
+          child.on("close", () => {
+            try {
+              resolve(JSON.parse(out) as BurstResult);
+            } catch {
+              reject(new Error(`the load client printed no result: ${out}`));
+            }
+          });
+        });
+      },
+      async dispatched() {
+        const listing = (await director.exec(nft, ["list", "counters"])).stdout;
+        return [...listing.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
       },
       async ruleset() {
         return (await director.exec(nft, ["list", "ruleset"])).stdout;

@@ -89,7 +89,7 @@ describe("kernel ruleset", () => {
     assert.equal(script, "delete table ip ballast\n");
   });
 
-  it("DR: ingress on the device, the flow map first, the MACs rewritten, out by fwd", () => {
+  it("DR: ingress on the device, each server's flow set first, the MACs rewritten, out by fwd", () => {
     const macs = new Map([
       ["rs1", "02:00:00:00:00:11"],
       ["rs2", "02:00:00:00:00:12"],
@@ -102,6 +102,7 @@ describe("kernel ruleset", () => {
           deviceMac: "02:00:00:00:00:01",
           macs,
           dispatch: planDispatch("sh", servers),
+          flowServers: servers,
         }),
       ],
       {},
@@ -110,10 +111,20 @@ describe("kernel ruleset", () => {
     assert.match(script, /type filter hook ingress device "eth0" priority -500/);
     assert.match(
       script,
-      /ether daddr set ip saddr \. tcp sport map @f_\w+_300 update @f_\w+_300 \{ ip saddr \. tcp sport : ether daddr \} goto out_/,
+      /add set netdev ballast f_\w+_0a00000b0050_300 \{ type ipv4_addr \. inet_service; flags dynamic,timeout; timeout 300s; \}/,
     );
+    assert.match(
+      script,
+      /ip saddr \. tcp sport @f_\w+_0a00000c1f90_300 update @f_\w+_0a00000c1f90_300 \{ ip saddr \. tcp sport \} ether daddr set 02:00:00:00:00:12 goto out_/,
+    );
+    // a flow joins its server's set when it is scheduled
+    assert.match(
+      script,
+      /counter name n_\w+ update @f_\w+_0a00000b0050_300 \{ ip saddr \. tcp sport \} ether daddr set 02:00:00:00:00:11 goto out_/,
+    );
+    // established flows are looked up before any new scheduling
+    assert.ok(script.indexOf("@f_") < script.indexOf("jhash"));
     assert.match(script, /jhash ip saddr mod 256 seed 0x1 vmap/);
-    assert.match(script, /ether daddr set 02:00:00:00:00:12 update/);
     assert.match(script, /ether saddr set 02:00:00:00:00:01 fwd to "eth0"/);
     assert.doesNotMatch(script, /table ip/);
   });
