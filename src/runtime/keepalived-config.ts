@@ -55,6 +55,10 @@ export function keepalivedConfig(ha: HaConfig, options: KeepalivedOptions = {}):
     `  advert_int ${advert}`,
   ];
   if (!whole) lines.push("  version 3");
+  // Neighbours ignore an ARP update within their locktime (1 s) of the last one, so a first
+  // burst of gratuitous ARPs right after another takeover can be lost; repeat it after 1 s
+  // rather than keepalived's default 5.
+  lines.push("  garp_master_delay 1");
   if (ha.nopreempt) lines.push("  nopreempt");
   if (ha.unicast_src !== undefined) lines.push(`  unicast_src_ip ${ha.unicast_src}`);
   if (ha.unicast_peers.length > 0) {

@@ -18,6 +18,8 @@ import { LOAD_CLIENT, type LoadResult } from "./ha-load-client.js";
 const asRoot = process.getuid?.() === 0;
 /** New connections per second through the VIP during the kill. */
 const RATE = 50;
+/** How long one of those connections may take to get its answer. */
+const TIMEOUT_MS = 2000;
 
 async function load(ha: HaLab, count: number): Promise<LoadResult> {
   const out = await ha.lab.node(ha.client, LOAD_CLIENT, [
@@ -67,7 +69,7 @@ describe("director failover by VRRP", { skip: asRoot ? false : "needs root" }, (
     );
     const client = spawnIn(ha.client, process.execPath, [
       ...[LOAD_CLIENT, "--host", VIP, "--port", "80", "--rate", String(RATE)],
-      ...["--duration-ms", "12000", "--timeout-ms", "2000"],
+      ...["--duration-ms", "12000", "--timeout-ms", String(TIMEOUT_MS)],
     ]);
     let out = "";
     client.stdout.on("data", (chunk) => {
@@ -87,11 +89,15 @@ describe("director failover by VRRP", { skip: asRoot ? false : "needs root" }, (
     console.log(
       `failover after killing the master's ballast: ${result.failed} of ${result.ok + result.failed} new connections failed (${RATE}/s); VIP on the backup ${movedMs} ms after the kill; last failed connection opened ${recoveredMs} ms after the kill`,
     );
-    const early = result.failures.filter((at) => at < killOffset - 100);
-    assert.deepEqual(early, [], `failures before the kill at ${killOffset} ms`);
-    // stale_after (1 s) + one track-script run (1 s) + the takeover; 6 s leaves room for a busy host.
-    assert.ok(recoveredMs <= 6000, `connections kept failing for ${recoveredMs} ms`);
-    assert.ok(result.failed <= RATE * 6, `${result.failed} failed connections`);
+    // A connection opened up to its timeout before the kill may still be in flight through
+    // the killed ballast; one opened earlier has no excuse.
+    const early = result.failures.filter((at) => at < killOffset - TIMEOUT_MS);
+    const relative = result.failures.map((at) => at - killOffset);
+    assert.deepEqual(early, [], `failures before the kill: ${relative.join(" ")} ms after it`);
+    // stale_after (1 s) + one track-script run (1 s) + the takeover and its gratuitous ARPs
+    // take about 2-3 s; 10 s leaves room for a host loaded by other work.
+    assert.ok(recoveredMs <= 10_000, `connections kept failing for ${recoveredMs} ms`);
+    assert.ok(result.failed <= RATE * 10, `${result.failed} failed connections`);
     assert.ok(result.ok > RATE * 4, `only ${result.ok} connections succeeded`);
   });
 });

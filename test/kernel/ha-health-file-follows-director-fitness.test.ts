@@ -123,8 +123,14 @@ describe("the HA health file", () => {
       await close(backend);
     });
     await waitFor("the fit verdict", () => value(healthFile) === "0\n", 15_000);
+    // Its signal handlers are in place once it says it started.
+    await waitFor("ballast started", () => ballast.find("ballast started") !== undefined, 15_000);
     ballast.child.kill("SIGTERM");
-    await waitFor("STOPPED", () => value(healthFile) === "1000\n", 5000);
+    await waitFor("STOPPED", () => value(healthFile) === "1000\n", 5000).catch((error: Error) => {
+      throw new Error(
+        `${error.message}: file ${JSON.stringify(value(healthFile))}, exit ${ballast.exitCode}, log ${JSON.stringify(ballast.logs.map((l) => l.msg))}`,
+      );
+    });
     assert.equal(await ballast.exited, 0);
   });
 });
