@@ -93,11 +93,15 @@ backend backend
 `;
 }
 
-/** ballast with one HTTP listener in front of the backend; access log off like the others. */
-export function ballastConfig(port: number, backendPort: number): string {
+/**
+ * ballast with one HTTP listener in front of the backend; access log off like the others.
+ * `workers` above 1 runs that many worker processes (the scaling curve, BENCH_WORKERS).
+ */
+export function ballastConfig(port: number, backendPort: number, workers = 1): string {
   return JSON.stringify(
     {
       log: { level: "warn" },
+      ...(workers > 1 ? { workers } : {}),
       listeners: [
         {
           name: "bench",

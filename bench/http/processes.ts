@@ -16,8 +16,11 @@ const running = new Set<Started>();
 const hasTaskset = isOnPath("taskset");
 const niceness = process.env.BENCH_NICE;
 
-/** Starts `command` on CPU `core` (when taskset exists) in its own process group. */
-export function start(name: string, core: number | undefined, command: string[]): Started {
+/**
+ * Starts `command` on CPU `core` (a number, or a taskset list such as "0,1") when taskset
+ * exists, in its own process group.
+ */
+export function start(name: string, core: number | string | undefined, command: string[]): Started {
   let argv =
     core !== undefined && hasTaskset ? ["taskset", "-c", String(core), ...command] : command;
   // A raised priority keeps other work on a shared machine from skewing one target's figures.

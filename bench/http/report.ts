@@ -93,3 +93,23 @@ export function printTable(results: Map<string, Measurement>): void {
     );
   }
 }
+
+/**
+ * The scaling curve of `workers: N`: requests/s and requests per CPU-second of each worker
+ * count, as a ratio to one worker.
+ */
+export function printScaling(results: Map<string, Measurement>, counts: readonly number[]): void {
+  const one = results.get("ballast");
+  for (const count of counts) {
+    const r = results.get(count === 1 ? "ballast" : `ballast x${count}`);
+    if (!r) continue;
+    const vsOne = one
+      ? ` (${(r.requestsPerSecond / one.requestsPerSecond).toFixed(2)}x req/s, ` +
+        `${(r.requestsPerCpuSecond / one.requestsPerCpuSecond).toFixed(2)}x req/CPU-s of 1 worker)`
+      : "";
+    console.log(
+      `workers ${count}: ${r.requestsPerSecond.toFixed(0)} req/s, ` +
+        `${r.requestsPerCpuSecond.toFixed(0)} req/CPU-s${vsOne}`,
+    );
+  }
+}

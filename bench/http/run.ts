@@ -8,13 +8,15 @@
  * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1; with more, every target is measured once per round and the medians printed,
  * which evens out other load on the machine),
- * BENCH_ONLY (comma-separated target names), BENCH_NICE (run every process at this
+ * BENCH_ONLY (comma-separated target names), BENCH_WORKERS (comma-separated worker counts
+ * for ballast, default 1: "1,2" adds "ballast x2", pinned to cores 0-1, and prints the
+ * scaling curve), BENCH_NICE (run every process at this
  * niceness, e.g. -10, on a machine shared with other work), BENCH_PROFILE=1 (ballast under --cpu-prof;
  * the profile is kept and its path printed).
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ballastConfig, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from "./configs.js";
 import {
@@ -26,13 +28,23 @@ import {
   twoCores,
 } from "./harness.js";
 import { freePort, type Started, start, stop, waitUntilServing } from "./processes.js";
-import { type Measurement, medianOf, printRoundRatios, printTable } from "./report.js";
+import {
+  type Measurement,
+  medianOf,
+  printRoundRatios,
+  printScaling,
+  printTable,
+} from "./report.js";
 
 const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const profile = process.env.BENCH_PROFILE === "1";
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const workerCounts = (process.env.BENCH_WORKERS ?? "1")
+  .split(",")
+  .map(Number)
+  .filter((count) => Number.isInteger(count) && count >= 1);
 const WARMUP_SECONDS = 2;
 /** Where `BENCH_PROFILE=1` leaves ballast's .cpuprofile files (kept after the run). */
 const profileDir = join(tmpdir(), "ballast-bench-profiles");
@@ -64,19 +76,7 @@ const targets: Target[] = [
       return start("haproxy", PROXY_CORE, ["haproxy", "-f", file, "-db"]);
     },
   },
-  {
-    name: "ballast",
-    launch: async (dir, port, backendPort) => {
-      const file = join(dir, "ballast.yaml");
-      await writeFile(file, ballastConfig(port, backendPort));
-      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-      const cli = join(dist, "src/cli/main.js");
-      const command = existsSync(cli)
-        ? [cli, "start", "--config", file]
-        : [join(dist, "bench/http/ballast-runtime.js"), file];
-      return start("ballast", PROXY_CORE, [process.execPath, ...flags, ...command]);
-    },
-  },
+  ...workerCounts.map((workers) => ballastTarget(workers)),
   {
     name: "http-proxy",
     launch: async (_dir, port, backendPort) =>
@@ -98,6 +98,27 @@ const targets: Target[] = [
       ]),
   },
 ];
+
+/** ballast with `workers` processes: "ballast" for one, "ballast xN" pinned to N cores. */
+function ballastTarget(workers: number): Target {
+  const cores =
+    workers === 1 || PROXY_CORE === undefined
+      ? PROXY_CORE
+      : Array.from({ length: Math.min(workers, availableParallelism()) }, (_, i) => i).join(",");
+  return {
+    name: workers === 1 ? "ballast" : `ballast x${workers}`,
+    launch: async (dir, port, backendPort) => {
+      const file = join(dir, `ballast-${workers}.yaml`);
+      await writeFile(file, ballastConfig(port, backendPort, workers));
+      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+      const cli = join(dist, "src/cli/main.js");
+      const command = existsSync(cli)
+        ? [cli, "start", "--config", file]
+        : [join(dist, "bench/http/ballast-runtime.js"), file];
+      return start("ballast", cores, [process.execPath, ...flags, ...command]);
+    },
+  };
+}
 
 /** wrk's figures for `port`, and the CPU that the process group `pgid` used meanwhile. */
 function measureRun(port: number, pgid: number | undefined): Promise<Measurement> {
@@ -153,5 +174,6 @@ runInWorkDir("ballast-bench-http-", async (dir) => {
   for (const [name, list] of samples) results.set(name, medianOf(list));
   if (rounds > 1) printRoundRatios(samples);
   printTable(results);
+  if (workerCounts.length > 1) printScaling(results, workerCounts);
   if (profile) console.log(`CPU profile of ballast in ${profileDir}`);
 });
