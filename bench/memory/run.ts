@@ -12,11 +12,9 @@
  * open-files hard limit allows, commonly 20,000), BENCH_ONLY (comma-separated target names
  * such as "ballast http").
  */
-import { rmSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   BACKEND_BODY,
@@ -25,14 +23,13 @@ import {
   nginxBackendConfig,
   nginxProxyConfig,
 } from "../http/configs.js";
+import { ballastCommand, nginxCommand, runInWorkDir } from "../http/harness.js";
 import {
   freePort,
   groupMemoryKilobytes,
-  killAllNow,
   type Started,
   start,
   stop,
-  stopAll,
   waitUntilServing,
 } from "../http/processes.js";
 import { haproxy as haproxyTcp, nginxStream } from "../tcp/proxies.js";
@@ -41,33 +38,14 @@ const idleConnections = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 9000);
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 /** Connections being opened at once: enough to be quick, few enough not to hit backlogs. */
 const OPENING_AT_ONCE = 200;
-const dist = join(resolve(new URL("../../..", import.meta.url).pathname), "dist");
 
 type Launch = (dir: string, port: number, backendPort: number) => Started;
-
-const nginxArgv = (dir: string, file: string) => [
-  "nginx",
-  "-p",
-  dir,
-  "-e",
-  join(dir, "startup-error.log"),
-  "-c",
-  file,
-  "-g",
-  "daemon off;",
-];
 
 /** ballast from its CLI: the whole process a user runs, admin API and all. */
 function startBallast(dir: string, name: string, config: string): Started {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, config);
-  return start(name, undefined, [
-    process.execPath,
-    join(dist, "src/cli/main.js"),
-    "start",
-    "--config",
-    file,
-  ]);
+  return start(name, undefined, ballastCommand(file));
 }
 
 function ballastTcpConfig(port: number, backendPort: number): string {
@@ -84,7 +62,7 @@ const targets: { name: string; launch: Launch }[] = [
     launch: (dir, port, backendPort) => {
       const file = join(dir, "nginx-http.conf");
       writeFileSync(file, nginxProxyConfig(dir, port, backendPort));
-      return start("nginx http", undefined, nginxArgv(dir, file));
+      return start("nginx http", undefined, nginxCommand(dir, file));
     },
   },
   {
@@ -224,46 +202,23 @@ function printTable(results: Map<string, Figures>): void {
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "));
 }
 
-let workDir: string | undefined;
-
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "ballast-bench-memory-"));
-  workDir = dir;
-  try {
-    const backendPort = await freePort();
-    const backendFile = join(dir, "backend.conf");
-    writeFileSync(backendFile, nginxBackendConfig(dir, backendPort));
-    const backend = start("backend nginx", undefined, nginxArgv(dir, backendFile));
-    await waitUntilServing(backend, backendPort);
-    console.log(
-      `memory (PSS) idle and with ${idleConnections} idle connections that made one request`,
-    );
-    const results = new Map<string, Figures>();
-    for (const target of targets) {
-      if (only && !only.includes(target.name)) continue;
-      try {
-        results.set(target.name, await measure(dir, target.launch, backendPort));
-      } catch (error) {
-        console.error(`${target.name}: ${(error as Error).message}`);
-      }
+runInWorkDir("ballast-bench-memory-", async (dir) => {
+  const backendPort = await freePort();
+  const backendFile = join(dir, "backend.conf");
+  writeFileSync(backendFile, nginxBackendConfig(dir, backendPort));
+  const backend = start("backend nginx", undefined, nginxCommand(dir, backendFile));
+  await waitUntilServing(backend, backendPort);
+  console.log(
+    `memory (PSS) idle and with ${idleConnections} idle connections that made one request`,
+  );
+  const results = new Map<string, Figures>();
+  for (const target of targets) {
+    if (only && !only.includes(target.name)) continue;
+    try {
+      results.set(target.name, await measure(dir, target.launch, backendPort));
+    } catch (error) {
+      console.error(`${target.name}: ${(error as Error).message}`);
     }
-    printTable(results);
-  } finally {
-    await stopAll();
-    await rm(dir, { recursive: true, force: true });
   }
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAllNow();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.once("exit", killAllNow);
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
+  printTable(results);
 });

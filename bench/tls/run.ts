@@ -9,21 +9,25 @@
  * Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1, medians over rounds), BENCH_ONLY (comma-separated target names).
  */
-import { rmSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { availableParallelism, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { nginxBackendConfig } from "../http/configs.js";
+import {
+  ballastCommand,
+  LOAD_CORE,
+  nginxCommand,
+  PROXY_CORE,
+  runInWorkDir,
+  twoCores,
+} from "../http/harness.js";
 import {
   freePort,
   groupCpuSeconds,
-  killAllNow,
   run,
   type Started,
   start,
   stop,
-  stopAll,
   waitUntilServing,
 } from "../http/processes.js";
 import { parseWrk } from "../http/wrk.js";
@@ -39,10 +43,6 @@ const durationSeconds = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
-const twoCores = availableParallelism() >= 2;
-const PROXY_CORE = twoCores ? 0 : undefined;
-const LOAD_CORE = twoCores ? 1 : undefined;
-const dist = join(resolve(new URL("../../..", import.meta.url).pathname), "dist");
 
 type Launch = (
   dir: string,
@@ -57,7 +57,7 @@ const targets: { name: string; launch: Launch }[] = [
     launch: async (dir, port, backendPort, tls) => {
       const file = join(dir, "nginx-tls.conf");
       await writeFile(file, nginxTlsConfig(dir, port, backendPort, tls));
-      return start("nginx", PROXY_CORE, nginxArgv(dir, file));
+      return start("nginx", PROXY_CORE, nginxCommand(dir, file));
     },
   },
   {
@@ -73,8 +73,7 @@ const targets: { name: string; launch: Launch }[] = [
     launch: async (dir, port, backendPort, tls) => {
       const file = join(dir, "ballast-tls.json");
       await writeFile(file, ballastTlsConfig(port, backendPort, tls));
-      const cli = join(dist, "src/cli/main.js");
-      return start("ballast", PROXY_CORE, [process.execPath, cli, "start", "--config", file]);
+      return start("ballast", PROXY_CORE, ballastCommand(file));
     },
   },
 ];
@@ -85,20 +84,6 @@ interface Figures {
   newHandshakes: number;
   resumedHandshakes: number;
   keepAliveP99Ms: number;
-}
-
-function nginxArgv(dir: string, file: string): string[] {
-  return [
-    "nginx",
-    "-p",
-    dir,
-    "-e",
-    join(dir, "startup-error.log"),
-    "-c",
-    file,
-    "-g",
-    "daemon off;",
-  ];
 }
 
 /** Runs `load` and returns what it counted per CPU-second of the process group `pgid`. */
@@ -220,69 +205,46 @@ function printTable(results: Map<string, Figures>): void {
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "));
 }
 
-let workDir: string | undefined;
-
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "ballast-bench-tls-"));
-  workDir = dir;
-  try {
-    const tls = makeCertificate(dir);
-    const backendPort = await freePort();
-    const backendFile = join(dir, "backend.conf");
-    await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
-    const backend = start("backend nginx", LOAD_CORE, nginxArgv(dir, backendFile));
-    await waitUntilServing(backend, backendPort);
-    console.log(
-      `TLS (ECDSA P-256): wrk -c${connections} keep-alive and openssl s_time -new/-reuse, ` +
-        `${durationSeconds}s each, ${rounds} round(s), medians; ` +
-        (twoCores ? "proxy on core 0, backend and load on core 1" : "one core: no pinning"),
-    );
-    const samples = new Map<string, Figures[]>();
-    for (let round = 1; round <= rounds; round++) {
-      for (const target of targets) {
-        if (only && !only.includes(target.name)) continue;
-        const port = await freePort();
-        const started = await target.launch(dir, port, backendPort, tls);
-        try {
-          await waitUntilServingTls(started, port);
-          samples.set(target.name, [
-            ...(samples.get(target.name) ?? []),
-            await measure(started, port),
-          ]);
-        } catch (error) {
-          console.error(`${target.name}: ${(error as Error).message}`);
-        } finally {
-          await stop(started);
-        }
+runInWorkDir("ballast-bench-tls-", async (dir) => {
+  const tls = makeCertificate(dir);
+  const backendPort = await freePort();
+  const backendFile = join(dir, "backend.conf");
+  await writeFile(backendFile, nginxBackendConfig(dir, backendPort));
+  const backend = start("backend nginx", LOAD_CORE, nginxCommand(dir, backendFile));
+  await waitUntilServing(backend, backendPort);
+  console.log(
+    `TLS (ECDSA P-256): wrk -c${connections} keep-alive and openssl s_time -new/-reuse, ` +
+      `${durationSeconds}s each, ${rounds} round(s), medians; ` +
+      (twoCores ? "proxy on core 0, backend and load on core 1" : "one core: no pinning"),
+  );
+  const samples = new Map<string, Figures[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      if (only && !only.includes(target.name)) continue;
+      const port = await freePort();
+      const started = await target.launch(dir, port, backendPort, tls);
+      try {
+        await waitUntilServingTls(started, port);
+        samples.set(target.name, [
+          ...(samples.get(target.name) ?? []),
+          await measure(started, port),
+        ]);
+      } catch (error) {
+        console.error(`${target.name}: ${(error as Error).message}`);
+      } finally {
+        await stop(started);
       }
     }
-    const results = new Map<string, Figures>();
-    for (const [name, list] of samples) {
-      const pick = (key: keyof Figures) => median(list.map((figures) => figures[key]));
-      results.set(name, {
-        keepAlive: pick("keepAlive"),
-        newHandshakes: pick("newHandshakes"),
-        resumedHandshakes: pick("resumedHandshakes"),
-        keepAliveP99Ms: pick("keepAliveP99Ms"),
-      });
-    }
-    printTable(results);
-  } finally {
-    await stopAll();
-    await rm(dir, { recursive: true, force: true });
   }
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAllNow();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-process.once("exit", killAllNow);
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
+  const results = new Map<string, Figures>();
+  for (const [name, list] of samples) {
+    const pick = (key: keyof Figures) => median(list.map((figures) => figures[key]));
+    results.set(name, {
+      keepAlive: pick("keepAlive"),
+      newHandshakes: pick("newHandshakes"),
+      resumedHandshakes: pick("resumedHandshakes"),
+      keepAliveP99Ms: pick("keepAliveP99Ms"),
+    });
+  }
+  printTable(results);
 });
