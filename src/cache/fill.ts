@@ -100,7 +100,10 @@ export class CacheFill {
   /** The body is complete: store it and wake the waiters. */
   commit(): void {
     const head = this.head;
-    if (head === undefined || this.settled || this.committing) {
+    // A body shorter or longer than its Content-Length said is not the response.
+    const short =
+      head !== undefined && head.contentLength >= 0 && head.contentLength !== this.length;
+    if (head === undefined || this.settled || this.committing || short) {
       this.abandon("pass");
       return;
     }

@@ -41,7 +41,7 @@ describe("large responses stream through the disk store", () => {
     const chunk = Buffer.alloc(MB, 98);
     backend = await startBackend("b", (req, res) => {
       req.resume();
-      res.writeHead(200, { "cache-control": "max-age=60", "content-length": String(BIG) });
+      res.writeHead(200, { "cache-control": "max-age=86400", "content-length": String(BIG) });
       let sent = 0;
       const pump = () => {
         while (sent < BIG) {
