@@ -2,7 +2,8 @@
  * The live dashboard: one self-contained page that polls the JSON API. No build step.
  * Its pool tables follow HAProxy's stats page, which operators already read: status with
  * the last check ("L7STS/500 in 1ms") and why, time in the state and downtime, sessions
- * and queue (current/max/limit), bytes, errors by kind, and a totals row per pool.
+ * and queue (current/max/limit), bytes, errors by kind, and a totals row per pool. With a
+ * registry, its services (instances, expired ones kept, watchers) and leases show too.
  */
 
 /** The page served at `/` of the admin server. */
@@ -45,6 +46,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <table id="listeners"><thead><tr><th>name</th><th>protocol</th><th>address</th><th>counters</th></tr></thead><tbody></tbody></table>
 <div id="dns"></div>
 <div id="caches"></div>
+<div id="registry"></div>
 <div id="pools"></div>
 <script>
 "use strict";
@@ -228,10 +230,41 @@ function renderCaches(zones) {
     "<h2>Cache hit ratio per route</h2><table><thead><tr><th>route</th><th>zone</th><th>hits</th><th>stale</th>" +
     "<th>misses</th><th>bypass</th><th>hit ratio</th></tr></thead><tbody>" + rows.join("") + "</tbody></table>";
 }
+// The registry: services with their counts and watchers, then the instances of the first
+// few services with the time their leases have left.
+const REGISTRY_SERVICES_SHOWN = 10;
+const left = (ms) => ms <= 0 ? "0s" : ms < 10000 ? (ms / 1000).toFixed(1) + "s" : since(Math.round(ms / 1000));
+async function renderRegistry() {
+  const view = await api("/api/registry/services");
+  const watching = new Map(view.watchers.map((w) => [w.service, w]));
+  const shown = view.services.slice(0, REGISTRY_SERVICES_SHOWN);
+  const leases = await Promise.all(shown.map((s) => api("/api/registry/services/" + encodeURIComponent(s.service) + "/leases")));
+  const now = Date.now();
+  const services = view.services.map((s) => {
+    const w = watching.get(s.service) || { streams: 0, polls: 0 };
+    return \`<tr data-service="\${esc(s.service)}"><td>\${esc(s.service)}</td><td class="num">\${num(s.instances)}</td>
+      <td class="num">\${num(s.expired)}</td><td class="num">\${num(s.index)}</td><td class="num">\${num(w.streams)}</td>
+      <td class="num">\${num(w.polls)}</td><td class="\${s.preserving ? "DOWN" : "UP"}">\${s.preserving ? "PRESERVING" : "ok"}</td></tr>\`;
+  }).join("");
+  const instances = shown.map((s, i) => leases[i].map((l) => \`<tr data-instance="\${esc(s.service + "/" + l.id)}">
+      <td>\${esc(s.service)}</td><td>\${esc(l.id)}</td><td>\${esc(l.host.includes(":") ? "[" + l.host + "]:" + l.port : l.host + ":" + l.port)}</td>
+      <td>\${esc(l.zone || "-")}</td><td class="num">\${num(l.weight)}</td><td class="num">\${left(l.ttlMs)}</td>
+      <td class="num">\${l.expired ? "expired" : left(l.expiresAt - now)}</td><td class="num">\${num(l.renewals)}</td>
+      <td class="\${l.expired ? "DOWN" : "UP"}">\${l.expired ? "KEPT" : "live"}</td></tr>\`).join("")).join("");
+  document.getElementById("registry").innerHTML = \`<h2>Registry <span class="muted">(index \${num(view.index)})</span></h2>
+    <table id="registry-services"><thead><tr><th>service</th><th class="num">instances</th><th class="num">expired</th>
+    <th class="num">index</th><th class="num">streams</th><th class="num">long-polls</th><th>state</th></tr></thead>
+    <tbody>\${services || '<tr><td colspan="7" class="muted">no services registered</td></tr>'}</tbody></table>
+    <h2>Instances <span class="muted">(leases of the first \${REGISTRY_SERVICES_SHOWN} services)</span></h2>
+    <table id="registry-instances"><thead><tr><th>service</th><th>instance</th><th>address</th><th>zone</th><th class="num">weight</th>
+    <th class="num">ttl</th><th class="num">left</th><th class="num">renewals</th><th>state</th></tr></thead>
+    <tbody>\${instances}</tbody></table>\`;
+}
 async function poll() {
   try {
     const [status, listeners, pools, caches] = await Promise.all([api("/api/status"), api("/api/listeners"), api("/api/pools"), api("/api/caches")]);
     if (listeners.some((l) => l.protocol === "dns")) renderDns(await api("/api/dns"));
+    if (status.registry) await renderRegistry();
     document.getElementById("status").textContent =
       "pid " + status.pid + " · up " + since(status.uptimeSeconds) + " · config " + (status.configFile || "(inline)") +
       " loaded " + status.configLoadedAt + " · reloads " + status.reloads;

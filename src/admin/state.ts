@@ -211,5 +211,6 @@ export function statusView(runtime: Runtime, startedAt: number): Record<string, 
     reloads: runtime.reloads,
     pools: runtime.pools.size,
     listeners: runtime.listeners.size,
+    registry: runtime.registry !== undefined,
   };
 }

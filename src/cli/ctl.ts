@@ -9,6 +9,7 @@ import type { CacheZoneView } from "../admin/caches.js";
 import { AdminClient, AdminRequestError, AdminUnreachableError, apiPath } from "../admin/client.js";
 import type { VirtualServiceView } from "../net/listener.js";
 import { type ParsedArgs, parseArgs, UsageError } from "./args.js";
+import { instancesCommand, servicesCommand, watchersCommand } from "./ctl-registry.js";
 
 /** Exit statuses: 0 done, 1 refused by the API, 2 wrong usage, 3 admin API unreachable. */
 export const CTL_EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -48,7 +49,12 @@ commands:
   drain POOL BACKEND                   take no new work, keep what is in flight
   enable POOL BACKEND | disable POOL BACKEND
   register POOL HOST:PORT --ttl 10s [--name NAME] [-w N]   heartbeat lease
+                                       (kept by the registry's service pool:POOL)
   renew POOL BACKEND                   renew a heartbeat lease
+  services                             registry services: instances, expired, index, watchers
+  instances SERVICE                    a service's instances and the time their leases have
+                                       left; alias leases
+  watchers                             who watches what: event-stream clients, long-polls
   reload [-f FILE]                     reload the server's config file (or send FILE)
   config                               show the running config
   status                               uptime, config file, reloads
@@ -95,6 +101,10 @@ export async function runCtl(args: string[]): Promise<number> {
 }
 
 const commands: Record<string, Command> = {
+  services: servicesCommand,
+  instances: instancesCommand,
+  leases: instancesCommand,
+  watchers: watchersCommand,
   async cache(client, args) {
     const [sub] = args.rest;
     if (sub === undefined || sub === "list") {

@@ -3,6 +3,10 @@
  * runs out; a lease not renewed in time takes the backend out of its pool. Registered
  * backends are ordinary pool members (source "registry"), so checks, passive detection and
  * the admin API see them like configured ones.
+ *
+ * This is the standalone form, for a library user with pools and no registry. A running
+ * ballast keeps its pools' heartbeats in the registry instead (registry/pool-heartbeats.ts:
+ * the service `pool:POOL`), with the same API and the same behaviour.
  */
 import type { Logger } from "../log.js";
 import { formatHostPort } from "../pool/backend.js";

@@ -20,6 +20,8 @@ interface Waiter {
 export class WatchHub {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly streams = new Map<string, Set<ServerResponse>>();
+  /** When each stream opened, for `ballast ctl watchers`. */
+  private readonly openedAt = new WeakMap<ServerResponse, number>();
   private pending = new Map<string, Map<string, InstanceView | undefined>>();
   private flushScheduled = false;
   private readonly pingTimer: NodeJS.Timeout;
@@ -92,6 +94,7 @@ export class WatchHub {
       this.streams.set(service, set);
     }
     set.add(res);
+    this.openedAt.set(res, Date.now());
     res.on("close", () => {
       const current = this.streams.get(service);
       current?.delete(res);
@@ -99,14 +102,37 @@ export class WatchHub {
     });
   }
 
-  /** Who watches what: open streams and waiting long-polls per service. */
-  watchers(): { service: string; streams: number; polls: number }[] {
+  /**
+   * Who watches what: open streams and waiting long-polls per service, with the address and
+   * opening time of the first `maxClients` streams of each.
+   */
+  watchers(maxClients = 50): {
+    service: string;
+    streams: number;
+    polls: number;
+    clients: { address: string; since: number }[];
+  }[] {
     const names = new Set([...this.streams.keys(), ...this.waiters.keys()]);
-    return [...names].map((service) => ({
-      service,
-      streams: this.streams.get(service)?.size ?? 0,
-      polls: this.waiters.get(service)?.size ?? 0,
-    }));
+    return [...names].map((service) => {
+      const clients: { address: string; since: number }[] = [];
+      for (const res of this.streams.get(service) ?? []) {
+        if (clients.length >= maxClients) break;
+        const socket = res.socket;
+        const host = socket?.remoteAddress ?? "?";
+        clients.push({
+          address: host.includes(":")
+            ? `[${host}]:${socket?.remotePort}`
+            : `${host}:${socket?.remotePort}`,
+          since: this.openedAt.get(res) ?? 0,
+        });
+      }
+      return {
+        service,
+        streams: this.streams.get(service)?.size ?? 0,
+        polls: this.waiters.get(service)?.size ?? 0,
+        clients,
+      };
+    });
   }
 
   /** Stops watching the store, then ends every watch. */

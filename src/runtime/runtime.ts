@@ -2,10 +2,11 @@
 
 import type { CacheZone } from "../cache/zone.js";
 import type { Config, ListenerConfig, PoolConfig } from "../config/schema/index.js";
-import { type BackendHealthView, HeartbeatLeases } from "../health/index.js";
+import type { BackendHealthView } from "../health/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
+import { PoolHeartbeats } from "../registry/pool-heartbeats.js";
 import { Registry } from "../registry/registry.js";
 import { syncCacheZones } from "./cache-zones.js";
 import type { ReloadOrigin } from "./cluster-protocol.js";
@@ -59,8 +60,11 @@ export class Runtime {
   readonly caches = new Map<string, CacheZone>();
   readonly logger: Logger;
   readonly configFile: string | undefined;
-  /** Backends that registered themselves through the admin API, with their leases. */
-  readonly heartbeats: HeartbeatLeases;
+  /**
+   * Backends that registered themselves through the admin API, with their leases: registry
+   * registrations of the service `pool:POOL` (in the node's registry when it has one).
+   */
+  readonly heartbeats: PoolHeartbeats;
   /** The service registry, when the config has a `registry:` section (fixed until a restart). */
   readonly registry: Registry | undefined;
   config: Config;
@@ -88,11 +92,14 @@ export class Runtime {
     this.configFile = options.configFile;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.cluster = options.cluster;
-    this.heartbeats = new HeartbeatLeases(this.pools, { logger: this.logger });
     this.registry =
       config.registry === undefined || this.cluster?.role === "worker"
         ? undefined
         : new Registry(config.registry, this.logger);
+    this.heartbeats = new PoolHeartbeats(this.pools, {
+      store: this.registry?.store,
+      logger: this.logger,
+    });
     this.context = {
       pools: this.pools,
       logger: this.logger,

@@ -6,106 +6,57 @@
  * from its snapshot (and a second client from its snapshot file) while the registry is down.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { fetch } from "undici";
 import { RegistryDispatcher } from "../../src/registry/client/index.js";
+import { freePort } from "../support/ports.js";
+import { tempDir } from "../support/temp-dir.js";
+import { waitFor } from "../support/wait.js";
+import {
+  startInstance as startInstanceProcess,
+  startRegistry as startRegistryProcess,
+  stop,
+} from "./fixtures/registry-processes.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, "../../src/cli/main.js");
-const INSTANCE = resolve(here, "fixtures/instance-process.js");
 const TOKEN = "registry-test-token";
 const TTL_MS = 1500;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 /** Waits until `condition` holds, or fails after `timeoutMs`. */
-async function until(
+function until(
   what: string,
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(what, condition, timeoutMs, 50);
 }
 
-async function startRegistry(dir: string, adminPort: number): Promise<ChildProcess> {
-  const file = join(dir, "registry.yaml");
-  writeFileSync(
-    file,
-    [
-      "listeners:",
-      "  - { name: web, protocol: http, bind: '127.0.0.1:0', default_pool: none, access_log: false }",
-      "pools:",
-      "  none: { backends: [] }",
-      `admin: { bind: '127.0.0.1:${adminPort}', token: '${TOKEN}' }`,
-      // Two of three instances go within the window here, which self-preservation would
-      // rightly take for a partition and keep; this test is about clients, so it is off.
-      "registry: { min_ttl: 100, ping_interval: 1s, self_preservation: false }",
-      "log: { level: warn }",
-      "",
-    ].join("\n"),
-  );
-  const child = spawn(process.execPath, [CLI, "start", "--config", file], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  await until("the registry to answer", async () => {
-    try {
-      const r = await globalThis.fetch(`http://127.0.0.1:${adminPort}/api/registry/services`, {
-        headers: { authorization: `Bearer ${TOKEN}` },
-      });
-      return r.status === 200;
-    } catch {
-      return false;
-    }
-  });
-  return child;
+function startRegistry(dir: string, adminPort: number): Promise<ChildProcess> {
+  return startRegistryProcess(dir, adminPort, TOKEN);
 }
 
-async function startInstance(registry: string, name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [INSTANCE, registry, TOKEN, "api", name, String(TTL_MS)], {
-    stdio: ["pipe", "pipe", "inherit"],
+function startInstance(registry: string, name: string): Promise<ChildProcess> {
+  return startInstanceProcess("instance-process.js", {
+    registry,
+    token: TOKEN,
+    service: "api",
+    name,
+    ttlMs: TTL_MS,
   });
-  let out = "";
-  child.stdout!.setEncoding("utf8");
-  await until(`${name} to register`, () => {
-    out += child.stdout!.read() ?? "";
-    return out.includes("ready");
-  });
-  return child;
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  await once(child, "exit");
 }
 
 test("clients lose no idempotent call through kills, paused heartbeats and a registry outage", {
   timeout: 90_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "ballast-registry-"));
+  const temp = tempDir("ballast-registry-");
+  const dir = temp.path;
   const adminPort = await freePort();
   const registryUrl = `http://127.0.0.1:${adminPort}`;
   const children: ChildProcess[] = [];
   t.after(async () => {
     await Promise.all(children.map((c) => stop(c, "SIGKILL")));
-    rmSync(dir, { recursive: true, force: true });
+    temp.cleanup();
   });
 
   let registry = await startRegistry(dir, adminPort);

@@ -64,13 +64,24 @@ let registeredWith: GrpcModule | undefined;
  * Calling it again changes the settings for channels created afterwards.
  */
 export function registerBallastResolver(options: BallastGrpcOptions): void {
-  const grpc = options.grpc ?? (createRequire(import.meta.url)("@grpc/grpc-js") as GrpcModule);
+  const grpc = options.grpc ?? loadGrpc();
   settings = options;
   if (registeredWith === grpc) return;
   registeredWith = grpc;
   const { resolver, policy, config } = buildClasses(grpc);
   grpc.experimental.registerResolver(BALLAST_SCHEME, resolver);
   grpc.experimental.registerLoadBalancerType(BALLAST_SCHEME, policy, config);
+}
+
+/** grpc-js as `require` finds it from here, or an error that says what to install. */
+function loadGrpc(): GrpcModule {
+  try {
+    return createRequire(import.meta.url)("@grpc/grpc-js") as GrpcModule;
+  } catch (error) {
+    throw new Error(
+      `registerBallastResolver needs @grpc/grpc-js (an optional peer dependency of ballast): install it, or pass { grpc } (${(error as Error).message.split("\n")[0]})`,
+    );
+  }
 }
 
 function currentSettings(): BallastGrpcOptions {
