@@ -188,13 +188,13 @@ function renderDns(views) {
     const counts = (v.answers && v.answers.zones) || {};
     const regions = Object.entries((v.answers && v.answers.regions) || {});
     const zoneRows = v.zones.map((z) => "<tr data-dns-zone='" + esc(z.zone) + "'><td>" + esc(z.zone) + "</td><td class='num'>" +
-      num(z.serial) + "</td><td class='num'>" + num(z.records.length) + "</td><td>" +
+      esc(z.serial) + "</td><td class='num'>" + num(z.records.length) + "</td><td>" +
       (Object.entries(counts[z.zone] || {}).map(([rcode, n]) => esc(rcode) + " <b>" + num(n) + "</b>").join(" · ") || "<span class='muted'>none yet</span>") +
       "</td></tr>").join("");
     const nameRows = [];
     for (const z of v.zones) for (const r of z.records) {
       if (r.answers === undefined) {
-        nameRows.push(dnsRow(r, "", (r.values || []).map((x) => typeof x === "object" ? JSON.stringify(x) : String(x)).join(" ")));
+        nameRows.push(dnsRow(r, "", (r.values || []).map(zoneValue).join(", ")));
         continue;
       }
       for (const [region, a] of Object.entries(r.answers)) {
@@ -211,6 +211,12 @@ function renderDns(views) {
       nameRows.join("") + "</tbody></table></div>";
   }).join("");
   document.getElementById("dns").innerHTML = html;
+}
+// Record data as a zone file writes it: "10 mail.example.com", not JSON.
+function zoneValue(x) {
+  if (Array.isArray(x)) return x.map(zoneValue).join(" ");
+  if (x !== null && typeof x === "object") return Object.values(x).map(zoneValue).join(" ");
+  return String(x);
 }
 function dnsRow(r, region, text) {
   return "<tr data-dns-name='" + esc(r.name) + "' data-dns-type='" + esc(r.type) + "' data-region='" + esc(region) + "'><td>" +

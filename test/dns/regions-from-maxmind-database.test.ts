@@ -35,7 +35,7 @@ listeners:
     regions:
 ${
   regions ??
-  `      office: ["81.2.69.128/25"]
+  `      office: ["81.2.69.128/25", "10.5.9.0/24"]
       uk: { countries: [gb] }
       europe: { continents: [EU] }
       asia: { countries: [JP], cidrs: ["10.5.0.0/16"] }`
@@ -117,6 +117,9 @@ describe("regions from a MaxMind database", () => {
   it("lets CIDR blocks win, and narrows the scope to the client's subnet around them", async () => {
     assert.deepEqual(await answer("81.2.69.200/32"), { hosts: ["192.0.2.1"], scope: 25 });
     assert.deepEqual((await answer("10.5.1.0/24")).hosts, ["192.0.2.4"]);
+    // asia's 10.5.0.0/16 holds the office's 10.5.9.0/24: asia's answer holds for the /20 asked.
+    assert.deepEqual(await answer("10.5.16.0/20"), { hosts: ["192.0.2.4"], scope: 20 });
+    assert.deepEqual(await answer("10.5.9.0/24"), { hosts: ["192.0.2.1"], scope: 24 });
     // GB's /24 holds the office's /25: a GB answer holds only for the client's own subnet.
     assert.deepEqual(await answer("81.2.69.0/26"), { hosts: ["192.0.2.2"], scope: 26 });
   });
