@@ -85,7 +85,13 @@ export async function runStart(args: readonly string[]): Promise<number> {
   if (config.ha !== undefined) {
     // Last in, so first to stop: the VIPs leave before the listeners close.
     const healthFile = new HaHealthFile(runtime, config.ha);
-    await healthFile.start();
+    try {
+      await healthFile.start();
+    } catch (error) {
+      await runtime.stop({ graceful: false });
+      console.error(`ballast: ${(error as Error).message}`);
+      return 1;
+    }
     services.push({
       name: "ha",
       stop: () => stopHealthFile(healthFile, config.ha?.advert_interval),
