@@ -73,7 +73,10 @@ export async function runStart(args: readonly string[]): Promise<number> {
     if (admin === undefined) return 1;
     if (admin !== "off") services.push(admin);
     listenForHangup(runtime, file, logger, services);
-    await startHaHealthFile(runtime, config, services);
+    if (!(await startHaHealthFile(runtime, config, services))) {
+      for (const service of services.reverse()) await service.stop();
+      return 1;
+    }
   }
   logger.info({ config: file, pools: runtime.pools.size }, "ballast started");
   const status = await waitForShutdown(services, logger, inCluster ? ["SIGTERM"] : undefined);
@@ -124,11 +127,21 @@ function listenForHangup(runtime: Runtime, file: string, logger: Logger, service
  * Keeps keepalived's health file when the config has an `ha:` section. Added last, so it
  * stops first: the VIPs leave before the listeners close.
  */
-async function startHaHealthFile(runtime: Runtime, config: Config, services: Service[]) {
-  if (config.ha === undefined) return;
+async function startHaHealthFile(
+  runtime: Runtime,
+  config: Config,
+  services: Service[],
+): Promise<boolean> {
+  if (config.ha === undefined) return true;
   const healthFile = new HaHealthFile(runtime, config.ha);
-  await healthFile.start();
+  try {
+    await healthFile.start();
+  } catch (error) {
+    console.error(`ballast: ${(error as Error).message}`);
+    return false;
+  }
   services.push({ name: "ha", stop: () => stopHealthFile(healthFile, config.ha?.advert_interval) });
+  return true;
 }
 
 /**
@@ -168,7 +181,13 @@ async function runPrimary(config: Config, file: string, logger: Logger): Promise
   }
   const services: Service[] = [];
   listenForHangup(runtime, file, logger, services);
-  await startHaHealthFile(runtime, config, services);
+  if (!(await startHaHealthFile(runtime, config, services))) {
+    for (const service of services) await service.stop();
+    if (admin !== "off") await admin.stop();
+    hub.close();
+    await runtime.stop({ graceful: false });
+    return 1;
+  }
   const role = startWorkers(config.workers, logger);
   if (role.role !== "primary") throw new Error("startWorkers: expected the primary");
   const ok = await role.done;

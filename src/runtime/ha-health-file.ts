@@ -4,7 +4,7 @@
  * (inotify), and its track script fails once the file is older than `stale_after`, which is
  * how a ballast that crashed or hangs loses the VIPs although it can no longer say so.
  */
-import { mkdir, rename, utimes, writeFile } from "node:fs/promises";
+import { mkdir, rename, unlink, utimes, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { HaConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
@@ -31,6 +31,8 @@ export class HaHealthFile {
   /** Writes run one after the other, so an older value never lands after a newer one. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The last write's error, until a write succeeds. */
+  private failure: Error | undefined;
 
   constructor(source: FitnessSource, ha: HaConfig) {
     this.source = source;
@@ -43,11 +45,21 @@ export class HaHealthFile {
     return this.current;
   }
 
-  /** Writes the first verdict, then follows pool events and the heartbeat. */
+  /**
+   * Writes the first verdict, then follows pool events and the heartbeat. Rejects when the
+   * file cannot be written: keepalived would never see this director fit.
+   */
   async start(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await mkdir(dirname(this.path), { recursive: true }).catch((error: Error) => {
+      throw new Error(
+        `cannot create the folder of the HA health file ${this.path}: ${error.message}`,
+      );
+    });
     this.evaluate();
     await this.queue;
+    if (this.failure !== undefined) {
+      throw new Error(`cannot write the HA health file ${this.path}: ${this.failure.message}`);
+    }
     this.unsubscribe = this.source.onPoolEvent(() => this.evaluate());
     this.timer = setInterval(() => this.beat(), this.heartbeatMs);
     this.timer.unref();
@@ -108,9 +120,14 @@ export class HaHealthFile {
   private async write(value: number): Promise<void> {
     const temporary = `${this.path}.${process.pid}.tmp`;
     try {
-      await writeFile(temporary, `${value}\n`);
+      // Created afresh (O_EXCL), so a link planted under the temporary name in a shared
+      // folder cannot make ballast write somewhere else.
+      await unlink(temporary).catch(() => undefined);
+      await writeFile(temporary, `${value}\n`, { flag: "wx", mode: 0o644 });
       await rename(temporary, this.path);
+      this.failure = undefined;
     } catch (error) {
+      this.failure = error as Error;
       this.source.logger.error(
         { err: error, healthFile: this.path },
         "could not write the HA health file; keepalived will see it go stale",

@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { runCli } from "../config/cli.js";
 import { startBallast } from "../support/ballast-start.js";
 import { tempDir } from "../support/temp-dir.js";
 import { waitFor } from "../support/wait.js";
@@ -132,5 +133,23 @@ describe("the HA health file", () => {
       );
     });
     assert.equal(await ballast.exited, 0);
+  });
+
+  it("a health file that cannot be written stops the start with a clear error", async () => {
+    const backend = await listen();
+    const port = (backend.address() as { port: number }).port;
+    // A parent that is a file: the folder cannot be made, whoever runs the test.
+    const blocker = write("not-a-folder", "");
+    const path = write("c.yaml", config(port, join(blocker, "health")));
+    try {
+      const result = runCli(["start", "--config", path]);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /cannot create the folder of the HA health file .*not-a-folder\/health/,
+      );
+    } finally {
+      await close(backend);
+    }
   });
 });
