@@ -76,6 +76,11 @@ function parse(chunks: Buffer[], max = 8192): Parsed {
   return out;
 }
 
+/** A chunked POST with `body` as its coded body. */
+function chunkedWith(body: string): string {
+  return `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`;
+}
+
 /** The same bytes fed whole, split in two at every position, and byte by byte. */
 function everySplit(text: string, max?: number): Parsed {
   const bytes = Buffer.from(text, "latin1");
@@ -127,6 +132,14 @@ describe("client request parser", () => {
     );
     assert.equal(out.status, 0, out.error);
     assert.equal(out.requests[0].body, "hello 012345678");
+  });
+
+  it("chunk extensions by the grammar: names, tokens, quoted strings, spaces around them", () => {
+    const out = everySplit(
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 ; a = "q\\"x;" ; c\r\nhello\r\n0;last\r\n\r\n',
+    );
+    assert.equal(out.status, 0, out.error);
+    assert.equal(out.requests[0].body, "hello");
   });
 
   it("empty lines before a request line are ignored", () => {
@@ -232,6 +245,11 @@ describe("client request parser", () => {
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
       400,
     ],
+    ["a chunk extension value that is no token", chunkedWith("5;a=(1\r\nhello\r\n0\r\n\r\n"), 400],
+    ["a chunk extension without a name", chunkedWith("5;=1\r\nhello\r\n0\r\n\r\n"), 400],
+    ["a chunk extension name with a space inside", chunkedWith("5;a b\r\nhello\r\n0\r\n\r\n"), 400],
+    ["a trailer name that is no token", chunkedWith("0\r\nT(: 1\r\n\r\n"), 400],
+    ["a trailer line without a colon", chunkedWith("0\r\nT 1\r\n\r\n"), 400],
     [
       "a head above the limit",
       `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"x".repeat(300)}\r\n\r\n`,

@@ -5,6 +5,24 @@
  * data, and a trailer section that is read, bounded and dropped.
  */
 
+/** Where a byte of a chunk extension is (RFC 9112 7.1.1: `;name[=token|"quoted"]`, with BWS). */
+enum Ext {
+  BeforeSemicolon,
+  BeforeName,
+  Name,
+  AfterName,
+  BeforeValue,
+  Value,
+  Quoted,
+  QuotedEscape,
+}
+
+/** RFC 9110 5.6.2 token characters. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  TCHAR[c.charCodeAt(0)] = 1;
+}
+
 enum State {
   Size,
   Extension,
@@ -32,6 +50,10 @@ export class ChunkedDecoder {
   private lineLength = 0;
   private sawDigit = false;
   private trailerBytes = 0;
+  private ext = Ext.BeforeSemicolon;
+  /** Length of the current trailer field's name, and whether its colon was seen. */
+  private trailerName = 0;
+  private trailerColon = false;
   /** Why decoding failed. */
   error = "";
 
@@ -85,18 +107,20 @@ export class ChunkedDecoder {
         }
         if (byte === 59 /* ; */ || byte === 32 || byte === 9) {
           this.state = State.Extension;
+          this.ext = byte === 59 ? Ext.BeforeName : Ext.BeforeSemicolon;
           return this.countLine();
         }
         return this.fail("malformed chunk size");
       }
       case State.Extension:
-        if (byte === 13) {
+        if (byte === 13 && this.ext !== Ext.Quoted && this.ext !== Ext.QuotedEscape) {
+          if (this.ext === Ext.BeforeName || this.ext === Ext.BeforeValue) {
+            return this.fail("malformed chunk extension");
+          }
           this.state = State.SizeLf;
           return true;
         }
-        if (byte === 10 || (byte < 32 && byte !== 9) || byte === 127) {
-          return this.fail("malformed chunk extension");
-        }
+        if (!this.extensionByte(byte)) return this.fail("malformed chunk extension");
         return this.countLine();
       case State.SizeLf:
         if (byte !== 10) return this.fail("malformed chunk size line");
@@ -121,7 +145,10 @@ export class ChunkedDecoder {
         return this.trailerByte(byte);
       case State.TrailerLine:
         if (byte === 13) {
+          if (!this.trailerColon) return this.fail("malformed trailer line");
           this.state = State.TrailerLineLf;
+          this.trailerName = 0;
+          this.trailerColon = false;
           return true;
         }
         return this.trailerByte(byte);
@@ -138,9 +165,55 @@ export class ChunkedDecoder {
     }
   }
 
+  /** One byte of a chunk extension after the size; false when it breaks the grammar. */
+  private extensionByte(byte: number): boolean {
+    const space = byte === 32 || byte === 9;
+    switch (this.ext) {
+      case Ext.BeforeSemicolon:
+        if (byte === 59) this.ext = Ext.BeforeName;
+        return space || byte === 59;
+      case Ext.BeforeName:
+        if (TCHAR[byte] === 1) this.ext = Ext.Name;
+        return space || TCHAR[byte] === 1;
+      case Ext.Name:
+      case Ext.AfterName:
+        if (TCHAR[byte] === 1 && this.ext === Ext.Name) return true;
+        if (space) this.ext = Ext.AfterName;
+        else if (byte === 61 /* = */) this.ext = Ext.BeforeValue;
+        else if (byte === 59) this.ext = Ext.BeforeName;
+        else return false;
+        return true;
+      case Ext.BeforeValue:
+        if (space) return true;
+        if (byte === 34 /* " */) this.ext = Ext.Quoted;
+        else if (TCHAR[byte] === 1) this.ext = Ext.Value;
+        else return false;
+        return true;
+      case Ext.Value:
+        if (TCHAR[byte] === 1) return true;
+        if (space) this.ext = Ext.BeforeSemicolon;
+        else if (byte === 59) this.ext = Ext.BeforeName;
+        else return false;
+        return true;
+      case Ext.Quoted:
+        if (byte === 34) this.ext = Ext.BeforeSemicolon;
+        else if (byte === 92 /* \ */) this.ext = Ext.QuotedEscape;
+        else if (!isText(byte)) return false;
+        return true;
+      default:
+        this.ext = Ext.Quoted;
+        return isText(byte);
+    }
+  }
+
   private trailerByte(byte: number): boolean {
-    // Trailer fields are not passed on: the upstream request is framed anew.
-    if (byte === 10 || (byte < 32 && byte !== 9) || byte === 127) {
+    // Trailer fields are not passed on (the upstream request is framed anew), but they are
+    // held to the rules of a field line as llhttp holds them.
+    if (!this.trailerColon) {
+      if (TCHAR[byte] === 1) this.trailerName++;
+      else if (byte === 58 /* : */ && this.trailerName > 0) this.trailerColon = true;
+      else return this.fail("malformed trailer field name");
+    } else if (!isText(byte)) {
       return this.fail("malformed trailer line");
     }
     if (++this.trailerBytes > this.maxTrailerSize) return this.fail("trailers too large");
@@ -156,6 +229,11 @@ export class ChunkedDecoder {
     this.error = reason;
     return false;
   }
+}
+
+/** A byte a field value or quoted string may hold: HTAB, SP, VCHAR, obs-text. */
+function isText(byte: number): boolean {
+  return byte === 9 || (byte >= 32 && byte !== 127);
 }
 
 function hexValue(byte: number): number {

@@ -106,8 +106,9 @@ export const INVALID = "HPE_INVALID";
 /** Parses the requests of one client connection, one at a time. */
 export class RequestParser {
   private state = State.Idle;
-  /** Bytes of the head seen so far when it spans several chunks. */
+  /** Bytes of the head seen so far when it spans several chunks (`pendingLength` of them). */
   private pending: Buffer | undefined;
+  private pendingLength = 0;
   private remaining = 0;
   private chunked: ChunkedDecoder | undefined;
   private readonly onData: (slice: Buffer) => void;
@@ -227,6 +228,7 @@ export class RequestParser {
     this.code = code;
     this.error = reason;
     this.pending = undefined;
+    this.pendingLength = 0;
     return -1;
   }
 
@@ -236,18 +238,27 @@ export class RequestParser {
     let start = at;
     /** Where bytes not yet checked begin (a slow client's head is not scanned again). */
     let fresh = at;
-    const pending = this.pending;
-    if (pending !== undefined) {
-      buffer = Buffer.concat([pending, chunk.subarray(at)]);
+    /** chunk index = buffer index + shift. */
+    let shift = 0;
+    const held = this.pendingLength;
+    if (held > 0) {
+      // The head so far, in one buffer of fixed room: a client sending a byte at a time
+      // costs one copy per byte, not one copy of everything held per byte.
+      const pending = this.pending!;
+      const take = Math.min(pending.length - held, chunk.length - at);
+      chunk.copy(pending, held, at, at + take);
+      this.pendingLength = held + take;
+      buffer = pending.subarray(0, held + take);
       start = 0;
-      fresh = Math.max(0, pending.length - 3);
+      fresh = Math.max(0, held - 3);
+      shift = at - held;
     }
     // RFC 9112 2.2: empty lines before a request line are ignored (a client's stray CRLF
     // after a body).
     while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
     if (start >= buffer.length || (buffer[start] === 13 && start + 1 === buffer.length)) {
-      this.pending = start < buffer.length ? buffer.subarray(start) : undefined;
-      this.state = this.pending === undefined ? State.Idle : State.Head;
+      this.hold(buffer, start);
+      this.state = this.pendingLength === 0 ? State.Idle : State.Head;
       return -1;
     }
     this.state = State.Head;
@@ -264,14 +275,33 @@ export class RequestParser {
         : this.fail(431, HEADER_OVERFLOW, "request head too large");
     }
     if (blank < 0) {
-      this.pending = start === 0 ? buffer : buffer.subarray(start);
+      this.hold(buffer, start);
       return -1;
     }
     this.pending = undefined;
-    // In a joined buffer the head ends at `blank + 4`; in the caller's chunk further on.
-    const after = pending === undefined ? blank + 4 : at + blank + 4 - pending.length;
-    if (!this.parseHead(buffer.toString("latin1", start, blank + 2))) return -1;
-    return after;
+    this.pendingLength = 0;
+    const text = buffer.toString("latin1", start, blank + 2);
+    if (!this.parseHead(text)) return -1;
+    return blank + 4 + shift;
+  }
+
+  /** Keeps `buffer[start..]`, the part of a head received so far, for the next bytes. */
+  private hold(buffer: Buffer, start: number): void {
+    const length = buffer.length - start;
+    if (length === 0) {
+      this.pending = undefined;
+      this.pendingLength = 0;
+      return;
+    }
+    let pending = this.pending;
+    // Room for the largest head allowed plus its blank line, so a full store means too large.
+    if (pending === undefined) pending = Buffer.allocUnsafe(this.maxHeaderSize + 4);
+    // Bytes already in the store at its start stay where they are.
+    if (buffer.buffer !== pending.buffer || buffer.byteOffset !== pending.byteOffset || start > 0) {
+      buffer.copy(pending, 0, start);
+    }
+    this.pending = pending;
+    this.pendingLength = length;
   }
 
   /** Every LF in `buffer[from, to)` follows a CR (llhttp refuses bare LF in strict mode). */
