@@ -66,10 +66,14 @@ async function measure(lvs: LvsLab, name: string, base: string): Promise<Figures
 /** The kernel service over rs1 alone, and a tcp listener in the director to the same server. */
 function config(lvs: LvsLab, mode: "nat" | "dr"): string {
   const kernel = kernelConfig(lvs.servers.slice(0, 1), { mode, check: false });
-  return kernel.replace(
-    "pools:\n",
-    `  - name: userspace\n    protocol: tcp\n    bind: ${DIRECTOR}:8080\n    pool: web\npools:\n`,
-  );
+  // Passive detection off: with one backend, a single failed connection under load would
+  // suspend it for 10 s and measure the suspension instead of the listener.
+  return kernel
+    .replace(
+      "pools:\n",
+      `  - name: userspace\n    protocol: tcp\n    bind: ${DIRECTOR}:8080\n    pool: web\npools:\n`,
+    )
+    .replace("    backends:\n", "    passive: { max_fails: 0 }\n    backends:\n");
 }
 
 function table(rows: Figures[]): string {

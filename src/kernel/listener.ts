@@ -62,7 +62,8 @@ class KernelListener implements Listener, KernelService {
   private lastReweight = 0;
   private arrivedSinceReweight = 0;
   private macs = new Map<string, string>();
-  private directorMac: string | undefined;
+  /** dr: the director's MAC, and the device it was read from (an update may change it). */
+  private directorMac: { device: string; mac: string } | undefined;
   private started = false;
 
   constructor(config: KernelListenerConfig, context: ListenerContext) {
@@ -78,7 +79,7 @@ class KernelListener implements Listener, KernelService {
       if (this.config.interface === undefined) {
         throw new Error(`kernel listener "${this.name}": mode dr needs an interface`);
       }
-      this.directorMac = await deviceMac(this.config.interface);
+      await this.learnDeviceMac();
       await this.learnMacs();
     }
     this.follow();
@@ -150,8 +151,15 @@ class KernelListener implements Listener, KernelService {
     };
   }
 
+  private async learnDeviceMac(): Promise<void> {
+    const device = this.config.interface;
+    if (device === undefined || this.directorMac?.device === device) return;
+    this.directorMac = { device, mac: await deviceMac(device) };
+  }
+
   /** KernelService: this service's rules from the pool as it is now. */
   async rules(): Promise<ServiceRules> {
+    if (this.config.mode === "dr") await this.learnDeviceMac();
     const pool = this.pool();
     const algorithm = pool?.algorithm ?? "rr";
     let live = pool === undefined ? [] : liveServers(pool);
@@ -174,7 +182,7 @@ class KernelListener implements Listener, KernelService {
       seed: this.seed,
       masquerade: this.config.masquerade,
       device: this.config.interface,
-      deviceMac: this.directorMac,
+      deviceMac: this.directorMac?.mac,
       macs: this.macs,
       flowTimeoutSeconds: this.flowTimeoutSeconds(),
       flowServers: this.flowServers(pool),

@@ -63,4 +63,9 @@ describe("kernel listener config", () => {
     const message = problems(config("    bind: 10.0.0.100:80\n    mode: dr", servers));
     assert.match(message, /listeners\[0\]\.interface.*mode dr needs the interface/);
   });
+
+  it("refuses workers > 1: one process writes the rules", () => {
+    const message = problems(`workers: 2\n${config("    bind: 10.0.0.100:80", servers)}`);
+    assert.match(message, /workers.*kernel listener "vip" needs workers: 1/);
+  });
 });

@@ -81,6 +81,29 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
     lvs.servers[2].nginx = await lvs.lab.startNginxIn(lvs.servers[2].ns, { body: "rs3" });
   });
 
+  it("ctl weight and a reload of the config rewrite the dispatch, and the traffic follows", async () => {
+    const pair = lvs.servers.slice(0, 2);
+    await start(kernelConfig(pair, { mode: "nat", weights: [3, 1] }));
+    const ruleset = () => lvs.ruleset();
+    await lvs.ctl("weight", "web", "rs1", "1");
+    await waitFor(
+      "numgen over two slots",
+      async () => (await ruleset()).includes("numgen inc mod 2 vmap"),
+      10_000,
+      100,
+    );
+    lvs.writeConfig(kernelConfig(pair, { mode: "nat", weights: [1, 0] }));
+    await lvs.ctl("reload");
+    await waitFor(
+      "rs2 out of the dispatch",
+      async () => (await ruleset()).includes("numgen inc mod 1 vmap"),
+      10_000,
+      100,
+    );
+    const result = await lvs.burst(40);
+    assert.deepEqual(result.servers, { rs1: 40 });
+  });
+
   it("keeps a client on one real server while persistence holds", async () => {
     await start(kernelConfig(lvs.servers, { mode: "nat", algorithm: "rr", persistence: "60s" }));
     const result = await lvs.burst(60);

@@ -134,6 +134,13 @@ export const configSchema = z
         });
       } else {
         check(listener.pool, ["listeners", i, "pool"]);
+        if (listener.protocol === "kernel" && config.workers > 1) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["workers"],
+            message: `kernel listener "${listener.name}" needs workers: 1: one process writes the nftables rules (the kernel does the forwarding, not the workers)`,
+          });
+        }
         if (listener.protocol === "kernel") {
           for (const issue of kernelListenerIssues(listener, i, config.pools[listener.pool])) {
             ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
