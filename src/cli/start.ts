@@ -6,7 +6,7 @@ import { ConfigError, loadConfigFile } from "../config/load.js";
 import { type Config, publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
 import { ClusterHub } from "../runtime/cluster-primary.js";
-import { followPrimary } from "../runtime/cluster-worker.js";
+import { followPrimary, inheritedConfig } from "../runtime/cluster-worker.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
 import { startWorkers } from "../runtime/workers.js";
@@ -23,7 +23,8 @@ export async function runStart(args: readonly string[]): Promise<number> {
 
   let config: Awaited<ReturnType<typeof loadConfigFile>>;
   try {
-    config = await loadConfigFile(file);
+    // A worker forked after a reload starts from the config the primary runs now.
+    config = await ((cluster.isWorker ? inheritedConfig() : undefined) ?? loadConfigFile(file));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -141,7 +142,7 @@ async function runPrimary(config: Config, file: string, logger: Logger): Promise
   }
   const services: Service[] = [];
   listenForHangup(runtime, file, logger, services);
-  const role = startWorkers(config.workers, logger);
+  const role = startWorkers(config.workers, logger, () => hub.forkEnvironment());
   if (role.role !== "primary") throw new Error("startWorkers: expected the primary");
   const ok = await role.done;
   for (const service of services) await service.stop();
