@@ -56,6 +56,8 @@ interface Target {
   name: string;
   /** Starts the target listening on `port` in front of the backend; none for the backend. */
   launch?: (dir: string, port: number, backendPort: number) => Promise<Started>;
+  /** How long it may take to answer after the launch (ms); several processes take longer. */
+  startTimeoutMs?: number;
 }
 
 const targets: Target[] = [
@@ -107,6 +109,7 @@ function ballastTarget(workers: number): Target {
       : Array.from({ length: Math.min(workers, availableParallelism()) }, (_, i) => i).join(",");
   return {
     name: workers === 1 ? "ballast" : `ballast x${workers}`,
+    startTimeoutMs: 15_000 * workers,
     launch: async (dir, port, backendPort) => {
       const file = join(dir, `ballast-${workers}.yaml`);
       await writeFile(file, ballastConfig(port, backendPort, workers));
@@ -134,7 +137,7 @@ async function measure(dir: string, target: Target, backend: Started, backendPor
   const port = await freePort();
   const started = await target.launch(dir, port, backendPort);
   try {
-    await waitUntilServing(started, port);
+    await waitUntilServing(started, port, target.startTimeoutMs);
     return await measureRun(port, started.child.pid);
   } finally {
     await stop(started, profile ? 15_000 : 3000);

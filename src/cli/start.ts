@@ -7,7 +7,7 @@ import { type Config, publicAdminWarning } from "../config/schema/index.js";
 import { createLogger, type Logger } from "../log.js";
 import { answerCachePurges } from "../runtime/cache-purge-ipc.js";
 import { ClusterHub } from "../runtime/cluster-primary.js";
-import { followPrimary } from "../runtime/cluster-worker.js";
+import { followPrimary, inheritedConfig } from "../runtime/cluster-worker.js";
 import { HaHealthFile } from "../runtime/ha-health-file.js";
 import { reloadFromFile } from "../runtime/reload.js";
 import { Runtime } from "../runtime/runtime.js";
@@ -25,7 +25,8 @@ export async function runStart(args: readonly string[]): Promise<number> {
 
   let config: Awaited<ReturnType<typeof loadConfigFile>>;
   try {
-    config = await loadConfigFile(file);
+    // A worker forked after a reload starts from the config the primary runs now.
+    config = await ((cluster.isWorker ? inheritedConfig() : undefined) ?? loadConfigFile(file));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -188,7 +189,7 @@ async function runPrimary(config: Config, file: string, logger: Logger): Promise
     await runtime.stop({ graceful: false });
     return 1;
   }
-  const role = startWorkers(config.workers, logger);
+  const role = startWorkers(config.workers, logger, () => hub.forkEnvironment());
   if (role.role !== "primary") throw new Error("startWorkers: expected the primary");
   const ok = await role.done;
   for (const service of services) await service.stop();

@@ -22,6 +22,7 @@ import {
   REPORTED_COUNTERS,
   type ReloadOrigin,
   type ToWorker,
+  WORKER_CONFIG_ENV,
 } from "./cluster-protocol.js";
 import type { Runtime } from "./runtime.js";
 
@@ -51,6 +52,8 @@ export class ClusterHub {
   private readonly retired = new Map<string, number[]>();
   private readonly pending = new Map<number, PendingReload>();
   private reloadSeq = 0;
+  /** Where the running config came from, once a reload replaced the start file's. */
+  private lastOrigin: ReloadOrigin | undefined;
   private timer: NodeJS.Timeout | undefined;
   private offPoolEvents: (() => void) | undefined;
   private readonly onMessage = (worker: Worker, message: unknown) => {
@@ -97,6 +100,7 @@ export class ClusterHub {
    * they could not apply.
    */
   reloadWorkers(origin: ReloadOrigin | undefined): Promise<string[]> {
+    if (origin !== undefined) this.lastOrigin = origin;
     const joined = [...this.workers.values()].filter((entry) => entry.joined);
     if (joined.length === 0) return Promise.resolve([]);
     if (origin === undefined) {
@@ -120,6 +124,13 @@ export class ClusterHub {
       this.pending.set(seq, pending);
       for (const entry of joined) send(entry.worker, { type: "ballast:reload", seq, origin });
     });
+  }
+
+  /** The environment of a worker forked now: it starts from the running config. */
+  forkEnvironment(): Record<string, string> {
+    return this.lastOrigin === undefined
+      ? {}
+      : { [WORKER_CONFIG_ENV]: JSON.stringify(this.lastOrigin) };
   }
 
   /** Asks every worker to close its connections to a backend (a drain's cap ran out). */
@@ -264,14 +275,15 @@ export class ClusterHub {
   }
 }
 
+/** A message to a worker that may have died meanwhile: the exit handler cleans up then. */
 function send(worker: Worker, message: ToWorker): void {
   if (!worker.isConnected()) return;
-  try {
-    worker.send(message);
-  } catch {
-    // The channel closed between the check and the send: the exit handler cleans up.
-  }
+  // With a callback, a send to a dead worker reports EPIPE here instead of as an 'error'
+  // event, which with no listener would crash the primary.
+  worker.send(message, undefined, ignoreSendError);
 }
+
+function ignoreSendError(): void {}
 
 /**
  * A listener of the primary: it binds nothing (the workers do) and shows the sum of what

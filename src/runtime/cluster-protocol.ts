@@ -74,6 +74,12 @@ export type FromWorker =
 /** Where a reload's config came from, so each worker reads and checks it the same way. */
 export type ReloadOrigin = { file: string } | { text: string; sourceName: string };
 
+/**
+ * The environment variable that gives a worker forked after a reload the primary's current
+ * config (a ReloadOrigin as JSON), rather than the file `ballast start` was given.
+ */
+export const WORKER_CONFIG_ENV = "BALLAST_WORKER_CONFIG";
+
 /** True for a message of this protocol (the IPC channel also carries node's own). */
 export function isBallastMessage(message: unknown): message is { type: string } {
   return (

@@ -4,6 +4,8 @@
  * counts every COUNT_EXCHANGE_MS, and adds the connections the other workers hold to its
  * own, so connection-count algorithms and `max_connections` see the whole balancer.
  */
+import { loadConfigFile, parseConfigText } from "../config/load.js";
+import type { Config } from "../config/schema/index.js";
 import {
   applyBackendControl,
   type BackendReport,
@@ -12,15 +14,30 @@ import {
   isBallastMessage,
   type ListenerReport,
   REPORTED_COUNTERS,
+  type ReloadOrigin,
   TABLE_REPORT_LIMIT,
   TABLE_REPORT_MS,
   type ToWorker,
+  WORKER_CONFIG_ENV,
 } from "./cluster-protocol.js";
 import { reloadFromFile, reloadFromText } from "./reload.js";
 import type { Runtime } from "./runtime.js";
 
 /** How long a starting worker waits for the primary's state before it serves anyway (ms). */
 const SNAPSHOT_WAIT_MS = 10_000;
+
+/**
+ * The config a worker starts from: the primary's current one when a reload replaced the
+ * start file's (WORKER_CONFIG_ENV), else undefined (the start file).
+ */
+export function inheritedConfig(): Promise<Config> | undefined {
+  const origin = process.env[WORKER_CONFIG_ENV];
+  if (origin === undefined || origin === "") return undefined;
+  const parsed = JSON.parse(origin) as ReloadOrigin;
+  return "file" in parsed
+    ? loadConfigFile(parsed.file)
+    : Promise.resolve(parseConfigText(parsed.text, parsed.sourceName));
+}
 
 /** A worker's link to the primary; `close` stops reporting. */
 export interface ClusterFollower {
@@ -142,6 +159,10 @@ function report(runtime: Runtime, withTables: boolean): FromWorker {
   return { type: "ballast:stats", pools, listeners };
 }
 
+/** A message to the primary; if it is gone, SIGTERM or the exit of the channel follows. */
 function send(message: FromWorker): void {
-  if (process.connected) process.send?.(message);
+  // With a callback, a failed send is not an 'error' event that would crash the worker.
+  if (process.connected) process.send?.(message, undefined, undefined, ignoreSendError);
 }
+
+function ignoreSendError(): void {}

@@ -4,11 +4,10 @@
  * gracefully; the workers build the runtime and listen (cluster hands their listening
  * sockets to the primary, which deals connections round-robin on Linux).
  *
- * The trade-off for connection-count algorithms (lc, wlc, sed, nq, p2c, ewma, ...): each
- * worker counts only its own in-flight requests, so it balances its share well but cannot
- * see the others'. With N workers a backend may hold up to N times what one worker thinks;
- * docs/http.md says more. Node 20 has no `reusePort`, which would let the kernel spread
- * connections instead of the primary.
+ * The primary owns the control state and keeps the workers in step (cluster-primary.ts and
+ * cluster-worker.ts): one admin API, health checks run once, connection counts shared.
+ * Node 20 has no `reusePort`, which would let the kernel spread connections instead of the
+ * primary.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "../log.js";
@@ -32,9 +31,13 @@ const RESTART_DELAY_MS = 1000;
 /**
  * In the primary: forks `count` workers and supervises them. In a worker: returns at once
  * with role "worker", and the caller starts its listeners. With count 1 nothing is forked
- * and the caller is the only worker.
+ * and the caller is the only worker. `environment` is added to each forked worker's.
  */
-export function startWorkers(count: number, logger: Logger): WorkerRole {
+export function startWorkers(
+  count: number,
+  logger: Logger,
+  environment: () => Record<string, string> = () => ({}),
+): WorkerRole {
   if (count <= 1) return { role: "worker", id: 0 };
   if (cluster.isWorker) return { role: "worker", id: cluster.worker?.id ?? 0 };
   let stopping = false;
@@ -47,7 +50,8 @@ export function startWorkers(count: number, logger: Logger): WorkerRole {
   /** Restarts waiting for their delay; they keep the primary alive when no worker is left. */
   const restarts = new Set<NodeJS.Timeout>();
   const fork = (): void => {
-    const worker = cluster.fork();
+    // A worker forked after a reload starts from the running config, not the start file.
+    const worker = cluster.fork(environment());
     let listened = false;
     live.add(worker);
     worker.once("listening", () => {

@@ -4,7 +4,7 @@
  * admin changes and reloads applied in both, and connection counts shared between them.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, createServer, get, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -75,6 +75,24 @@ function fetchFresh(port: number, path = "/"): Promise<{ status: number; body: s
   });
 }
 
+/** The processes whose parent is `pid` (the workers of a primary), from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The parent's pid is the second field after the command name, which may hold spaces.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
+        children.push(Number(entry));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
+}
+
 interface BackendJson {
   id: string;
   health: string;
@@ -123,6 +141,13 @@ pools:
       - { name: d, address: "127.0.0.1:${d.port}" }
       - { name: e, address: "127.0.0.1:${e.port}" }
 `;
+
+  /** The same balancer whose web listener answers by itself, for `ctl reload -f`. */
+  const answeringConfig = () =>
+    configText(3).replace(
+      "default_pool: web, access_log: false,",
+      'default_pool: web, routes: [{ match: {}, respond: { status: 200, body: "v2" } }], access_log: false,',
+    );
 
   const ctl = async (...args: string[]) => {
     const result = await ballastCtl(["--admin", adminUrl, "--token", TOKEN, ...args]);
@@ -267,5 +292,23 @@ pools:
     await sleep(300);
     const picksAfter = (await backendsOf("web")).find((x) => x.id === "b")?.picks;
     assert.equal(picksAfter, picksBefore);
+  });
+
+  it("starts a worker that replaces a dead one from the running config, not the start file", async () => {
+    const file = join(dir.path, "answering.yaml");
+    writeFileSync(file, answeringConfig());
+    await ctl("reload", "-f", file);
+    for (let i = 0; i < 4; i++) assert.equal((await fetchFresh(webPort)).body, "v2");
+    const pids = childrenOf(ballast.child.pid ?? 0);
+    assert.equal(pids.length, 2, `workers: ${pids.join(", ")}`);
+    const listeningBefore = ballast.count("listening");
+    process.kill(pids[0], "SIGKILL");
+    await waitFor(
+      "a new worker listening",
+      () => ballast.count("listening") >= listeningBefore + 3,
+      20_000,
+      50,
+    );
+    for (let i = 0; i < 8; i++) assert.equal((await fetchFresh(webPort)).body, "v2");
   });
 });
