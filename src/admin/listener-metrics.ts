@@ -26,7 +26,7 @@ const gauge = (name: string, help: string): ListenerStatMetric => ({
   help,
 });
 
-/** Every stat the http, tcp and udp listeners report, by the name `stats()` gives it. */
+/** Every stat the http, tcp, udp, dns and kernel listeners report, by the name `stats()` gives it. */
 export const LISTENER_STAT_METRICS: Readonly<Record<string, ListenerStatMetric>> = {
   // http
   requests: counter("requests", "Requests received (http)"),
@@ -79,6 +79,23 @@ export const LISTENER_STAT_METRICS: Readonly<Record<string, ListenerStatMetric>>
   rateLimitedSlipped: counter("dns_rrl_slipped", "UDP answers sent truncated by RRL's slip (dns)"),
   tcpAccepted: counter("dns_tcp_accepted", "TCP connections accepted (dns)"),
   tcpOpen: gauge("dns_tcp_open", "TCP connections open now (dns)"),
+  newConnections: counter(
+    "kernel_new_connections",
+    "New connections the kernel dispatched (kernel)",
+  ),
+  activeConnections: gauge(
+    "kernel_active_connections",
+    "ESTABLISHED connections in conntrack (kernel)",
+  ),
+  inactiveConnections: gauge(
+    "kernel_inactive_connections",
+    "Other conntrack entries of the service (kernel)",
+  ),
+  transactions: counter("kernel_transactions", "nftables transactions applied (kernel)"),
+  refusedTransactions: counter(
+    "kernel_refused_transactions",
+    "nftables transactions refused; the last good ruleset stayed (kernel)",
+  ),
 };
 
 const LABELS = ["listener", "protocol"] as const;

