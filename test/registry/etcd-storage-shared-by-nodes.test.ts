@@ -213,6 +213,54 @@ test("a lease that runs out in etcd takes the instance out of every node's watch
   for (const node of nodes) await node.process.kill();
 });
 
+test("self-preservation keeps leases that ran out at once in every node's view, and says so", {
+  timeout: 60_000,
+}, async () => {
+  const preservation =
+    "  self_preservation: { share: 0.5, window: 10s, keep_for: 1m, min_instances: 3 }";
+  const nodes = [
+    await startNode("a4", "/t4/registry/", preservation),
+    await startNode("b4", "/t4/registry/", preservation),
+  ];
+  const base = "/api/registry/services/api/instances";
+  for (const port of [7001, 7002, 7003, 7004]) {
+    const answer = await call(nodes[port % 2], "POST", base, {
+      address: `127.0.0.1:${port}`,
+      ttl: port === 7001 ? "1m" : "2s",
+    });
+    assert.equal(answer.status, 201);
+  }
+  // Three of four leases end together in etcd: a partition, not three failures.
+  for (const node of nodes) {
+    await waitFor(
+      "the node to keep three expired instances",
+      async () => {
+        const read = await call(node, "GET", "/api/registry/services/api");
+        return read.body.instances.filter((i: InstanceView) => i.expired).length === 3;
+      },
+      10_000,
+    );
+    const read = await call(node, "GET", "/api/registry/services/api");
+    assert.equal(read.body.preserving, true);
+    assert.equal(read.body.instances.length, 4, "all kept");
+  }
+  // etcd holds no kept instance: a renewal says "register again", and registering makes it
+  // live on every node.
+  const renewed = await call(nodes[0], "POST", `${base}/127.0.0.1%3A7002/renew`);
+  assert.equal(renewed.status, 404);
+  await call(nodes[0], "POST", base, { address: "127.0.0.1:7002", ttl: "1m" });
+  // A kept instance that leaves on purpose leaves every node's view.
+  assert.equal((await call(nodes[1], "DELETE", `${base}/127.0.0.1%3A7003`)).status, 200);
+  for (const node of nodes) {
+    await waitFor("the node to show the re-registration and the leave", async () => {
+      const read = await call(node, "GET", "/api/registry/services/api");
+      const ids = read.body.instances.map((i: InstanceView) => `${i.id}${i.expired ? "!" : ""}`);
+      return ids.sort().join() === "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7004!";
+    });
+  }
+  for (const node of nodes) await node.process.kill();
+});
+
 test("clients lose no call while a ballast node and an etcd member stop", {
   timeout: 120_000,
 }, async () => {
