@@ -153,38 +153,46 @@ async function openWatchers(
     maxSockets: Number.POSITIVE_INFINITY,
   });
   const watchers: Watcher[] = [];
-  await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const watcher: Watcher = { tail: "", seenAt: 0 };
-          watchers.push(watcher);
-          const req = request(
-            `${base}/api/registry/services/${service}/events`,
-            { agent, headers: { authorization: `Bearer ${TOKEN}` } },
-            (res: IncomingMessage) => {
-              res.setEncoding("utf8");
-              let ready = false;
-              res.on("data", (chunk: string) => {
-                const text = watcher.tail + chunk;
-                if (!ready && text.includes("\n\n")) {
-                  ready = true;
-                  resolve();
-                }
-                if (marker.text !== "" && watcher.seenAt === 0 && text.includes(marker.text)) {
-                  watcher.seenAt = performance.now();
-                }
-                watcher.tail = text.slice(-200);
-              });
-            },
-          );
-          req.on("error", reject);
-          req.end();
-        }),
-    ),
-  );
+  // A hundred at a time: a thousand connects at once overflow the accept queue of a loaded
+  // machine, and the resets would end the bench.
+  for (let opened = 0; opened < count; opened += 100) {
+    await openSome(Math.min(100, count - opened));
+  }
   return watchers;
+
+  function openSome(some: number): Promise<unknown> {
+    return Promise.all(
+      Array.from(
+        { length: some },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const watcher: Watcher = { tail: "", seenAt: 0 };
+            watchers.push(watcher);
+            const req = request(
+              `${base}/api/registry/services/${service}/events`,
+              { agent, headers: { authorization: `Bearer ${TOKEN}` } },
+              (res: IncomingMessage) => {
+                res.setEncoding("utf8");
+                let ready = false;
+                res.on("data", (chunk: string) => {
+                  const text = watcher.tail + chunk;
+                  if (!ready && text.includes("\n\n")) {
+                    ready = true;
+                    resolve();
+                  }
+                  if (marker.text !== "" && watcher.seenAt === 0 && text.includes(marker.text)) {
+                    watcher.seenAt = performance.now();
+                  }
+                  watcher.tail = text.slice(-200);
+                });
+              },
+            );
+            req.on("error", reject);
+            req.end();
+          }),
+      ),
+    );
+  }
 }
 
 async function waitAllSeen(watchers: Watcher[]): Promise<number> {

@@ -627,22 +627,36 @@ function storedOf(i: Instance): StoredInstance {
   };
 }
 
+/**
+ * The instance a key holds, checked as a registration is (anyone who can write to etcd can
+ * write here); undefined when it is not JSON or fails the checks.
+ */
 function parseStored(kv: IKeyValue): StoredInstance | undefined {
   try {
     const value = JSON.parse(kv.value.toString()) as StoredInstance;
-    if (
-      typeof value !== "object" ||
-      value === null ||
-      typeof value.host !== "string" ||
-      !Number.isInteger(value.port) ||
-      typeof value.weight !== "number" ||
-      typeof value.ttlMs !== "number" ||
-      typeof value.metadata !== "object" ||
-      value.metadata === null
-    ) {
-      return undefined;
-    }
-    return value;
+    if (typeof value !== "object" || value === null) return undefined;
+    const checked = checkRegistration(
+      "stored",
+      {
+        host: value.host,
+        port: value.port,
+        weight: value.weight,
+        zone: value.zone,
+        metadata: value.metadata,
+        ttlMs: value.ttlMs,
+      },
+      { minTtlMs: 1, maxTtlMs: Number.MAX_SAFE_INTEGER },
+    );
+    return {
+      host: checked.host,
+      port: checked.port,
+      weight: checked.weight,
+      ...(checked.zone !== undefined && { zone: checked.zone }),
+      metadata: checked.metadata,
+      ttlMs: checked.ttlMs,
+      registeredAt: Number.isFinite(value.registeredAt) ? value.registeredAt : 0,
+      ...(value.leaving === true && { leaving: true }),
+    };
   } catch {
     return undefined;
   }

@@ -261,6 +261,43 @@ test("self-preservation keeps leases that ran out at once in every node's view, 
   for (const node of nodes) await node.process.kill();
 });
 
+test("keys in etcd that are not valid instances are ignored, not served", {
+  timeout: 60_000,
+}, async () => {
+  const prefix = "/t5/registry/";
+  const { Etcd3 } = await import("etcd3");
+  const etcd = new Etcd3({ hosts: cluster.endpoints });
+  cleanups.push(() => etcd.close());
+  const good = { host: "127.0.0.1", port: 7001, weight: 1, metadata: {}, ttlMs: 60_000 };
+  await etcd.put(`${prefix}instances/api/not-json`).value("{");
+  await etcd.put(`${prefix}instances/api/bad-host`).value(JSON.stringify({ ...good, host: "a/b" }));
+  await etcd.put(`${prefix}instances/api/bad-port`).value(JSON.stringify({ ...good, port: 70000 }));
+  await etcd
+    .put(`${prefix}instances/api/bad-meta`)
+    .value(JSON.stringify({ ...good, metadata: { "x\n": 1 } }));
+  await etcd.put(`${prefix}instances/api/too/deep`).value(JSON.stringify(good));
+  await etcd.put(`${prefix}instances/api/good`).value(JSON.stringify(good));
+  const node = await startNode("a5", prefix);
+  const read = await call(node, "GET", "/api/registry/services/api");
+  assert.deepEqual(
+    read.body.instances.map((i: InstanceView) => i.id),
+    ["good"],
+  );
+  // Also when they arrive through the watch.
+  await etcd.put(`${prefix}instances/api/late-bad`).value(JSON.stringify({ ...good, weight: -1 }));
+  await etcd.put(`${prefix}instances/api/late-good`).value(JSON.stringify(good));
+  await waitFor("the late good key", async () => {
+    const again = await call(node, "GET", "/api/registry/services/api");
+    return again.body.instances.length === 2;
+  });
+  const again = await call(node, "GET", "/api/registry/services/api");
+  assert.deepEqual(again.body.instances.map((i: InstanceView) => i.id).sort(), [
+    "good",
+    "late-good",
+  ]);
+  await node.process.kill();
+});
+
 test("clients lose no call while a ballast node and an etcd member stop", {
   timeout: 120_000,
 }, async () => {
