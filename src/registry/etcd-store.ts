@@ -115,6 +115,8 @@ export class EtcdRegistryStore implements RegistryStorage {
     try {
       await this.resync();
     } catch (error) {
+      this.renewals.close();
+      this.client.close();
       throw new Error(
         `registry: etcd at ${this.options.etcd.endpoints.join(", ")} did not answer: ${(error as Error).message}`,
       );
