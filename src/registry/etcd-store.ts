@@ -287,8 +287,23 @@ export class EtcdRegistryStore implements RegistryStorage {
     this.catchUps = [];
     if (this.client === undefined) return;
     this.renewals.close();
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.cancelWatch();
     this.client.close();
+  }
+
+  /** Ends the watch; a member that does not answer the cancel holds up nothing past a second. */
+  private async cancelWatch(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      watcher.cancel().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Calls before `start` or after `close` get a 503, not a crash. */
@@ -376,7 +391,7 @@ export class EtcdRegistryStore implements RegistryStorage {
   private async recover(): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        await this.watcher?.cancel().catch(() => undefined);
+        await this.cancelWatch();
         await this.resync();
         await this.follow();
         return;
