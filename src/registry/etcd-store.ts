@@ -12,8 +12,9 @@ import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import type { EtcdStorageConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
 import type { InstanceView, ServiceSnapshot } from "./client/wire.js";
+import { parseKey, parseStored, type StoredInstance } from "./etcd-keys.js";
 import { LeaseRenewals } from "./etcd-renewals.js";
-import { checkRegistration, isName, sameInstance } from "./registration.js";
+import { checkRegistration, sameInstance } from "./registration.js";
 import {
   type ChangeListener,
   type InstanceRegistration,
@@ -33,19 +34,6 @@ export interface EtcdStoreOptions {
   maxInstances: number;
   selfPreservation?: SelfPreservation;
   logger?: Logger;
-}
-
-/** What an instance key holds (JSON). */
-interface StoredInstance {
-  host: string;
-  port: number;
-  weight: number;
-  zone?: string;
-  metadata: Record<string, string>;
-  ttlMs: number;
-  registeredAt: number;
-  /** Written just before a deregistration deletes the key: a deliberate leave, not an expiry. */
-  leaving?: boolean;
 }
 
 interface Instance extends InstanceView {
@@ -342,7 +330,7 @@ export class EtcdRegistryStore implements RegistryStorage {
     const revision = Number(answer.header.revision);
     const seen = new Map<string, Set<string>>();
     for (const kv of answer.kvs) {
-      const name = this.parseKey(kv.key);
+      const name = parseKey(this.keys, kv.key);
       if (name === undefined) continue;
       let ids = seen.get(name.service);
       if (ids === undefined) {
@@ -404,7 +392,7 @@ export class EtcdRegistryStore implements RegistryStorage {
   private applyWatch(answer: IWatchResponse): void {
     const revision = Number(answer.header.revision);
     for (const event of answer.events) {
-      const name = this.parseKey(event.kv.key);
+      const name = parseKey(this.keys, event.kv.key);
       if (name === undefined) continue;
       const at = Number(event.kv.mod_revision);
       if (event.type.toLowerCase() === "put") this.applyPut(name.service, name.id, event.kv, at);
@@ -622,14 +610,6 @@ export class EtcdRegistryStore implements RegistryStorage {
       });
     });
   }
-
-  private parseKey(key: Buffer): { service: string; id: string } | undefined {
-    const text = key.toString();
-    if (!text.startsWith(this.keys)) return undefined;
-    const [service, id, ...rest] = text.slice(this.keys.length).split("/");
-    if (rest.length > 0 || !isName(service) || !isName(id)) return undefined;
-    return { service, id };
-  }
 }
 
 function storedOf(i: Instance): StoredInstance {
@@ -642,41 +622,6 @@ function storedOf(i: Instance): StoredInstance {
     ttlMs: i.ttlMs,
     registeredAt: i.registeredAt,
   };
-}
-
-/**
- * The instance a key holds, checked as a registration is (anyone who can write to etcd can
- * write here); undefined when it is not JSON or fails the checks.
- */
-function parseStored(kv: IKeyValue): StoredInstance | undefined {
-  try {
-    const value = JSON.parse(kv.value.toString()) as StoredInstance;
-    if (typeof value !== "object" || value === null) return undefined;
-    const checked = checkRegistration(
-      "stored",
-      {
-        host: value.host,
-        port: value.port,
-        weight: value.weight,
-        zone: value.zone,
-        metadata: value.metadata,
-        ttlMs: value.ttlMs,
-      },
-      { minTtlMs: 1, maxTtlMs: Number.MAX_SAFE_INTEGER },
-    );
-    return {
-      host: checked.host,
-      port: checked.port,
-      weight: checked.weight,
-      ...(checked.zone !== undefined && { zone: checked.zone }),
-      metadata: checked.metadata,
-      ttlMs: checked.ttlMs,
-      registeredAt: Number.isFinite(value.registeredAt) ? value.registeredAt : 0,
-      ...(value.leaving === true && { leaving: true }),
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 function unavailable(error: unknown): RegistryError {
