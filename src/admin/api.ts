@@ -5,6 +5,7 @@ import { backendSchema, duration, hostPort } from "../config/schema/index.js";
 import { HeartbeatError } from "../health/heartbeat.js";
 import { formatHostPort } from "../pool/backend.js";
 import type { Pool } from "../pool/pool.js";
+import { RegistryError } from "../registry/storage.js";
 import { backendSpecFromConfig } from "../runtime/pools.js";
 import { reloadFromFile, reloadFromText } from "../runtime/reload.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -13,7 +14,7 @@ import { allTables, listenerTable, parseLimit, requireListener } from "./connect
 import { defineHaRoutes } from "./ha-api.js";
 import { HttpError, readJsonObject, readText, sendJson } from "./http-util.js";
 import type { RateSampler } from "./rates.js";
-import { defineRegistryRoutes } from "./registry-api.js";
+import { defineRegistryRoutes, registryErrorStatus } from "./registry-api.js";
 import {
   checkThresholds,
   listenerViews,
@@ -340,31 +341,42 @@ route("POST", "/api/pools/:pool/heartbeats", async ({ runtime, req, res, params:
     });
   }
   const { address, name: id, weight, ttl } = parsed.data;
-  const lease = heartbeat(() =>
+  const lease = await heartbeat(() =>
     runtime.heartbeats.register(name, { ...address, id, weight, ttlMs: ttl }),
   );
   sendJson(res, 201, { pool: name, ...lease, ttlMs: ttl });
 });
 
-route("POST", "/api/pools/:pool/heartbeats/:id/renew", ({ runtime, res, params: [name, id] }) => {
-  if (!runtime.heartbeats.renew(name, id)) {
-    throw new HttpError(404, `no live lease for "${id}" in pool "${name}"; register again`);
-  }
-  sendJson(res, 200, { pool: name, id, expiresAt: runtime.heartbeats.expiresAt(name, id) });
-});
+route(
+  "POST",
+  "/api/pools/:pool/heartbeats/:id/renew",
+  async ({ runtime, res, params: [name, id] }) => {
+    const expiresAt = await heartbeat(() => runtime.heartbeats.renew(name, id));
+    if (expiresAt === undefined) {
+      throw new HttpError(404, `no live lease for "${id}" in pool "${name}"; register again`);
+    }
+    sendJson(res, 200, { pool: name, id, expiresAt });
+  },
+);
 
-route("DELETE", "/api/pools/:pool/heartbeats/:id", ({ runtime, res, params: [name, id] }) => {
-  if (!runtime.heartbeats.deregister(name, id)) {
+route("DELETE", "/api/pools/:pool/heartbeats/:id", async ({ runtime, res, params: [name, id] }) => {
+  if (!(await heartbeat(() => runtime.heartbeats.deregister(name, id)))) {
     throw new HttpError(404, `no live lease for "${id}" in pool "${name}"`);
   }
   sendJson(res, 200, { pool: name, id, deregistered: true });
 });
 
-/** Runs a lease call, turning its refusals into 4xx answers. */
-function heartbeat<T>(call: () => T): T {
+/**
+ * Runs a lease call (a round trip with etcd storage), turning its refusals into 4xx answers
+ * and a storage that cannot take it into the registry's own statuses (503, 507).
+ */
+async function heartbeat<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return call();
+    return await call();
   } catch (error) {
+    if (error instanceof RegistryError) {
+      throw new HttpError(registryErrorStatus(error), error.message);
+    }
     if (!(error instanceof HeartbeatError)) throw error;
     const status = error.kind === "not-found" ? 404 : error.kind === "conflict" ? 409 : 400;
     throw new HttpError(status, error.message);

@@ -47,14 +47,18 @@ function requireRegistry(runtime: Runtime): Registry {
   return runtime.registry;
 }
 
+/** The status a registry refusal gets: 400 invalid, 404 unknown, 503 unavailable, 507 full. */
+export function registryErrorStatus(error: RegistryError): number {
+  return { full: 507, "not-found": 404, invalid: 400, unavailable: 503 }[error.kind];
+}
+
 /** Runs a store call (at once in memory, a round trip with etcd), turning refusals into 4xx/5xx. */
 async function storeCall<T>(call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;
-    const status = { full: 507, "not-found": 404, invalid: 400, unavailable: 503 }[error.kind];
-    throw new HttpError(status, error.message);
+    throw new HttpError(registryErrorStatus(error), error.message);
   }
 }
 
@@ -91,37 +95,69 @@ const batchBody = z.strictObject({
     .optional(),
 });
 
+/** How many items of a batch are in flight at once in the storage (etcd: round trips). */
+const BATCH_IN_FLIGHT = 64;
+
+/** An item's answer when the storage refused it: why, and the status a single call would get. */
+function refusal(error: unknown): { error: string; status: number } {
+  if (!(error instanceof RegistryError)) throw error;
+  return { error: error.message, status: registryErrorStatus(error) };
+}
+
+/** `work` over every item, at most `limit` at once, answers in the items' order. */
+async function mapInFlight<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const answers = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const at = next++;
+      answers[at] = await work(items[at]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return answers;
+}
+
 /**
  * Many registrations and renewals in one call, for an agent that speaks for the instances of
  * its host (Nacos's batch registration): one HTTP exchange instead of hundreds. Each item is
- * answered on its own, so one bad item loses none of the others.
+ * answered on its own, so one bad item loses none of the others; an item the storage could
+ * not take (etcd without quorum) says so with the status a single call would get (503).
+ * Registrations go first, so a batch may register an instance and renew another.
  */
-function batch(registry: Registry, body: z.infer<typeof batchBody>) {
-  const registered = (body.register ?? []).map(
-    ({ service, address, id, weight, zone, metadata, ttl }) => {
+async function batch(registry: Registry, body: z.infer<typeof batchBody>) {
+  const registered = await mapInFlight(
+    body.register ?? [],
+    BATCH_IN_FLIGHT,
+    async ({ service, address, id, weight, zone, metadata, ttl }) => {
       try {
-        return {
-          service,
-          ...registry.store.register(service, {
-            ...address,
-            id,
-            weight,
-            zone,
-            metadata,
-            ttlMs: ttl,
-          }),
-        };
+        const lease = await registry.store.register(service, {
+          ...address,
+          id,
+          weight,
+          zone,
+          metadata,
+          ttlMs: ttl,
+        });
+        return { service, ...lease };
       } catch (error) {
-        if (!(error instanceof RegistryError)) throw error;
-        return { service, id, error: error.message };
+        return { service, id, ...refusal(error) };
       }
     },
   );
-  const renewed = (body.renew ?? []).map(({ service, id }) => {
-    const expiresAt = registry.store.renew(service, id);
-    return expiresAt === undefined
-      ? { service, id, error: "no lease; register again" }
-      : { service, id, expiresAt };
+  const renewed = await mapInFlight(body.renew ?? [], BATCH_IN_FLIGHT, async ({ service, id }) => {
+    try {
+      const expiresAt = await registry.store.renew(service, id);
+      return expiresAt === undefined
+        ? { service, id, error: "no lease; register again", status: 404 }
+        : { service, id, expiresAt };
+    } catch (error) {
+      return { service, id, ...refusal(error) };
+    }
   });
   return { registered, renewed };
 }
@@ -140,7 +176,7 @@ export function defineRegistryRoutes(route: Define): void {
         },
       });
     }
-    sendJson(res, 200, batch(registry, parsed.data), true);
+    sendJson(res, 200, await batch(registry, parsed.data), true);
   });
 
   route("GET", "/api/registry/services", ({ runtime, res }) => {

@@ -12,8 +12,9 @@ import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
 import type { EtcdStorageConfig } from "../config/schema/index.js";
 import type { Logger } from "../log.js";
 import type { InstanceView, ServiceSnapshot } from "./client/wire.js";
+import { parseKey, parseStored, type StoredInstance } from "./etcd-keys.js";
 import { LeaseRenewals } from "./etcd-renewals.js";
-import { checkRegistration, isName, sameInstance } from "./registration.js";
+import { checkRegistration, sameInstance } from "./registration.js";
 import {
   type ChangeListener,
   type InstanceRegistration,
@@ -35,19 +36,6 @@ export interface EtcdStoreOptions {
   logger?: Logger;
 }
 
-/** What an instance key holds (JSON). */
-interface StoredInstance {
-  host: string;
-  port: number;
-  weight: number;
-  zone?: string;
-  metadata: Record<string, string>;
-  ttlMs: number;
-  registeredAt: number;
-  /** Written just before a deregistration deletes the key: a deliberate leave, not an expiry. */
-  leaving?: boolean;
-}
-
 interface Instance extends InstanceView {
   ttlMs: number;
   registeredAt: number;
@@ -63,8 +51,14 @@ interface Service {
   instances: Map<string, Instance>;
   /** When recent lease expiries happened, within the self-preservation window. */
   expiries: number[];
+  /** Keys deleted by etcd at a lease's end, awaiting self-preservation's judgement. */
+  pending: Map<string, { instance: Instance; revision: number }>;
+  /** True while a judgement of `pending` runs. */
+  judging: boolean;
 }
 
+/** Above this many live instances, self-preservation judges by expiries alone (no lease queries). */
+const MAX_LEASE_QUERIES = 2_000;
 /** How long a write waits for this node's watch to show it, so a read after it sees it. */
 const CATCH_UP_MS = 2_000;
 
@@ -109,6 +103,8 @@ export class EtcdRegistryStore implements RegistryStorage {
     try {
       await this.resync();
     } catch (error) {
+      this.renewals.close();
+      this.client.close();
       throw new Error(
         `registry: etcd at ${this.options.etcd.endpoints.join(", ")} did not answer: ${(error as Error).message}`,
       );
@@ -188,24 +184,19 @@ export class EtcdRegistryStore implements RegistryStorage {
   async deregister(service: string, id: string): Promise<boolean> {
     const key = this.key(service, id);
     const current = await this.etcdCall(() => this.client.get(key).exec());
-    const kv = current.kvs[0];
-    if (kv === undefined) {
-      // A kept instance lives only in the views: leaving is local.
-      const entry = this.services.get(service);
-      const held = entry?.instances.get(id);
-      if (entry === undefined || held === undefined) return false;
-      this.remove(entry, id, this.index);
-      return true;
-    }
-    // Mark it leaving first, so every node's watch tells this delete from a lease's end.
-    const stored = parseStored(kv);
+    const kv: IKeyValue | undefined = current.kvs[0];
+    const held = this.services.get(service)?.instances.get(id);
+    if (kv === undefined && held === undefined) return false;
+    // Mark it leaving first, so every node's watch tells this delete from a lease's end (and
+    // drops an instance that self-preservation keeps in its view).
+    const stored = kv !== undefined ? parseStored(kv) : held && storedOf(held);
     if (stored !== undefined) {
       await this.etcdCall(() =>
         this.client.kv
           .put({
             key: Buffer.from(key),
             value: Buffer.from(JSON.stringify({ ...stored, leaving: true })),
-            lease: kv.lease,
+            lease: kv?.lease ?? "0",
           })
           .catch(() => undefined),
       );
@@ -213,7 +204,7 @@ export class EtcdRegistryStore implements RegistryStorage {
     const deleted = await this.etcdCall(() =>
       this.client.kv.deleteRange({ key: Buffer.from(key) }),
     );
-    if (kv.lease !== "0")
+    if (kv !== undefined && kv.lease !== "0")
       this.client.leaseClient.leaseRevoke({ ID: kv.lease }).catch(() => undefined);
     this.options.logger?.info({ service, instance: id }, "instance deregistered");
     await this.caughtUp(Number(deleted.header.revision));
@@ -284,8 +275,23 @@ export class EtcdRegistryStore implements RegistryStorage {
     this.catchUps = [];
     if (this.client === undefined) return;
     this.renewals.close();
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.cancelWatch();
     this.client.close();
+  }
+
+  /** Ends the watch; a member that does not answer the cancel holds up nothing past a second. */
+  private async cancelWatch(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      watcher.cancel().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Calls before `start` or after `close` get a 503, not a crash. */
@@ -324,7 +330,7 @@ export class EtcdRegistryStore implements RegistryStorage {
     const revision = Number(answer.header.revision);
     const seen = new Map<string, Set<string>>();
     for (const kv of answer.kvs) {
-      const name = this.parseKey(kv.key);
+      const name = parseKey(this.keys, kv.key);
       if (name === undefined) continue;
       let ids = seen.get(name.service);
       if (ids === undefined) {
@@ -373,7 +379,7 @@ export class EtcdRegistryStore implements RegistryStorage {
   private async recover(): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        await this.watcher?.cancel().catch(() => undefined);
+        await this.cancelWatch();
         await this.resync();
         await this.follow();
         return;
@@ -386,7 +392,7 @@ export class EtcdRegistryStore implements RegistryStorage {
   private applyWatch(answer: IWatchResponse): void {
     const revision = Number(answer.header.revision);
     for (const event of answer.events) {
-      const name = this.parseKey(event.kv.key);
+      const name = parseKey(this.keys, event.kv.key);
       if (name === undefined) continue;
       const at = Number(event.kv.mod_revision);
       if (event.type.toLowerCase() === "put") this.applyPut(name.service, name.id, event.kv, at);
@@ -410,7 +416,14 @@ export class EtcdRegistryStore implements RegistryStorage {
     }
     let entry = this.services.get(service);
     if (entry === undefined) {
-      entry = { name: service, index: 0, instances: new Map(), expiries: [] };
+      entry = {
+        name: service,
+        index: 0,
+        instances: new Map(),
+        expiries: [],
+        pending: new Map(),
+        judging: false,
+      };
       this.services.set(service, entry);
     }
     const held = entry.instances.get(id);
@@ -440,36 +453,115 @@ export class EtcdRegistryStore implements RegistryStorage {
   private applyDelete(service: string, id: string, revision: number, leaving: boolean): void {
     const entry = this.services.get(service);
     const instance = entry?.instances.get(id);
-    if (entry === undefined || instance === undefined || instance.expired) return;
+    if (entry === undefined || instance === undefined) return;
     if (leaving) {
       this.remove(entry, id, revision);
       return;
     }
+    if (instance.expired) return;
     const preservation = this.options.selfPreservation;
-    const now = Date.now();
-    if (preservation !== undefined && partitioned(entry, now, preservation)) {
-      instance.expired = true;
-      instance.lease = "0";
-      instance.keptTimer = setTimeout(() => {
-        instance.keptTimer = undefined;
-        if (entry.instances.get(id) !== instance) return;
-        this.remove(entry, id, this.index);
-        this.options.logger?.warn(
-          { service, instance: id },
-          "kept instance removed: kept for too long",
-        );
-      }, preservation.keepForMs);
-      instance.keptTimer.unref();
-      this.changed(entry, id, instance, revision);
-      this.options.logger?.warn(
-        { service, instance: id, instances: entry.instances.size },
-        "self-preservation: too many leases ran out at once; keeping the instance",
-      );
+    if (preservation === undefined) {
+      this.expire(entry, id, revision);
       return;
     }
-    entry.expiries.push(now);
+    // Judged a moment later, with every expiry of the same moment and the others' leases.
+    entry.pending.set(id, { instance, revision });
+    if (!entry.judging) void this.judge(entry, preservation);
+  }
+
+  /**
+   * Self-preservation's judgement of the service's pending expiries, as the memory store's:
+   * when the silent instances (kept, expiring, or with less than half their lease left), with
+   * those expired within the window, are over the share, it is a partition and they stay.
+   */
+  private async judge(entry: Service, p: SelfPreservation): Promise<void> {
+    entry.judging = true;
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      const silentLive = await this.countSilent(entry);
+      if (this.closed) return;
+      // A pending instance that registered again meanwhile is no longer expiring.
+      const batch = [...entry.pending].filter(([id, x]) => entry.instances.get(id) === x.instance);
+      entry.pending.clear();
+      if (batch.length === 0) return;
+      const now = Date.now();
+      while (entry.expiries.length > 0 && entry.expiries[0] <= now - p.windowMs) {
+        entry.expiries.shift();
+      }
+      const recent = entry.expiries.length;
+      const population = entry.instances.size + recent;
+      let kept = 0;
+      for (const i of entry.instances.values()) if (i.expired) kept++;
+      const partition =
+        population >= p.minInstances &&
+        (kept + batch.length + silentLive + recent) / population > p.share;
+      for (const [id, { instance, revision }] of batch) {
+        if (partition) this.keep(entry, id, instance, revision, p);
+        else this.expire(entry, id, revision);
+      }
+      if (partition) {
+        this.options.logger?.warn(
+          { service: entry.name, expired: batch.length, instances: entry.instances.size },
+          "self-preservation: too many leases ran out at once; keeping the instances",
+        );
+      }
+    } finally {
+      entry.judging = false;
+      if (entry.pending.size > 0 && !this.closed) void this.judge(entry, p);
+    }
+  }
+
+  /**
+   * How many live instances of the service have less than half their lease left, asked of
+   * etcd (renewals are keep-alives that other nodes never see). Services too large to ask
+   * about count none: the judgement rests on expiries.
+   */
+  private async countSilent(entry: Service): Promise<number> {
+    const live = [...entry.instances].filter(
+      ([id, i]) => !i.expired && !entry.pending.has(id) && i.lease !== "0",
+    );
+    if (live.length > MAX_LEASE_QUERIES) return 0;
+    const silent = await Promise.all(
+      live.map(([, i]) =>
+        this.client.leaseClient
+          .leaseTimeToLive({ ID: i.lease })
+          .then((answer) => Number(answer.TTL) < Number(answer.grantedTTL) / 2)
+          // Not found: it ran out too. No answer: in doubt, lean to keeping (Eureka's way).
+          .catch(() => true),
+      ),
+    );
+    return silent.filter(Boolean).length;
+  }
+
+  private keep(
+    entry: Service,
+    id: string,
+    instance: Instance,
+    revision: number,
+    p: SelfPreservation,
+  ): void {
+    instance.expired = true;
+    instance.lease = "0";
+    instance.keptTimer = setTimeout(() => {
+      instance.keptTimer = undefined;
+      if (entry.instances.get(id) !== instance) return;
+      this.remove(entry, id, this.index);
+      this.options.logger?.warn(
+        { service: entry.name, instance: id },
+        "kept instance removed: kept for too long",
+      );
+    }, p.keepForMs);
+    instance.keptTimer.unref();
+    this.changed(entry, id, instance, revision);
+  }
+
+  private expire(entry: Service, id: string, revision: number): void {
+    entry.expiries.push(Date.now());
     this.remove(entry, id, revision);
-    this.options.logger?.warn({ service, instance: id }, "lease expired: instance removed");
+    this.options.logger?.warn(
+      { service: entry.name, instance: id },
+      "lease expired: instance removed",
+    );
   }
 
   private remove(entry: Service, id: string, revision: number): void {
@@ -518,50 +610,18 @@ export class EtcdRegistryStore implements RegistryStorage {
       });
     });
   }
-
-  private parseKey(key: Buffer): { service: string; id: string } | undefined {
-    const text = key.toString();
-    if (!text.startsWith(this.keys)) return undefined;
-    const [service, id, ...rest] = text.slice(this.keys.length).split("/");
-    if (rest.length > 0 || !isName(service) || !isName(id)) return undefined;
-    return { service, id };
-  }
 }
 
-/**
- * True when this expiry, with those of the window and the instances already kept, is over the
- * share of the service. Renewals are lease keep-alives that other nodes never see, so unlike
- * the memory store a node cannot count silent instances: it judges by expiries alone.
- */
-function partitioned(entry: Service, now: number, p: SelfPreservation): boolean {
-  while (entry.expiries.length > 0 && entry.expiries[0] <= now - p.windowMs) entry.expiries.shift();
-  const recent = entry.expiries.length;
-  const population = entry.instances.size + recent;
-  if (population < p.minInstances) return false;
-  let kept = 0;
-  for (const i of entry.instances.values()) if (i.expired) kept++;
-  return (kept + recent + 1) / population > p.share;
-}
-
-function parseStored(kv: IKeyValue): StoredInstance | undefined {
-  try {
-    const value = JSON.parse(kv.value.toString()) as StoredInstance;
-    if (
-      typeof value !== "object" ||
-      value === null ||
-      typeof value.host !== "string" ||
-      !Number.isInteger(value.port) ||
-      typeof value.weight !== "number" ||
-      typeof value.ttlMs !== "number" ||
-      typeof value.metadata !== "object" ||
-      value.metadata === null
-    ) {
-      return undefined;
-    }
-    return value;
-  } catch {
-    return undefined;
-  }
+function storedOf(i: Instance): StoredInstance {
+  return {
+    host: i.host,
+    port: i.port,
+    weight: i.weight,
+    ...(i.zone !== undefined && { zone: i.zone }),
+    metadata: i.metadata,
+    ttlMs: i.ttlMs,
+    registeredAt: i.registeredAt,
+  };
 }
 
 function unavailable(error: unknown): RegistryError {

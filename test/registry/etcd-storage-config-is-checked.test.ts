@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { Registry } from "../../src/registry/registry.js";
 import { RegistryStore } from "../../src/registry/store.js";
+import { freePort } from "../support/ports.js";
 
 function config(registry: string) {
   return parseConfigText(
@@ -58,4 +59,16 @@ test("without storage: the registry stays in memory", () => {
   const registry = new Registry(config("{}").registry!);
   assert.ok(registry.store instanceof RegistryStore);
   void registry.close();
+});
+
+test("a registry whose etcd does not answer fails to start, naming the endpoints", async () => {
+  const port = await freePort();
+  const registry = new Registry(
+    config(`{ storage: { etcd: { endpoints: ['127.0.0.1:${port}'], timeout: 500ms } } }`).registry!,
+  );
+  await assert.rejects(
+    registry.start(),
+    new RegExp(`etcd at 127\\.0\\.0\\.1:${port} did not answer`),
+  );
+  await registry.close();
 });

@@ -213,6 +213,91 @@ test("a lease that runs out in etcd takes the instance out of every node's watch
   for (const node of nodes) await node.process.kill();
 });
 
+test("self-preservation keeps leases that ran out at once in every node's view, and says so", {
+  timeout: 60_000,
+}, async () => {
+  const preservation =
+    "  self_preservation: { share: 0.5, window: 10s, keep_for: 1m, min_instances: 3 }";
+  const nodes = [
+    await startNode("a4", "/t4/registry/", preservation),
+    await startNode("b4", "/t4/registry/", preservation),
+  ];
+  const base = "/api/registry/services/api/instances";
+  for (const port of [7001, 7002, 7003, 7004]) {
+    const answer = await call(nodes[port % 2], "POST", base, {
+      address: `127.0.0.1:${port}`,
+      ttl: port === 7001 ? "1m" : "2s",
+    });
+    assert.equal(answer.status, 201);
+  }
+  // Three of four leases end together in etcd: a partition, not three failures.
+  for (const node of nodes) {
+    await waitFor(
+      "the node to keep three expired instances",
+      async () => {
+        const read = await call(node, "GET", "/api/registry/services/api");
+        return read.body.instances.filter((i: InstanceView) => i.expired).length === 3;
+      },
+      10_000,
+    );
+    const read = await call(node, "GET", "/api/registry/services/api");
+    assert.equal(read.body.preserving, true);
+    assert.equal(read.body.instances.length, 4, "all kept");
+  }
+  // etcd holds no kept instance: a renewal says "register again", and registering makes it
+  // live on every node.
+  const renewed = await call(nodes[0], "POST", `${base}/127.0.0.1%3A7002/renew`);
+  assert.equal(renewed.status, 404);
+  await call(nodes[0], "POST", base, { address: "127.0.0.1:7002", ttl: "1m" });
+  // A kept instance that leaves on purpose leaves every node's view.
+  assert.equal((await call(nodes[1], "DELETE", `${base}/127.0.0.1%3A7003`)).status, 200);
+  for (const node of nodes) {
+    await waitFor("the node to show the re-registration and the leave", async () => {
+      const read = await call(node, "GET", "/api/registry/services/api");
+      const ids = read.body.instances.map((i: InstanceView) => `${i.id}${i.expired ? "!" : ""}`);
+      return ids.sort().join() === "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7004!";
+    });
+  }
+  for (const node of nodes) await node.process.kill();
+});
+
+test("keys in etcd that are not valid instances are ignored, not served", {
+  timeout: 60_000,
+}, async () => {
+  const prefix = "/t5/registry/";
+  const { Etcd3 } = await import("etcd3");
+  const etcd = new Etcd3({ hosts: cluster.endpoints });
+  cleanups.push(() => etcd.close());
+  const good = { host: "127.0.0.1", port: 7001, weight: 1, metadata: {}, ttlMs: 60_000 };
+  await etcd.put(`${prefix}instances/api/not-json`).value("{");
+  await etcd.put(`${prefix}instances/api/bad-host`).value(JSON.stringify({ ...good, host: "a/b" }));
+  await etcd.put(`${prefix}instances/api/bad-port`).value(JSON.stringify({ ...good, port: 70000 }));
+  await etcd
+    .put(`${prefix}instances/api/bad-meta`)
+    .value(JSON.stringify({ ...good, metadata: { "x\n": 1 } }));
+  await etcd.put(`${prefix}instances/api/too/deep`).value(JSON.stringify(good));
+  await etcd.put(`${prefix}instances/api/good`).value(JSON.stringify(good));
+  const node = await startNode("a5", prefix);
+  const read = await call(node, "GET", "/api/registry/services/api");
+  assert.deepEqual(
+    read.body.instances.map((i: InstanceView) => i.id),
+    ["good"],
+  );
+  // Also when they arrive through the watch.
+  await etcd.put(`${prefix}instances/api/late-bad`).value(JSON.stringify({ ...good, weight: -1 }));
+  await etcd.put(`${prefix}instances/api/late-good`).value(JSON.stringify(good));
+  await waitFor("the late good key", async () => {
+    const again = await call(node, "GET", "/api/registry/services/api");
+    return again.body.instances.length === 2;
+  });
+  const again = await call(node, "GET", "/api/registry/services/api");
+  assert.deepEqual(again.body.instances.map((i: InstanceView) => i.id).sort(), [
+    "good",
+    "late-good",
+  ]);
+  await node.process.kill();
+});
+
 test("clients lose no call while a ballast node and an etcd member stop", {
   timeout: 120_000,
 }, async () => {
