@@ -6,12 +6,17 @@
  * process, each as a ratio to nginx. The harness (processes, wrk, pinning) is the HTTP
  * benchmark's.
  *
- * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ONLY
- * (comma-separated: ballast, nginx, varnish), BENCH_PATHS (comma-separated: small, 100k,
- * miss). Varnish is measured when `varnishd` is installed (Debian package `varnish`).
+ * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
+ * (default 1; with more, every target is measured once per round, the medians printed and
+ * ballast's ratios to nginx given round by round, which evens out other load on the
+ * machine), BENCH_ONLY (comma-separated: ballast, nginx, varnish), BENCH_PATHS
+ * (comma-separated: small, 100k, miss), BENCH_PROFILE=1 (ballast under --cpu-prof; the
+ * profile is kept and its folder printed). Varnish is measured when `varnishd` is installed
+ * (Debian package `varnish`).
  */
 import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nginxPreamble, nginxTempPaths, UPSTREAM_KEEPALIVE } from "../http/configs.js";
 import {
@@ -24,7 +29,7 @@ import {
   twoCores,
 } from "../http/harness.js";
 import { freePort, type Started, start, stop, waitUntilServing } from "../http/processes.js";
-import { type Measurement, printTable } from "../http/report.js";
+import { type Measurement, medianOf, printRoundRatios, printTable } from "../http/report.js";
 
 const load = {
   seconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -33,6 +38,10 @@ const load = {
 };
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const paths = (process.env.BENCH_PATHS ?? "small,100k,miss").split(",").map((p) => p.trim());
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const profile = process.env.BENCH_PROFILE === "1";
+/** Where `BENCH_PROFILE=1` leaves ballast's .cpuprofile files (kept after the run). */
+const profileDir = join(tmpdir(), "ballast-bench-profiles");
 
 /** What each measured path is: cached hits of two sizes, and a never-stored answer. */
 const PATH_OF: Record<string, string> = { small: "/small", "100k": "/100k", miss: "/nostore" };
@@ -134,7 +143,8 @@ const targets: Target[] = [
     launch: async (dir, port, backendPort) => {
       const file = join(dir, "ballast.json");
       await writeFile(file, ballastConfig(port, backendPort));
-      return start("ballast", PROXY_CORE, ballastCommand(file));
+      const flags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+      return start("ballast", PROXY_CORE, ballastCommand(file, flags));
     },
   },
 ];
@@ -154,30 +164,44 @@ runInWorkDir("ballast-bench-cache-", async (dir) => {
       (twoCores ? "cache on core 0, backend and wrk on core 1" : "one core: no pinning"),
   );
   if (!hasVarnish) console.log("varnishd not found: Varnish is left out (Debian package varnish)");
-  const results = new Map<string, Map<string, Measurement>>();
-  for (const target of targets) {
-    if (only && !only.includes(target.name)) continue;
-    if (target.name === "varnish" && !hasVarnish) continue;
-    const port = await freePort();
-    const started = await target.launch(dir, port, backendPort);
-    try {
-      await waitUntilServing(started, port);
-      for (const name of paths) {
-        // The warm-up fills the cache: the measured run is hits only (or misses only).
-        const measured = await measureRun(port, PATH_OF[name], started.child.pid, load);
-        if (!results.has(name)) results.set(name, new Map());
-        results.get(name)?.set(target.name, measured);
+  if (profile) await mkdir(profileDir, { recursive: true });
+  /** Per path, per target: one measurement per round. */
+  const samples = new Map<string, Map<string, Measurement[]>>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      if (only && !only.includes(target.name)) continue;
+      if (target.name === "varnish" && !hasVarnish) continue;
+      const port = await freePort();
+      const started = await target.launch(dir, port, backendPort);
+      try {
+        await waitUntilServing(started, port);
+        for (const name of paths) {
+          // The warm-up fills the cache: the measured run is hits only (or misses only).
+          const measured = await measureRun(port, PATH_OF[name], started.child.pid, load);
+          if (!samples.has(name)) samples.set(name, new Map());
+          const byTarget = samples.get(name)!;
+          byTarget.set(target.name, [...(byTarget.get(target.name) ?? []), measured]);
+          if (rounds > 1)
+            console.log(
+              `round ${round} ${name} ${target.name}: ${measured.requestsPerCpuSecond.toFixed(0)} req/CPU-s`,
+            );
+        }
+      } catch (error) {
+        console.error(`${target.name}: ${(error as Error).message}\n${started.output.join("\n")}`);
+      } finally {
+        await stop(started, profile && target.name === "ballast" ? 15_000 : 5000);
       }
-    } catch (error) {
-      console.error(`${target.name}: ${(error as Error).message}\n${started.output.join("\n")}`);
-    } finally {
-      await stop(started, 5000);
     }
   }
-  for (const [name, table] of results) {
+  for (const [name, byTarget] of samples) {
     console.log(
-      `\n${name} (${PATH_OF[name]}${name === "miss" ? ", Cache-Control: no-store" : ", cached"})`,
+      `\n${name} (${PATH_OF[name]}${name === "miss" ? ", Cache-Control: no-store" : ", cached"})` +
+        (rounds > 1 ? `, medians of ${rounds} rounds` : ""),
     );
+    if (rounds > 1) printRoundRatios(byTarget);
+    const table = new Map<string, Measurement>();
+    for (const [target, list] of byTarget) table.set(target, medianOf(list));
     printTable(table);
   }
+  if (profile) console.log(`CPU profile of ballast in ${profileDir}`);
 });

@@ -389,7 +389,9 @@ defineHaRoutes(route);
 route("GET", "/api/config", ({ runtime, res }) => sendJson(res, 200, redactConfig(runtime)));
 
 // ---- HTTP cache (docs/cache.md): zones, and purges by URL, tag or everything ----
-route("GET", "/api/caches", ({ runtime, res }) => sendJson(res, 200, cacheViews(runtime)));
+route("GET", "/api/caches", async ({ runtime, res }) =>
+  sendJson(res, 200, await cacheViews(runtime)),
+);
 route("POST", "/api/caches/purge", async ({ runtime, req, res }) =>
   sendJson(res, 200, await purgeCaches(runtime, await readJsonObject(req))),
 );

@@ -1,30 +1,42 @@
 /**
  * Prometheus families of the HTTP cache zones: lookups by result, bytes, evictions, purges,
- * and what the memory and disk stores hold.
+ * and what the memory and disk stores hold. With `workers: N` the figures are the sum over
+ * the workers (cache-figures.ts), asked once per scrape.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { CacheZone } from "../cache/zone.js";
+import { clusterZoneFigures, type ZoneFigures } from "../runtime/cache-figures.js";
 import type { Runtime } from "../runtime/runtime.js";
 
 /** Counter fields of a zone exported as `ballast_cache_requests_total{result}`. */
 const RESULTS = ["hits", "stale", "misses", "revalidated", "bypass", "coalesced"] as const;
 
+/** One scrape's families share one answer of the workers given within this (ms). */
+const SHARED_MS = 250;
+
 /** Registers the cache families; values are read from the zones at scrape time. */
 export function registerCacheMetrics(registry: Registry, runtime: Runtime): void {
-  const zones = () => runtime.caches.values();
+  let asked: { at: number; figures: Promise<Record<string, ZoneFigures>> } | undefined;
+  const zones = async (): Promise<[string, ZoneFigures][]> => {
+    const now = Date.now();
+    if (asked === undefined || now - asked.at > SHARED_MS) {
+      asked = { at: now, figures: clusterZoneFigures(runtime.caches) };
+    }
+    return Object.entries(await asked.figures);
+  };
   new Counter({
     name: "ballast_cache_requests_total",
     help: "Requests on caching routes by result (hits, stale, misses, revalidated, bypass, coalesced)",
     labelNames: ["zone", "result"],
     registers: [registry],
-    collect() {
+    async collect() {
+      const figures = await zones();
       this.reset();
-      for (const zone of zones()) {
-        for (const result of RESULTS) this.inc({ zone: zone.name, result }, zone.counters[result]);
+      for (const [zone, f] of figures) {
+        for (const result of RESULTS) this.inc({ zone, result }, f.counters[result]);
       }
     },
   });
-  const counters: [string, string, (zone: CacheZone) => number][] = [
+  const counters: [string, string, (zone: ZoneFigures) => number][] = [
     [
       "ballast_cache_served_bytes_total",
       "Body bytes sent from the cache",
@@ -53,23 +65,22 @@ export function registerCacheMetrics(registry: Registry, runtime: Runtime): void
       help,
       labelNames: ["zone"],
       registers: [registry],
-      collect() {
+      async collect() {
+        const figures = await zones();
         this.reset();
-        for (const zone of zones()) this.inc({ zone: zone.name }, read(zone));
+        for (const [zone, f] of figures) this.inc({ zone }, read(f));
       },
     });
   }
-  const gauges: [string, string, (zone: CacheZone) => number][] = [
+  const gauges: [string, string, (zone: ZoneFigures) => number][] = [
     [
       "ballast_cache_disk_bytes",
       "Bytes of files held by the zone's disk store",
-      (z) => z.usage().diskBytes,
+      (z) => z.diskBytes,
     ],
-    [
-      "ballast_cache_disk_entries",
-      "Responses held by the zone's disk store",
-      (z) => z.usage().diskEntries,
-    ],
+    ["ballast_cache_disk_entries", "Responses held by the zone's disk store", (z) => z.diskEntries],
+    ["ballast_cache_bytes", "Bytes held by the zone's store", (z) => z.bytes],
+    ["ballast_cache_entries", "Responses held by the zone's store", (z) => z.entries],
   ];
   for (const [name, help, read] of gauges) {
     new Gauge({
@@ -77,30 +88,11 @@ export function registerCacheMetrics(registry: Registry, runtime: Runtime): void
       help,
       labelNames: ["zone"],
       registers: [registry],
-      collect() {
+      async collect() {
+        const figures = await zones();
         this.reset();
-        for (const zone of zones()) this.set({ zone: zone.name }, read(zone));
+        for (const [zone, f] of figures) this.set({ zone }, read(f));
       },
     });
   }
-  new Gauge({
-    name: "ballast_cache_bytes",
-    help: "Bytes held by the zone's store",
-    labelNames: ["zone"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const zone of zones()) this.set({ zone: zone.name }, zone.usage().bytes);
-    },
-  });
-  new Gauge({
-    name: "ballast_cache_entries",
-    help: "Responses held by the zone's store",
-    labelNames: ["zone"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const zone of zones()) this.set({ zone: zone.name }, zone.usage().entries);
-    },
-  });
 }

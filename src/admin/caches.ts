@@ -3,6 +3,7 @@ import { z } from "zod";
 import { applyPurge, type CachePurge } from "../cache/purge.js";
 import type { CacheZone } from "../cache/zone.js";
 import { cacheKeyOf } from "../cache/zone.js";
+import { clusterZoneFigures } from "../runtime/cache-figures.js";
 import { hasCacheWorkers, purgeInWorkers } from "../runtime/cache-purge-ipc.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpError } from "./http-util.js";
@@ -37,12 +38,17 @@ export interface CacheZoneView {
   routes: CacheRouteView[];
 }
 
-/** Every zone with its usage and counters. */
-export function cacheViews(runtime: Runtime): CacheZoneView[] {
-  return [...runtime.caches.values()].map((zone) => {
+/**
+ * Every zone with its usage and counters; with `workers: N`, summed over the workers (the
+ * primary serves no traffic itself).
+ */
+export async function cacheViews(runtime: Runtime): Promise<CacheZoneView[]> {
+  const figures = await clusterZoneFigures(runtime.caches);
+  return [...runtime.caches.keys()].map((name) => {
+    const zone = figures[name];
     const { hits, stale, misses } = zone.counters;
     const routes: CacheRouteView[] = [];
-    for (const [route, c] of zone.routeCountersAll()) {
+    for (const [route, c] of Object.entries(zone.routes)) {
       routes.push({
         route,
         hits: c.hits,
@@ -53,11 +59,15 @@ export function cacheViews(runtime: Runtime): CacheZoneView[] {
       });
     }
     return {
-      name: zone.name,
-      ...zone.usage(),
+      name,
+      bytes: zone.bytes,
+      entries: zone.entries,
+      filling: zone.filling,
+      diskBytes: zone.diskBytes,
+      diskEntries: zone.diskEntries,
       diskFailure: zone.diskFailure,
       hitRatio: ratio(hits + stale, misses),
-      counters: { ...zone.counters },
+      counters: zone.counters,
       routes,
     };
   });

@@ -22,6 +22,11 @@ export class MemoryStore {
   private readonly keys = new Map<string, Variants>();
   private readonly tags = new Map<string, Set<string>>();
   private used = 0;
+  /**
+   * The key last moved to the end of `keys` (or since removed: only put() adds keys, and it
+   * sets this), so get() of the most recently used key need not move it again.
+   */
+  private newest: string | undefined;
 
   constructor(
     private maxBytes: number,
@@ -50,9 +55,13 @@ export class MemoryStore {
   get(key: string): readonly CachedResponse[] | undefined {
     const variants = this.keys.get(key);
     if (variants === undefined) return undefined;
-    // Moving a key to the end of the Map is what makes it recently used.
-    this.keys.delete(key);
-    this.keys.set(key, variants);
+    // Moving a key to the end of the Map is what makes it recently used; a key that is
+    // there already (the same URL hit again and again) stays where it is.
+    if (key !== this.newest) {
+      this.keys.delete(key);
+      this.keys.set(key, variants);
+      this.newest = key;
+    }
     return variants;
   }
 
@@ -79,6 +88,7 @@ export class MemoryStore {
     }
     variants.unshift(entry);
     this.keys.set(key, variants);
+    this.newest = key;
     this.used += entry.size;
     for (const tag of entry.tags) {
       const keys = this.tags.get(tag);

@@ -21,9 +21,11 @@ import {
 import { type CacheRequest, isTagField, judgeResponse } from "../cache/response-rules.js";
 import { type CacheZone, cacheKeyOf, type RouteCounters } from "../cache/zone.js";
 import type { RouteCacheConfig } from "../config/schema/cache.js";
+import { hitBytes } from "./cache-hit.js";
 import type { RequestHead } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import { normalizeHost } from "./router.js";
+import { ClientResponse } from "./server/client-response.js";
 
 /** The zones a listener's routes may name. */
 export type CacheZones = ReadonlyMap<string, CacheZone>;
@@ -101,8 +103,20 @@ export function serveCached(
     return;
   }
   const request: CacheRequest = { method: "GET", url, host, headers: req.headers };
+  // A fresh hit is answered here, without the objects a lookup that may wait or miss needs.
+  const entry = zone.lookup(key, request);
+  if (entry !== undefined && evaluate(entry, req.headers, allowanceOf(options)) === "fresh") {
+    tally(zone, route, "hits");
+    const onGone = Buffer.isBuffer(entry.body)
+      ? noop
+      : () => new CachedRequest(zone, route, options, req, res, head, key, request, start).run();
+    serveEntry(res, req, entry, "HIT", zone, options, key, onGone);
+    return;
+  }
   new CachedRequest(zone, route, options, req, res, head, key, request, start).run();
 }
+
+function noop(): void {}
 
 /** A GET or HEAD on a caching route, from lookup to answer. */
 class CachedRequest {
@@ -398,6 +412,25 @@ function serveEntry(
   failedStatus?: number,
 ): void {
   if (res.destroyed || res.writableEnded) return;
+  const reqHeaders = req.headers;
+  const own = res as unknown;
+  if (
+    status === "HIT" &&
+    own instanceof ClientResponse &&
+    own.shouldKeepAlive &&
+    req.httpVersionMinor >= 1 &&
+    req.method === "GET" &&
+    Buffer.isBuffer(entry.body) &&
+    reqHeaders["if-none-match"] === undefined &&
+    reqHeaders["if-modified-since"] === undefined &&
+    reqHeaders.range === undefined
+  ) {
+    // The common hit: bytes serialized once (cache-hit.ts), written as they are.
+    zone.counters.bytesServed += entry.bodyLength;
+    const { head, bytes } = hitBytes(entry, options.status_headers, Date.now());
+    own.endFramed(entry.status, head, bytes);
+    return;
+  }
   const age = ageSeconds(entry);
   // The Age field is whole seconds (RFC 9111 5.1).
   const headers = entry.headers.concat("age", String(Math.max(0, Math.floor(age))));
@@ -411,7 +444,6 @@ function serveEntry(
         : `ballast; fwd=stale; fwd-status=304; ttl=${ttl}`;
     headers.push("x-cache", status, "cache-status", detail);
   }
-  const reqHeaders = req.headers;
   if (
     (reqHeaders["if-none-match"] !== undefined || reqHeaders["if-modified-since"] !== undefined) &&
     entry.status === 200 &&

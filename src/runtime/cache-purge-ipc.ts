@@ -10,6 +10,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { applyPurge, type CachePurge, isCachePurge } from "../cache/purge.js";
 import type { CacheZone } from "../cache/zone.js";
+import { answerCacheStats } from "./cache-figures.js";
 
 const PURGE = "ballast:cache-purge";
 const PURGED = "ballast:cache-purged";
@@ -19,11 +20,15 @@ const ANSWER_WAIT_MS = 5000;
 
 let sequence = 0;
 
-/** In a worker: applies the primary's purges to `zones` and answers; returns the stop. */
+/**
+ * In a worker: applies the primary's purges to `zones` and answers, and answers its
+ * requests for the zones' figures (cache-figures.ts); returns the stop.
+ */
 export function answerCachePurges(zones: ReadonlyMap<string, CacheZone>): () => void {
   const onMessage = (message: unknown) => {
     if (typeof message !== "object" || message === null) return;
     const m = message as { type?: unknown; seq?: unknown; purge?: unknown };
+    if (answerCacheStats(zones, m)) return;
     if (m.type !== PURGE || typeof m.seq !== "number" || !isCachePurge(m.purge)) return;
     const purged = applyPurge(zones, m.purge);
     if (process.connected) process.send?.({ type: PURGED, seq: m.seq, purged });

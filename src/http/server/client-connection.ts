@@ -199,6 +199,8 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
     const socket = this.socket;
     if (socket.destroyed) return false;
     if (body === undefined || body.length === 0) return socket.write(head + tail, "latin1");
+    // A whole response serialized by the caller (a cache hit): written as it is.
+    if (head.length === 0 && tail.length === 0) return socket.write(body);
     if (body.length <= COPY_LIMIT) {
       const headLength = head.length;
       const out = Buffer.allocUnsafe(headLength + body.length + tail.length);

@@ -31,8 +31,8 @@ function bodyless(status: number): boolean {
 let dateSecond = 0;
 let dateValue = "";
 
-/** The Date field's value, formatted once a second. */
-function httpDate(): string {
+/** The Date field's value, formatted once a second (as nginx keeps its cached time). */
+export function httpDate(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {
@@ -142,6 +142,21 @@ export class ClientResponse extends EventEmitter {
     }
     this.owner.responseEnded(this, this.shouldKeepAlive);
     return this;
+  }
+
+  /**
+   * Ends the response with bytes framed by the caller: `head` (latin1, ending in the empty
+   * line, with Content-Length) and `body`, or the whole response in `body` with an empty
+   * `head`. For an HTTP/1.1 keep-alive answer (no Connection field needed), such as a cache
+   * hit whose head was serialized once.
+   */
+  endFramed(status: number, head: string, body: Buffer): void {
+    if (this.writableEnded || this.headersSent) return;
+    this.statusCode = status;
+    this.headersSent = true;
+    this.writableEnded = true;
+    this.owner.send(head, body, "");
+    this.owner.responseEnded(this, this.shouldKeepAlive);
   }
 
   /** Answers `Expect: 100-continue`. */
