@@ -33,7 +33,7 @@ type LeafLoadBalancer = Grpc.experimental.LeafLoadBalancer;
 export interface BallastGrpcOptions extends ServiceBalancerOptions {
   /**
    * Fully qualified gRPC services ("shop.Catalog") or methods ("shop.Catalog/Get") whose calls
-   * may be repeated: they get a retry policy on UNAVAILABLE (3 attempts), within a retry
+   * may be repeated: they get a retry policy on UNAVAILABLE (5 attempts), within a retry
    * throttle of 20 % of successful calls (grpc's retryThrottling, Finagle's budget in spirit).
    * A channel's own `grpc.service_config` method configs are kept and come first.
    */
@@ -106,7 +106,9 @@ function serviceConfig(
         return method === undefined ? { service } : { service, method };
       }),
       retryPolicy: {
-        maxAttempts: 3,
+        // grpc-js's ceiling: an instance killed mid-run may take a second attempt too, until
+        // its subchannel is seen to be down.
+        maxAttempts: 5,
         initialBackoff: "0.02s",
         maxBackoff: "0.5s",
         backoffMultiplier: 2,
@@ -118,7 +120,9 @@ function serviceConfig(
     ...base,
     loadBalancingConfig: [{ [BALLAST_SCHEME]: { errorLatencyMs: options.errorLatencyMs ?? 5000 } }],
     methodConfig,
-    retryThrottling: base.retryThrottling ?? { maxTokens: 10, tokenRatio: 0.2 },
+    // Every failed attempt takes a token and retries stop below half the bucket; 10 tokens
+    // (grpc's example) stop them after the burst of five failures one killed instance causes.
+    retryThrottling: base.retryThrottling ?? { maxTokens: 100, tokenRatio: 0.2 },
   };
 }
 
