@@ -40,6 +40,26 @@ describe("memory store evicts least recently used", () => {
     assert.ok(store.bytes <= size * 3);
   });
 
+  it("keeps the order right when the most recently used key is hit again and again", () => {
+    const evicted: CachedResponse[] = [];
+    const size = entry(1000).size;
+    const store = new MemoryStore(size * 3, { onEvict: (e) => evicted.push(e) });
+    const [a, b, c] = [entry(1000), entry(1000), entry(1000)];
+    store.put("a", a);
+    store.put("b", b);
+    store.put("c", c);
+    store.get("c");
+    store.get("c");
+    store.get("a"); // b, c, a
+    store.get("c"); // b, a, c
+    store.get("c");
+    store.put("d", entry(1000));
+    assert.deepEqual(evicted, [b]);
+    store.get("a"); // c, d, a
+    store.put("e", entry(1000));
+    assert.deepEqual(evicted, [b, c]);
+  });
+
   it("does not store a response larger than the whole store", () => {
     const store = new MemoryStore(2000, { onEvict: () => {} });
     assert.equal(store.put("big", entry(5000)), false);
