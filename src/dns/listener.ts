@@ -117,7 +117,9 @@ export class DnsListener implements Listener {
       tcp = server;
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host, port: bound, exclusive: true }, () => {
+        // Not `exclusive`: in a worker of `workers: N` that binds a socket of its own, and
+        // the second worker's bind fails; shared, the primary deals connections to each.
+        server.listen({ host, port: bound }, () => {
           server.off("error", reject);
           resolve();
         });

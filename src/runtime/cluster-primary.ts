@@ -6,6 +6,8 @@
  * every COUNT_EXCHANGE_MS it sums the workers' counts into its own pools (so the admin API,
  * `ctl`, the metrics and the dashboard show the whole balancer) and sends each worker the
  * connections the others hold, which its connection-count algorithms add to their own.
+ * Every TABLE_REPORT_MS the workers also send their connection and persistence tables and
+ * their dns zones, which the primary's listeners show.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { ListenerConfig } from "../config/schema/index.js";
@@ -16,10 +18,12 @@ import {
   type BackendReport,
   backendControl,
   COUNT_EXCHANGE_MS,
+  type DnsAnswerCounts,
   type FromWorker,
   isBallastMessage,
   type ListenerReport,
   REPORTED_COUNTERS,
+  REPORTED_TABLES,
   type ReloadOrigin,
   type ToWorker,
   WORKER_CONFIG_ENV,
@@ -148,6 +152,17 @@ export class ClusterHub {
     return reports;
   }
 
+  /** The rows of one listener's table over every worker, each tagged with its worker. */
+  listenerRows(name: string, table: "connections" | "persistence"): object[] {
+    const rows: object[] = [];
+    for (const entry of this.workers.values()) {
+      for (const row of entry.listeners[name]?.[table] ?? []) {
+        rows.push({ worker: entry.worker.id, ...row });
+      }
+    }
+    return rows;
+  }
+
   private handle(worker: Worker, message: FromWorker): void {
     const entry = this.entry(worker);
     if (message.type === "ballast:hello") {
@@ -158,7 +173,8 @@ export class ClusterHub {
       const listeners = message.listeners ?? {};
       // Tables come only now and then; in between, the last one stands.
       for (const [name, report] of Object.entries(listeners)) {
-        report.connections ??= entry.listeners[name]?.connections;
+        const last = entry.listeners[name];
+        for (const table of REPORTED_TABLES) report[table] ??= last?.[table];
       }
       entry.listeners = listeners;
     } else if (message.type === "ballast:reloaded") {
@@ -293,8 +309,12 @@ class ClusterListener implements Listener {
   readonly name: string;
   readonly protocol: ListenerConfig["protocol"];
   private config: ListenerConfig;
-  /** Only the data planes that keep a table (tcp, udp) have one. */
+  /** Only the data planes that keep tables (tcp, udp) have these. */
   readonly connections: (() => object[]) | undefined;
+  readonly persistence: (() => object[]) | undefined;
+  /** Only dns listeners have these. */
+  readonly zones: (() => object[]) | undefined;
+  readonly answerCounts: (() => DnsAnswerCounts) | undefined;
 
   constructor(
     config: ListenerConfig,
@@ -303,10 +323,15 @@ class ClusterListener implements Listener {
     this.name = config.name;
     this.protocol = config.protocol;
     this.config = config;
-    this.connections =
-      config.protocol === "tcp" || config.protocol === "udp"
-        ? () => this.hub.listenerReports(this.name).flatMap((report) => report.connections ?? [])
-        : undefined;
+    const l4 = config.protocol === "tcp" || config.protocol === "udp";
+    const dns = config.protocol === "dns";
+    this.connections = l4 ? () => this.hub.listenerRows(this.name, "connections") : undefined;
+    this.persistence = l4 ? () => this.hub.listenerRows(this.name, "persistence") : undefined;
+    // Every worker serves the same zones with the same verdicts: one worker's view is the view.
+    this.zones = dns
+      ? () => this.hub.listenerReports(this.name).find((r) => r.zones)?.zones ?? []
+      : undefined;
+    this.answerCounts = dns ? () => this.sumAnswers() : undefined;
   }
 
   start(): Promise<void> {
@@ -338,4 +363,23 @@ class ClusterListener implements Listener {
     this.hub.closeConnectionsTo(pool, backendId);
     return 0;
   }
+
+  /** The workers' answer counters, summed. */
+  private sumAnswers(): DnsAnswerCounts {
+    const sums: DnsAnswerCounts = { zones: {}, regions: {} };
+    for (const { answers } of this.hub.listenerReports(this.name)) {
+      if (answers === undefined) continue;
+      for (const [zone, byRcode] of Object.entries(answers.zones)) {
+        sums.zones[zone] = addCounts(sums.zones[zone] ?? {}, byRcode);
+      }
+      addCounts(sums.regions, answers.regions);
+    }
+    return sums;
+  }
+}
+
+/** Adds `more` into `into`, key by key; returns `into`. */
+function addCounts(into: Record<string, number>, more: Record<string, number>) {
+  for (const [key, value] of Object.entries(more)) into[key] = (into[key] ?? 0) + value;
+  return into;
 }

@@ -3,6 +3,7 @@
  * checks, admin changes, the registry), and the workers, which serve traffic. They travel
  * over node:cluster's IPC channel, which only our own processes hold.
  */
+import type { Listener } from "../net/listener.js";
 import type { BackendRole, BackendSpec, BackendState, Health } from "../pool/backend.js";
 import type { Pool } from "../pool/pool.js";
 
@@ -12,7 +13,7 @@ export const COUNT_EXCHANGE_MS = 100;
 /** Connection tables travel at most this often, since they can be long (ms). */
 export const TABLE_REPORT_MS = 1000;
 
-/** Entries of one listener's connection table a worker reports at most. */
+/** Entries of one listener's connection (or persistence) table a worker reports at most. */
 export const TABLE_REPORT_LIMIT = 1000;
 
 /** What the primary decides about a backend, and what a worker needs to create it. */
@@ -50,7 +51,19 @@ export interface ListenerReport {
   stats: Record<string, number>;
   /** The connection table, sent at most every TABLE_REPORT_MS. */
   connections?: object[];
+  /** The persistence bindings, sent with the connection table. */
+  persistence?: object[];
+  /** dns: the zones and what each name answers now, sent with the connection table. */
+  zones?: object[];
+  /** dns: this worker's answers by zone and RCODE and by region, in every report. */
+  answers?: DnsAnswerCounts;
 }
+
+/** A dns listener's answer counters (Listener's `answerCounts`). */
+export type DnsAnswerCounts = ReturnType<NonNullable<Listener["answerCounts"]>>;
+
+/** The tables a worker reports only now and then: the last one stands in between. */
+export const REPORTED_TABLES = ["connections", "persistence", "zones"] as const;
 
 /** From the primary to a worker. */
 export type ToWorker =

@@ -151,8 +151,16 @@ function report(runtime: Runtime, withTables: boolean): FromWorker {
   const listeners: Record<string, ListenerReport> = {};
   for (const [name, listener] of runtime.listeners) {
     const entry: ListenerReport = { ...listener.address(), stats: listener.stats() };
-    if (withTables && listener.connections !== undefined) {
-      entry.connections = listener.connections().slice(0, TABLE_REPORT_LIMIT);
+    if (listener.answerCounts !== undefined) entry.answers = listener.answerCounts();
+    if (withTables) {
+      if (listener.connections !== undefined) {
+        entry.connections = listener.connections().slice(0, TABLE_REPORT_LIMIT);
+      }
+      if (listener.persistence !== undefined) {
+        entry.persistence = listener.persistence().slice(0, TABLE_REPORT_LIMIT);
+      }
+      // Every worker serves the same zones; each sends them so any one of them will do.
+      if (listener.zones !== undefined) entry.zones = listener.zones();
     }
     listeners[name] = entry;
   }
