@@ -208,3 +208,18 @@ ${options.persistence ? `    persistence: ${options.persistence}\n` : ""}${check
 ${backends}
 `;
 }
+
+/** The name ballast gives a real server's chains and sets: its address and port in hex. */
+export function serverHex(server: LabServer, port = 80): string {
+  const octets = server.address
+    .split(".")
+    .map((octet) => Number(octet).toString(16).padStart(2, "0"));
+  return octets.join("") + port.toString(16).padStart(4, "0");
+}
+
+/** Whether the service's dispatch map (the numgen or jhash vmap) sends new flows to `server`. */
+export async function dispatchesTo(lvs: LvsLab, server: LabServer): Promise<boolean> {
+  const chain = `_${serverHex(server)}`;
+  const ruleset = await lvs.ruleset();
+  return ruleset.split("\n").some((line) => line.includes("vmap") && line.includes(chain));
+}
