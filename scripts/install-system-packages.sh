@@ -25,7 +25,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian starts some of these at install time; the tests want their ports free.
 # (prometheus would listen on 9090, the admin API's default port.)
-for service in nginx haproxy redis-server postgresql prometheus mariadb keepalived conntrackd; do
-for service in nginx haproxy redis-server postgresql prometheus mariadb etcd; do
+for service in nginx haproxy redis-server postgresql prometheus mariadb keepalived conntrackd etcd; do
   service "$service" stop >/dev/null 2>&1 || true
 done
