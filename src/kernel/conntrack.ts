@@ -114,3 +114,29 @@ export async function readConntrack(): Promise<TrackedConnection[]> {
 export function isActive(connection: TrackedConnection): boolean {
   return connection.state === "ESTABLISHED";
 }
+
+/** A virtual service's connections to one real server, as `conntrack -D` selects them. */
+export interface ServerFlows {
+  transport: "tcp" | "udp";
+  vip: string;
+  vipPort: number;
+  server: string;
+  serverPort: number;
+}
+
+/**
+ * Forgets the tracked connections of a virtual service to one real server (IPVS's
+ * `expire_nodest_conn`). A client that reuses a source port whose last connection went to a
+ * dead server would otherwise match that entry and be DNATed to the dead server again,
+ * whatever the dispatch map says now. Resolves with conntrack's exit status (1: none found).
+ */
+export function forgetServerFlows(flows: ServerFlows): Promise<number> {
+  const args = ["-D", "-p", flows.transport, "--orig-dst", flows.vip, "--orig-port-dst"];
+  args.push(String(flows.vipPort), "--reply-src", flows.server);
+  args.push("--reply-port-src", String(flows.serverPort));
+  return new Promise((resolve) => {
+    const child = spawn("conntrack", args, { stdio: "ignore" });
+    child.on("error", () => resolve(-1));
+    child.on("close", (code) => resolve(code ?? -1));
+  });
+}

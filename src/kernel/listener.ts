@@ -11,8 +11,8 @@ import { isSchedulable } from "../balancer/index.js";
 import type { KernelListenerConfig, ListenerConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, VirtualServiceView } from "../net/listener.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
-import type { Pool } from "../pool/pool.js";
-import { isActive, readConntrack } from "./conntrack.js";
+import type { Pool, PoolEvent } from "../pool/pool.js";
+import { forgetServerFlows, isActive, readConntrack } from "./conntrack.js";
 import { type KernelService, kernelController } from "./controller.js";
 import {
   type ConnectionCount,
@@ -213,7 +213,38 @@ class KernelListener implements Listener, KernelService {
     this.subscribed =
       pool === undefined
         ? undefined
-        : { pool, unsubscribe: pool.onEvent(() => kernelController.requestSync()) };
+        : { pool, unsubscribe: pool.onEvent((event) => this.onPoolEvent(event)) };
+  }
+
+  /**
+   * Any change rewrites the rules. NAT: a server that went down or left also loses its
+   * tracked connections, once the dispatch no longer names it (IPVS's expire_nodest_conn);
+   * a drained one keeps them, so its established connections finish.
+   */
+  private onPoolEvent(event: PoolEvent): void {
+    const gone = (event.type === "health" && event.health === "down") || event.type === "removed";
+    if (!gone || this.config.mode !== "nat") {
+      kernelController.requestSync();
+      return;
+    }
+    const { host, port } = event.backend;
+    void kernelController
+      .sync()
+      .then(() =>
+        forgetServerFlows({
+          transport: this.config.transport,
+          vip: this.config.bind.host,
+          vipPort: this.config.bind.port,
+          server: host,
+          serverPort: port,
+        }),
+      )
+      .catch((error: Error) =>
+        this.context.logger.warn(
+          { listener: this.name, backend: event.backend.id, error: error.message },
+          "kernel: could not drop a gone server's connections",
+        ),
+      );
   }
 
   private tickMs(): number {
