@@ -12,7 +12,14 @@ import { spawnIn } from "../support/netns.js";
 import { CLIENT_SCRIPT } from "../support/netns-client.js";
 import { requireProgram } from "../support/programs.js";
 import { waitFor } from "../support/wait.js";
-import { buildLvsLab, dispatchesTo, kernelConfig, type LvsLab, VIP } from "./lvs-lab.js";
+import {
+  buildLvsLab,
+  dispatchesTo,
+  kernelConfig,
+  type LabServer,
+  type LvsLab,
+  VIP,
+} from "./lvs-lab.js";
 
 const asRoot = process.getuid?.() === 0;
 
@@ -27,13 +34,23 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
     await lvs?.cleanup();
   });
 
-  async function start(yaml: string): Promise<void> {
+  /**
+   * Starts ballast on `yaml`, then waits until the checks (and, for DR, the neighbour table)
+   * have put every one of `servers` in the dispatch: ballast's start line comes first.
+   */
+  async function start(yaml: string, servers: readonly LabServer[]): Promise<void> {
     await ballast?.stop();
     ballast = await lvs.startBallast(yaml);
+    for (const server of servers) {
+      await waitFor(`${server.name} in the dispatch`, () => dispatchesTo(lvs, server));
+    }
   }
 
   it("spreads new connections 3:1 with wrr, as the weights say", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", weights: [3, 1] }));
+    await start(
+      kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", weights: [3, 1] }),
+      lvs.servers.slice(0, 2),
+    );
     const result = await lvs.burst(2000);
     assert.equal(result.failed, 0);
     const share = (result.servers.rs1 ?? 0) / 2000;
@@ -61,7 +78,7 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("a real server killed mid-run leaves within the check bound; new connections go to the rest", async () => {
-    await start(kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr" }));
+    await start(kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr" }), lvs.servers);
     const running = lvs.burstFor(8000);
     const before = await lvs.dispatched();
     await waitFor(
@@ -95,7 +112,10 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("keeps a client on one real server while persistence holds", async () => {
-    await start(kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr", persistence: "60s" }));
+    await start(
+      kernelConfig(lvs.servers, { mode: "dr", algorithm: "rr", persistence: "60s" }),
+      lvs.servers,
+    );
     const result = await lvs.burst(60);
     assert.equal(result.failed, 0);
     assert.equal(Object.keys(result.servers).length, 1, JSON.stringify(result.servers));
@@ -104,7 +124,10 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("drain: established connections finish on the drained server, new ones go elsewhere", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "rr" }));
+    await start(
+      kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "rr" }),
+      lvs.servers.slice(0, 2),
+    );
     const holder = spawnIn(lvs.client, process.execPath, [
       CLIENT_SCRIPT,
       "hold",
@@ -144,7 +167,7 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("ctl list shows the virtual service like ipvsadm -L -n; ctl connections like -L -c", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "wlc" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr", algorithm: "wlc" }), []);
     await lvs.burst(20);
     await sleep(1200);
     const list = await lvs.ctl("list");
@@ -156,12 +179,12 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("stop removes exactly ballast's table; a crash leaves the rules forwarding", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }), lvs.servers.slice(0, 2));
     ballast?.process.kill("SIGKILL");
     await sleep(200);
     assert.ok((await lvs.ruleset()).includes("table netdev ballast"));
     assert.equal((await lvs.burst(20)).failed, 0);
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "dr" }), lvs.servers.slice(0, 2));
     await ballast?.stop();
     ballast = undefined;
     const ruleset = await lvs.ruleset();

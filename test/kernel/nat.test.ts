@@ -12,7 +12,14 @@ import { spawnIn } from "../support/netns.js";
 import { CLIENT_SCRIPT } from "../support/netns-client.js";
 import { requireProgram } from "../support/programs.js";
 import { waitFor } from "../support/wait.js";
-import { buildLvsLab, dispatchesTo, kernelConfig, type LvsLab, VIP } from "./lvs-lab.js";
+import {
+  buildLvsLab,
+  dispatchesTo,
+  kernelConfig,
+  type LabServer,
+  type LvsLab,
+  VIP,
+} from "./lvs-lab.js";
 
 const asRoot = process.getuid?.() === 0;
 
@@ -27,13 +34,23 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
     await lvs?.cleanup();
   });
 
-  async function start(yaml: string): Promise<void> {
+  /**
+   * Starts ballast on `yaml`, then waits until the checks (and, for DR, the neighbour table)
+   * have put every one of `servers` in the dispatch: ballast's start line comes first.
+   */
+  async function start(yaml: string, servers: readonly LabServer[]): Promise<void> {
     await ballast?.stop();
     ballast = await lvs.startBallast(yaml);
+    for (const server of servers) {
+      await waitFor(`${server.name} in the dispatch`, () => dispatchesTo(lvs, server));
+    }
   }
 
   it("spreads new connections 3:1 with wrr, as the weights say", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", weights: [3, 1] }));
+    await start(
+      kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", weights: [3, 1] }),
+      lvs.servers.slice(0, 2),
+    );
     const result = await lvs.burst(2000);
     assert.equal(result.failed, 0);
     const share = (result.servers.rs1 ?? 0) / 2000;
@@ -58,7 +75,7 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("a real server killed mid-run leaves within the check bound; new connections go to the rest", async () => {
-    await start(kernelConfig(lvs.servers, { mode: "nat", algorithm: "rr" }));
+    await start(kernelConfig(lvs.servers, { mode: "nat", algorithm: "rr" }), lvs.servers);
     const running = lvs.burstFor(8000);
     const before = await lvs.dispatched();
     await waitFor(
@@ -93,7 +110,7 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
 
   it("ctl weight and a reload of the config rewrite the dispatch, and the traffic follows", async () => {
     const pair = lvs.servers.slice(0, 2);
-    await start(kernelConfig(pair, { mode: "nat", weights: [3, 1] }));
+    await start(kernelConfig(pair, { mode: "nat", weights: [3, 1] }), pair);
     const ruleset = () => lvs.ruleset();
     await lvs.ctl("weight", "web", "rs1", "1");
     await waitFor(
@@ -115,7 +132,10 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("keeps a client on one real server while persistence holds", async () => {
-    await start(kernelConfig(lvs.servers, { mode: "nat", algorithm: "rr", persistence: "60s" }));
+    await start(
+      kernelConfig(lvs.servers, { mode: "nat", algorithm: "rr", persistence: "60s" }),
+      lvs.servers,
+    );
     const result = await lvs.burst(60);
     assert.equal(result.failed, 0);
     assert.equal(Object.keys(result.servers).length, 1, JSON.stringify(result.servers));
@@ -124,7 +144,10 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("drain: established connections finish on the drained server, new ones go elsewhere", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", algorithm: "rr" }));
+    await start(
+      kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", algorithm: "rr" }),
+      lvs.servers.slice(0, 2),
+    );
     const holder = spawnIn(lvs.client, process.execPath, [
       CLIENT_SCRIPT,
       "hold",
@@ -164,7 +187,7 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("ctl list shows the virtual service like ipvsadm -L -n; ctl connections like -L -c", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", algorithm: "wlc" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat", algorithm: "wlc" }), []);
     await lvs.burst(20);
     await sleep(1200);
     const list = await lvs.ctl("list");
@@ -176,12 +199,12 @@ describe("kernel NAT", { skip: asRoot ? false : "needs root" }, () => {
   });
 
   it("stop removes exactly ballast's table; a crash leaves the rules forwarding", async () => {
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat" }), lvs.servers.slice(0, 2));
     ballast?.process.kill("SIGKILL");
     await sleep(200);
     assert.match(await lvs.ruleset(), /table ip ballast/);
     assert.equal((await lvs.burst(20)).failed, 0);
-    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat" }));
+    await start(kernelConfig(lvs.servers.slice(0, 2), { mode: "nat" }), lvs.servers.slice(0, 2));
     await ballast?.stop();
     ballast = undefined;
     const ruleset = await lvs.ruleset();
