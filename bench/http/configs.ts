@@ -73,8 +73,11 @@ ${nginxTempPaths(dir, "nginx-proxy")}
 `;
 }
 
-/** HAProxy in http mode, one thread, connection reuse to the backend. */
-export function haproxyConfig(port: number, backendPort: number): string {
+/**
+ * HAProxy in http mode, one thread, connection reuse to the backend; `bindOptions` are
+ * added to the bind line (e.g. `ssl crt FILE` to terminate TLS).
+ */
+export function haproxyConfig(port: number, backendPort: number, bindOptions = ""): string {
   return `global
   nbthread 1
   maxconn ${MAX_CONNECTIONS}
@@ -86,7 +89,7 @@ defaults
   timeout client 30s
   timeout server 30s
 frontend bench
-  bind 127.0.0.1:${port}
+  bind 127.0.0.1:${port}${bindOptions === "" ? "" : ` ${bindOptions}`}
   default_backend backend
 backend backend
   server b1 127.0.0.1:${backendPort}

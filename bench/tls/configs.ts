@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  MAX_CONNECTIONS,
+  haproxyConfig,
   nginxPreamble,
   nginxTempPaths,
   UPSTREAM_KEEPALIVE,
@@ -82,22 +82,7 @@ ${nginxTempPaths(dir, "nginx-tls")}
 
 /** HAProxy terminating TLS (its session cache is on by default), one thread. */
 export function haproxyTlsConfig(port: number, backendPort: number, tls: Certificate) {
-  return `global
-  nbthread 1
-  maxconn ${MAX_CONNECTIONS}
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend bench
-  bind 127.0.0.1:${port} ssl crt ${tls.combined}
-  default_backend backend
-backend backend
-  server b1 127.0.0.1:${backendPort}
-`;
+  return haproxyConfig(port, backendPort, `ssl crt ${tls.combined}`);
 }
 
 /** ballast terminating TLS on its HTTP listener (node's TLS: session tickets on by default). */

@@ -57,9 +57,9 @@ export interface CacheCounters {
   bytesServed: number;
 }
 
-/** One zone. */
-export class CacheZone implements FillSink {
-  readonly counters: CacheCounters = {
+/** Counters at zero: a new zone's, and the start of a sum over zones or workers. */
+export function zeroCacheCounters(): CacheCounters {
+  return {
     hits: 0,
     stale: 0,
     misses: 0,
@@ -72,6 +72,11 @@ export class CacheZone implements FillSink {
     purged: 0,
     bytesServed: 0,
   };
+}
+
+/** One zone. */
+export class CacheZone implements FillSink {
+  readonly counters: CacheCounters = zeroCacheCounters();
   maxObjectBytes: number;
   private maxMemoryBytes: number;
   private readonly memory: MemoryStore;

@@ -10,7 +10,12 @@
  * Counters of a worker that exited are kept, so totals never go back (Prometheus counters).
  */
 import cluster, { type Worker } from "node:cluster";
-import type { CacheCounters, CacheZone, RouteCounters } from "../cache/zone.js";
+import {
+  type CacheCounters,
+  type CacheZone,
+  type RouteCounters,
+  zeroCacheCounters,
+} from "../cache/zone.js";
 
 const STATS = "ballast:cache-stats";
 const FIGURES = "ballast:cache-figures";
@@ -138,7 +143,7 @@ function addFigures(
     let sum = into[name];
     if (sum === undefined) {
       sum = {
-        counters: zeroCounters(),
+        counters: zeroCacheCounters(),
         bytes: 0,
         entries: 0,
         filling: 0,
@@ -180,20 +185,4 @@ function addNumbers<T extends object>(into: T, from: Partial<T> | undefined): vo
 
 function number(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-function zeroCounters(): CacheCounters {
-  return {
-    hits: 0,
-    stale: 0,
-    misses: 0,
-    revalidated: 0,
-    bypass: 0,
-    coalesced: 0,
-    stores: 0,
-    storedBytes: 0,
-    evictions: 0,
-    purged: 0,
-    bytesServed: 0,
-  };
 }
