@@ -21,7 +21,19 @@ if (files.length === 0) {
   console.error(`no test files under dist/test match "${filter}"`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-});
+// A test, or a hook after it, that never settles fails after TEST_TIMEOUT_MS instead of
+// holding the run; --test-force-exit ends a file whose tests are done but whose handles
+// (a server, a child process) would keep it alive.
+const TEST_TIMEOUT_MS = 180_000;
+const result = spawnSync(
+  process.execPath,
+  [
+    "--test",
+    "--test-reporter=spec",
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    "--test-force-exit",
+    ...files,
+  ],
+  { stdio: "inherit" },
+);
 process.exit(result.status ?? 1);

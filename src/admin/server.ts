@@ -11,6 +11,9 @@ import { createMetrics, type RuntimeMetrics } from "./metrics.js";
 import { RateSampler } from "./rates.js";
 import { refuseForeignRequests, requireNonSimpleBody } from "./request-guard.js";
 
+/** How long stop() lets answers in flight finish before it cuts their connections. */
+const STOP_GRACE_MS = 5_000;
+
 /** Where the admin server listens and who may use it. */
 export interface AdminOptions {
   /** Defaults to 127.0.0.1:9090, as the config's `admin:` section does. */
@@ -58,6 +61,7 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
   const allowedHosts = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   let metrics: RuntimeMetrics | undefined;
   let server: Server | undefined;
+  let stopping = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://admin");
@@ -102,6 +106,10 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // Once stopping, every answer ends its connection: a dashboard tab polls every second
+    // over keep-alive, and a connection busy at close() would otherwise carry the next poll,
+    // and the next, and hold the server open for as long as the tab stays open.
+    if (stopping) res.shouldKeepAlive = false;
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -153,8 +161,16 @@ export function createAdminServer(runtime: Runtime, options: AdminOptions = {}):
       if (current === undefined) return;
       // Event streams and long-polls would hold the server open: end them first.
       runtime.registry?.watches.endAll();
+      stopping = true;
       await new Promise<void>((resolve) => {
-        current.close(() => resolve());
+        // A request already in flight ends its connection when answered (see onRequest);
+        // one that never ends (a client that stopped reading) is cut after a grace period.
+        const cut = setTimeout(() => current.closeAllConnections(), STOP_GRACE_MS);
+        current.close(() => {
+          clearTimeout(cut);
+          stopping = false;
+          resolve();
+        });
         current.closeIdleConnections();
       });
     },

@@ -19,8 +19,14 @@ test("the dashboard shows registry services, watchers and leases", {
   const backends = await startBackends(1);
   const yaml = httpConfigYaml({ pools: { web: { backends } }, defaultPool: "web", admin: {} });
   await Promise.all(backends.map((b) => b.close()));
+  // Node runs after-hooks in the order they were added: undo in reverse instead, so the
+  // browser and the event stream are gone before the admin server stops.
+  const cleanups: Array<() => unknown> = [];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
   const stack = await startStack(`${yaml}registry:\n  self_preservation: false\n`);
-  t.after(() => stack.stop());
+  cleanups.push(() => stack.stop());
   const registered = await adminCall(stack, "POST", "/api/registry/services/api/instances", {
     address: "127.0.0.1:7001",
     id: "api-1",
@@ -33,10 +39,10 @@ test("the dashboard shows registry services, watchers and leases", {
   });
   watch.on("error", () => {});
   watch.end();
-  t.after(() => watch.destroy());
+  cleanups.push(() => watch.destroy());
 
   const profile = mkdtempSync(join(tmpdir(), "ballast-dashboard-registry-"));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
@@ -50,7 +56,7 @@ test("the dashboard shows registry services, watchers and leases", {
       "--disable-background-networking",
     ],
   });
-  t.after(() => browser.close());
+  cleanups.push(() => browser.close());
   const page = await browser.newPage();
   page.setDefaultTimeout(15_000);
   // The token travels in the fragment, as `ballast demo` links it.
