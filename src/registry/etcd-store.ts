@@ -16,6 +16,13 @@ import { parseKey, parseStored, type StoredInstance } from "./etcd-keys.js";
 import { LeaseRenewals } from "./etcd-renewals.js";
 import { checkRegistration, sameInstance } from "./registration.js";
 import {
+  instanceView,
+  isPreserving,
+  leaseViews,
+  serviceSnapshot,
+  serviceSummaries,
+} from "./service-views.js";
+import {
   type ChangeListener,
   type InstanceRegistration,
   type LeaseGranted,
@@ -212,14 +219,7 @@ export class EtcdRegistryStore implements RegistryStorage {
   }
 
   snapshot(service: string): ServiceSnapshot {
-    const entry = this.services.get(service);
-    if (entry === undefined) return { service, index: 0, instances: [], preserving: false };
-    return {
-      service,
-      index: entry.index,
-      instances: [...entry.instances.values()].map(view),
-      preserving: isPreserving(entry),
-    };
+    return serviceSnapshot(service, this.services.get(service));
   }
 
   preserving(service: string): boolean {
@@ -232,28 +232,11 @@ export class EtcdRegistryStore implements RegistryStorage {
   }
 
   list(): ServiceSummary[] {
-    return [...this.services.values()].map((entry) => {
-      let expired = 0;
-      for (const instance of entry.instances.values()) if (instance.expired) expired++;
-      return {
-        service: entry.name,
-        index: entry.index,
-        instances: entry.instances.size,
-        expired,
-        preserving: expired > 0,
-      };
-    });
+    return serviceSummaries(this.services.values());
   }
 
   leases(service: string): LeaseView[] {
-    const entry = this.services.get(service);
-    if (entry === undefined) return [];
-    return [...entry.instances.values()].map((i) => ({
-      ...view(i),
-      ttlMs: i.ttlMs,
-      registeredAt: i.registeredAt,
-      renewals: i.renewals,
-    }));
+    return leaseViews(this.services.get(service));
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -580,7 +563,7 @@ export class EtcdRegistryStore implements RegistryStorage {
     revision: number,
   ): void {
     entry.index = Math.max(entry.index, revision);
-    const shown = instance === undefined ? undefined : view(instance);
+    const shown = instance === undefined ? undefined : instanceView(instance);
     for (const listener of this.listeners) listener(entry.name, id, shown);
   }
 
@@ -627,22 +610,4 @@ function storedOf(i: Instance): StoredInstance {
 function unavailable(error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
   return new RegistryError(`etcd did not answer: ${(error as Error).message}`, "unavailable");
-}
-
-function isPreserving(entry: Service): boolean {
-  for (const instance of entry.instances.values()) if (instance.expired) return true;
-  return false;
-}
-
-function view(i: Instance): InstanceView {
-  return {
-    id: i.id,
-    host: i.host,
-    port: i.port,
-    weight: i.weight,
-    ...(i.zone !== undefined && { zone: i.zone }),
-    metadata: i.metadata,
-    expired: i.expired,
-    expiresAt: i.expiresAt,
-  };
 }

@@ -10,6 +10,13 @@ import type { Logger } from "../log.js";
 import type { InstanceView, ServiceSnapshot } from "./client/wire.js";
 import { checkRegistration, sameInstance } from "./registration.js";
 import {
+  instanceView,
+  isPreserving,
+  leaseViews,
+  serviceSnapshot,
+  serviceSummaries,
+} from "./service-views.js";
+import {
   type ChangeListener,
   type InstanceRegistration,
   type LeaseGranted,
@@ -160,14 +167,7 @@ export class RegistryStore implements RegistryStorage {
 
   /** A service's instances and index; an unknown service is empty at index 0. */
   snapshot(service: string): ServiceSnapshot {
-    const entry = this.services.get(service);
-    if (entry === undefined) return { service, index: 0, instances: [], preserving: false };
-    return {
-      service,
-      index: entry.index,
-      instances: [...entry.instances.values()].map(view),
-      preserving: isPreserving(entry),
-    };
+    return serviceSnapshot(service, this.services.get(service));
   }
 
   /** True while self-preservation keeps expired instances of the service. */
@@ -183,29 +183,12 @@ export class RegistryStore implements RegistryStorage {
 
   /** Every service with its counts, for the API and `ballast ctl`. */
   list(): ServiceSummary[] {
-    return [...this.services.values()].map((entry) => {
-      let expired = 0;
-      for (const instance of entry.instances.values()) if (instance.expired) expired++;
-      return {
-        service: entry.name,
-        index: entry.index,
-        instances: entry.instances.size,
-        expired,
-        preserving: expired > 0,
-      };
-    });
+    return serviceSummaries(this.services.values());
   }
 
   /** Leases of one service, with renew counts, for `ballast ctl` and the API. */
   leases(service: string): LeaseView[] {
-    const entry = this.services.get(service);
-    if (entry === undefined) return [];
-    return [...entry.instances.values()].map((i) => ({
-      ...view(i),
-      ttlMs: i.ttlMs,
-      registeredAt: i.registeredAt,
-      renewals: i.renewals,
-    }));
+    return leaseViews(this.services.get(service));
   }
 
   /** Subscribes to every change. */
@@ -299,7 +282,7 @@ export class RegistryStore implements RegistryStorage {
 
   private changed(entry: Service, id: string, instance: Instance | undefined): void {
     entry.index = ++this.index;
-    const shown = instance === undefined ? undefined : view(instance);
+    const shown = instance === undefined ? undefined : instanceView(instance);
     for (const listener of this.listeners) listener(entry.name, id, shown);
   }
 
@@ -324,22 +307,4 @@ export class RegistryStore implements RegistryStorage {
     this.timer = setTimeout(() => this.sweep(), delay);
     this.timer.unref();
   }
-}
-
-function isPreserving(entry: Service): boolean {
-  for (const instance of entry.instances.values()) if (instance.expired) return true;
-  return false;
-}
-
-function view(i: Instance): InstanceView {
-  return {
-    id: i.id,
-    host: i.host,
-    port: i.port,
-    weight: i.weight,
-    ...(i.zone !== undefined && { zone: i.zone }),
-    metadata: i.metadata,
-    expired: i.expired,
-    expiresAt: i.expiresAt,
-  };
 }
