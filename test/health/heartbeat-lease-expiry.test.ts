@@ -105,10 +105,12 @@ test("bad registrations are refused with a reason", () => {
 test("on real timers, the lease that stops renewing is collected and the other stays", async (t) => {
   const pool = new Pool("live", [], { algorithm: "rr" });
   const leases = new HeartbeatLeases(new Map([["live", pool]]), { sweepIntervalMs: 10 });
-  const a = leases.register("live", { host: "127.0.0.1", port: 9001, ttlMs: 150 });
-  const b = leases.register("live", { host: "127.0.0.1", port: 9002, ttlMs: 150 });
+  // The TTL leaves a busy machine's event loop room to stall between two heartbeats.
+  const ttlMs = 1000;
+  const a = leases.register("live", { host: "127.0.0.1", port: 9001, ttlMs });
+  const b = leases.register("live", { host: "127.0.0.1", port: 9002, ttlMs });
   // The heartbeat of `a`: renew well inside the TTL.
-  const heartbeat = setInterval(() => leases.renew("live", a.id), 30);
+  const heartbeat = setInterval(() => leases.renew("live", a.id), 50);
   t.after(() => {
     clearInterval(heartbeat);
     leases.stop();
@@ -119,6 +121,8 @@ test("on real timers, the lease that stops renewing is collected and the other s
     if (event.type === "removed") removed.push(event.backend.id);
   });
   await waitFor("b to expire", () => pool.get(b.id) === undefined);
+  // Another TTL later, `a` has outlived its first TTL twice: only its renewals keep it.
+  await new Promise((resolve) => setTimeout(resolve, ttlMs));
   assert.deepEqual(removed, [b.id]);
   assert.ok(pool.get(a.id), "the renewed backend stays");
   assert.deepEqual(
