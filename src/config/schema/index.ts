@@ -231,7 +231,10 @@ function tunnelConflicts(
   const byVni = new Map<number, { name: string; port: number; mtu: number }>();
   listeners.forEach((listener, i) => {
     if (listener.protocol !== "kernel" || listener.mode !== "tun") return;
-    const tunnel = tunnelSchema.parse(listener.tunnel ?? {});
+    // zod runs this check on the raw input even when the tunnel itself was refused.
+    const parsed = tunnelSchema.safeParse(listener.tunnel ?? {});
+    if (!parsed.success) return;
+    const tunnel = parsed.data;
     const first = byVni.get(tunnel.vni);
     if (first === undefined) {
       byVni.set(tunnel.vni, { name: listener.name, ...tunnel });
