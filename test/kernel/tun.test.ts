@@ -17,6 +17,7 @@ import { requireProgram } from "../support/programs.js";
 import { waitFor } from "../support/wait.js";
 import {
   buildLvsLab,
+  CLIENT,
   dispatchesTo,
   kernelConfig,
   LAB_VNI,
@@ -161,7 +162,7 @@ describe("kernel TUN", { skip: asRoot ? false : "needs root" }, () => {
     assert.equal(Object.keys(result.servers).length, 1, JSON.stringify(result.servers));
   });
 
-  it("drain: established connections finish on the drained server, new ones go elsewhere", async () => {
+  it("drain: established connections finish on the drained server, new ones go elsewhere; the SYN's MSS fits the tunnel", async () => {
     await start(
       kernelConfig(lvs.servers.slice(0, 2), { mode: "tun", algorithm: "rr" }),
       lvs.servers.slice(0, 2),
@@ -180,6 +181,13 @@ describe("kernel TUN", { skip: asRoot ? false : "needs root" }, () => {
       await lvs.ctl("drain", "web", held);
       const drained = lvs.servers.find((server) => server.name === held);
       assert.ok(drained, `no lab server named ${held}`);
+      // The director clamped the SYN's MSS to the tunnel's MTU (1450) minus 40.
+      const sockets = await drained.ns.exec(requireProgram("ss"), [
+        ...["-Htin", "state", "established", `( sport = :80 and dst ${CLIENT} )`],
+      ]);
+      // (1410 less the timestamp option's 12 bytes; unclamped it would be 1448.)
+      const mss = Number(/\bmss:(\d+)/.exec(sockets.stdout)?.[1]);
+      assert.ok(mss > 0 && mss <= 1410, sockets.stdout);
       await waitFor("the drained server out of the dispatch", async () => {
         return !(await dispatchesTo(lvs, drained));
       });
