@@ -79,8 +79,8 @@ export async function prepareTunnel(spec: TunnelSpec): Promise<string> {
       throw new Error(`device ${spec.device} exists and is not ballast's; remove or rename it`);
     }
     if (data?.id !== spec.vni || data?.port !== spec.port) {
-      // ballast's own device of an earlier config: nothing routes through it until this
-      // transaction, which makes it anew with the new settings.
+      // ballast's own device, made for another port (the config changed): made anew, which
+      // loses only the frames sent into it meanwhile.
       await run("ip", ["link", "delete", "dev", spec.device]);
       info = undefined;
     }
