@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Kernel data plane benchmark (root: it makes network namespaces): kernel NAT and DR against
+# Kernel data plane benchmark (root: it makes network namespaces): kernel NAT, DR and TUN against
 # ballast's user-space tcp listener and direct, in one run. See bench/kernel/run.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -35,6 +35,7 @@ export const PROGRAMS = {
   sysbench: "sysbench",
   ip: "iproute2", // network namespaces, veth pairs and bridges of the kernel tests
   ss: "iproute2",
+  bridge: "iproute2", // the forwarding entries of the kernel TUN tests' VXLAN device
   sysctl: "procps",
   nft: "nftables",
   conntrack: "conntrack",

@@ -6,6 +6,7 @@
  *   - through ballast's user-space tcp listener in the director,
  *   - through the kernel NAT path (ballast's nftables DNAT + masquerade),
  *   - through the kernel DR path (netdev ingress, MAC rewrite; replies bypass the director),
+ *   - through the kernel TUN path (DR's rules, out through a VXLAN device to the real server),
  * all in the same run, with each figure's ratio to the user-space listener and to direct.
  * New connections: wrk with `Connection: close` (a new TCP connection per request, GET of a
  * small body). Bulk: wrk downloading a 1 MB file over keep-alive connections. Every run is
@@ -64,7 +65,7 @@ async function measure(lvs: LvsLab, name: string, base: string): Promise<Figures
 }
 
 /** The kernel service over rs1 alone, and a tcp listener in the director to the same server. */
-function config(lvs: LvsLab, mode: "nat" | "dr"): string {
+function config(lvs: LvsLab, mode: "nat" | "dr" | "tun"): string {
   const kernel = kernelConfig(lvs.servers.slice(0, 1), { mode, check: false });
   // Passive detection off: with one backend, a single failed connection under load would
   // suspend it for 10 s and measure the suspension instead of the listener.
@@ -111,6 +112,10 @@ try {
   ballast = await lvs.startBallast(config(lvs, "dr"));
   await sleep(1500); // the real server's MAC is learnt at the first ticks
   rows.push(await measure(lvs, "kernel DR", `http://${VIP}`));
+  await ballast.stop();
+  ballast = await lvs.startBallast(config(lvs, "tun"));
+  await sleep(1500);
+  rows.push(await measure(lvs, "kernel TUN", `http://${VIP}`));
   console.log(table(rows));
 } finally {
   await stop();

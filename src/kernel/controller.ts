@@ -4,10 +4,13 @@
  * a re-weighting tick, a reload, a stop) becomes one transaction that rewrites all services
  * at once. Transactions run one at a time; a failed one leaves the last good ruleset in force.
  * Nothing is removed when the process dies, so the kernel forwards on with the last rules.
+ * TUN's VXLAN devices go with the rules: made (and given their forwarding entries) before the
+ * transaction that uses them, removed after the one that no longer does.
  */
 import type { Logger } from "../log.js";
 import { applyScript, existingObjects, removeTables } from "./nft.js";
 import { renderTransaction, type ServiceRules } from "./ruleset.js";
+import { prepareTunnel, pruneTunnels, type TunnelSpec } from "./tunnels.js";
 
 /** A service the controller writes rules for. */
 export interface KernelService {
@@ -25,6 +28,10 @@ class KernelController {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private lastScript = "";
+  /** The tunnels (devices and forwarding entries) as the last transaction left them. */
+  private lastTunnels = "";
+  /** The MAC of each tunnel device, the source of the frames sent into it. */
+  private tunnelMacs = new Map<string, string>();
   /** Transactions applied and refused since the start, for the listeners' stats. */
   readonly counters = { transactions: 0, refused: 0 };
   logger: Logger | undefined;
@@ -73,22 +80,56 @@ class KernelController {
     const existing = await existingObjects();
     if (this.services.size === 0) {
       await removeTables(existing);
+      await pruneTunnels([]);
       this.lastScript = "";
+      this.lastTunnels = "";
       return;
     }
     const rules: ServiceRules[] = [];
     for (const service of this.services.values()) rules.push(await service.rules());
-    const script = renderTransaction(rules, existing);
-    if (script === this.lastScript) return;
-    try {
-      await applyScript(script);
-    } catch (error) {
-      this.counters.refused++;
-      throw error;
+    const tunnels = wantedTunnels(rules);
+    const tunnelState = JSON.stringify(tunnels, (_, v) => (v instanceof Map ? [...v].sort() : v));
+    if (tunnelState !== this.lastTunnels) {
+      const macs = new Map<string, string>();
+      for (const tunnel of tunnels) macs.set(tunnel.device, await prepareTunnel(tunnel));
+      this.tunnelMacs = macs;
     }
-    this.counters.transactions++;
-    this.lastScript = script;
+    for (const service of rules) {
+      if (service.tunnel !== undefined)
+        service.tunnel.mac = this.tunnelMacs.get(service.tunnel.device);
+    }
+    const script = renderTransaction(rules, existing);
+    if (script !== this.lastScript) {
+      try {
+        await applyScript(script);
+      } catch (error) {
+        this.counters.refused++;
+        throw error;
+      }
+      this.counters.transactions++;
+      this.lastScript = script;
+    }
+    if (tunnelState !== this.lastTunnels) {
+      await pruneTunnels(tunnels);
+      this.lastTunnels = tunnelState;
+    }
   }
+}
+
+/** The VXLAN devices the TUN services need, each with every real server it must reach. */
+function wantedTunnels(rules: readonly ServiceRules[]): TunnelSpec[] {
+  const tunnels = new Map<string, TunnelSpec>();
+  for (const service of rules) {
+    if (service.mode !== "tun" || service.tunnel === undefined) continue;
+    const { device, vni, port, mtu } = service.tunnel;
+    const spec = tunnels.get(device) ?? { device, vni, port, mtu, remotes: new Map() };
+    for (const server of [...service.servers, ...(service.flowServers ?? [])]) {
+      const mac = service.macs?.get(server.id);
+      if (mac !== undefined) spec.remotes.set(mac, server.address);
+    }
+    tunnels.set(device, spec);
+  }
+  return [...tunnels.values()].sort((a, b) => a.device.localeCompare(b.device));
 }
 
 /** The process's controller (ballast's tables are one per network namespace). */

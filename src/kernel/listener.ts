@@ -1,14 +1,19 @@
 /**
  * `protocol: kernel` listeners: an LVS virtual service whose packets the kernel rewrites
- * (nat: DNAT; dr: a new destination MAC), scheduled by nftables from the pool's live members.
+ * (nat: DNAT; dr: a new destination MAC; tun: the same, sent into a VXLAN tunnel), scheduled
+ * by nftables from the pool's live members.
  * The listener reads its pool (membership, health, drain, weights: the pool is the source of
  * truth) and hands the result to the controller, which writes every service in one transaction.
- * It keeps a snapshot of the service's connections (conntrack for NAT, the flow sets for DR)
+ * It keeps a snapshot of the service's connections (conntrack for NAT, the flow sets for DR/TUN)
  * for the connection-count schedulers and `ballast ctl`.
  */
 import { isIP } from "node:net";
 import { isSchedulable } from "../balancer/index.js";
-import type { KernelListenerConfig, ListenerConfig } from "../config/schema/index.js";
+import {
+  type KernelListenerConfig,
+  type ListenerConfig,
+  tunnelSchema,
+} from "../config/schema/index.js";
 import type { Listener, ListenerContext, VirtualServiceView } from "../net/listener.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Pool, PoolEvent } from "../pool/pool.js";
@@ -24,6 +29,10 @@ import {
 import { deviceMac, neighbourMacs, provokeArp } from "./neighbours.js";
 import { listSet, readCounter } from "./nft.js";
 import { counterName, flowSet, type ServiceRules, serviceKey } from "./ruleset.js";
+import { tunnelDevice, tunnelMac } from "./tunnels.js";
+
+/** ipvsadm's Forward column by mode. */
+const FORWARD = { nat: "Masq", dr: "Route", tun: "Tunnel" } as const;
 
 /** The longest gap between two refreshes of the connection snapshot and the ruleset. */
 const MAX_TICK_MS = 1000;
@@ -75,9 +84,11 @@ class KernelListener implements Listener, KernelService {
   }
 
   async start(): Promise<void> {
-    if (this.config.mode === "dr") {
+    if (this.config.mode !== "nat") {
       if (this.config.interface === undefined) {
-        throw new Error(`kernel listener "${this.name}": mode dr needs an interface`);
+        throw new Error(
+          `kernel listener "${this.name}": mode ${this.config.mode} needs an interface`,
+        );
       }
       await this.learnDeviceMac();
       await this.learnMacs();
@@ -143,7 +154,7 @@ class KernelListener implements Listener, KernelService {
       servers: (pool?.backends ?? []).map((backend) => ({
         id: backend.id,
         address: formatHostPort(backend.host, backend.port),
-        forward: this.config.mode === "nat" ? "Masq" : "Route",
+        forward: FORWARD[this.config.mode],
         weight: isSchedulable(backend) ? backend.configuredWeight : 0,
         active: this.counts.get(backend.id)?.active ?? 0,
         inactive: this.counts.get(backend.id)?.inactive ?? 0,
@@ -152,7 +163,7 @@ class KernelListener implements Listener, KernelService {
   }
 
   private async learnDeviceMac(): Promise<void> {
-    const device = this.config.interface;
+    const device = this.config.mode === "dr" ? this.config.interface : undefined;
     if (device === undefined || this.directorMac?.device === device) return;
     this.directorMac = { device, mac: await deviceMac(device) };
   }
@@ -160,10 +171,12 @@ class KernelListener implements Listener, KernelService {
   /** KernelService: this service's rules from the pool as it is now. */
   async rules(): Promise<ServiceRules> {
     if (this.config.mode === "dr") await this.learnDeviceMac();
+    // A tunnel MAC needs no neighbour: a server added since the last tick joins at once.
+    if (this.config.mode === "tun") await this.learnMacs();
     const pool = this.pool();
     const algorithm = pool?.algorithm ?? "rr";
     let live = pool === undefined ? [] : liveServers(pool);
-    if (this.config.mode === "dr") live = live.filter((b) => this.macs.has(b.id));
+    if (this.config.mode !== "nat") live = live.filter((b) => this.macs.has(b.id));
     const servers: RealServer[] = live.map(realServer);
     if (!isKernelAlgorithm(algorithm)) {
       throw new Error(
@@ -184,18 +197,26 @@ class KernelListener implements Listener, KernelService {
       device: this.config.interface,
       deviceMac: this.directorMac?.mac,
       macs: this.macs,
+      tunnel: this.tunnel(),
       flowTimeoutSeconds: this.flowTimeoutSeconds(),
       flowServers: this.flowServers(pool),
     };
+  }
+
+  /** tun: the director's VXLAN device of the service (made by the controller). */
+  private tunnel(): ServiceRules["tunnel"] {
+    if (this.config.mode !== "tun") return undefined;
+    const { vni, port, mtu } = tunnelSchema.parse(this.config.tunnel ?? {});
+    return { device: tunnelDevice(vni), vni, port, mtu };
   }
 
   private flowTimeoutSeconds(): number {
     return Math.max(1, Math.ceil(this.config.flow_timeout / 1000));
   }
 
-  /** DR: the servers whose established flows go on: up (drained ones too) and of known MAC. */
+  /** DR, TUN: the servers whose established flows go on: up (drained ones too), MAC known. */
   private flowServers(pool: Pool | undefined): RealServer[] {
-    if (this.config.mode !== "dr" || pool === undefined) return [];
+    if (this.config.mode === "nat" || pool === undefined) return [];
     return pool.backends
       .filter((b) => b.health === "up" && isIP(b.host) === 4 && this.macs.has(b.id))
       .map(realServer);
@@ -256,7 +277,7 @@ class KernelListener implements Listener, KernelService {
     this.tick = setTimeout(async () => {
       try {
         this.follow();
-        if (this.config.mode === "dr") await this.learnMacs();
+        if (this.config.mode !== "nat") await this.learnMacs();
         await this.refreshConnections();
         kernelController.requestSync();
       } catch (error) {
@@ -270,11 +291,20 @@ class KernelListener implements Listener, KernelService {
     this.tick.unref();
   }
 
-  /** DR: the real servers' MACs from the neighbour table; unknown ones are asked for by ARP. */
+  /**
+   * DR: the real servers' MACs from the neighbour table; unknown ones are asked for by ARP.
+   * TUN: each server's tunnel MAC, derived from its address (it never answers on the tunnel).
+   */
   private async learnMacs(): Promise<void> {
     const device = this.config.interface;
     const pool = this.pool();
     if (device === undefined || pool === undefined) return;
+    if (this.config.mode === "tun") {
+      this.macs = new Map(
+        pool.backends.filter((b) => isIP(b.host) === 4).map((b) => [b.id, tunnelMac(b.host)]),
+      );
+      return;
+    }
     const known = await neighbourMacs(device);
     const macs = new Map<string, string>();
     for (const backend of pool.backends) {
@@ -285,7 +315,7 @@ class KernelListener implements Listener, KernelService {
     this.macs = macs;
   }
 
-  /** Reads the service's connections: conntrack (NAT) or the flow sets (DR). */
+  /** Reads the service's connections: conntrack (NAT) or the flow sets (DR, TUN). */
   private async refreshConnections(): Promise<void> {
     const pool = this.pool();
     const family = this.config.mode === "nat" ? "ip" : "netdev";
@@ -329,7 +359,7 @@ class KernelListener implements Listener, KernelService {
           server,
         );
         for (const element of await listSet("netdev", set)) {
-          // The director sees only the client's half of a DR flow: every flow counts as active.
+          // The director sees only the client's half of a DR/TUN flow: every flow counts as active.
           count(server.id, true);
           const concat = (element.key as { concat?: unknown[] }).concat ?? [];
           rows.push({

@@ -1,10 +1,11 @@
 /**
  * The nftables script of one transaction: every kernel virtual service of this process in
- * ballast's own tables (`table ip ballast` for NAT, `table netdev ballast` for DR). The
+ * ballast's own tables (`table ip ballast` for NAT, `table netdev ballast` for DR and TUN). The
  * script first flushes what exists and deletes what is no longer wanted, then writes every
  * rule again, so `nft -f` applies the whole change at once or, on any error, none of it.
  * Persistence sets and the DR flow sets are kept across transactions: they are the
- * connection state, and flushing a chain leaves them alone.
+ * connection state, and flushing a chain leaves them alone. TUN is DR whose frames leave by a
+ * VXLAN device instead of the device they came in by: the same rules, another way out.
  */
 import type { Dispatch, RealServer } from "./dispatch.js";
 
@@ -15,7 +16,7 @@ export const TABLE = "ballast";
 export interface ServiceRules {
   /** A name-safe key of the service (from the listener's name). */
   key: string;
-  mode: "nat" | "dr";
+  mode: "nat" | "dr" | "tun";
   transport: "tcp" | "udp";
   vip: string;
   port: number;
@@ -28,16 +29,21 @@ export interface ServiceRules {
   seed: number;
   /** nat: masquerade forwarded connections. */
   masquerade: boolean;
-  /** dr: the interface the VIP's packets arrive on and leave by. */
+  /** dr, tun: the interface the VIP's packets arrive on (dr: and leave by). */
   device?: string;
   /** dr: the director's MAC on `device`, the source of the forwarded frames. */
   deviceMac?: string;
-  /** dr: each server's MAC by id; a server without one is left out until it is known. */
+  /**
+   * dr: each server's MAC by id (tun: its tunnel MAC); a server without one is left out until
+   * it is known.
+   */
   macs?: ReadonlyMap<string, string>;
-  /** dr: seconds a flow stays in the connection table without packets. */
+  /** tun: the VXLAN device the frames leave by, with its MAC and inner MTU. */
+  tunnel?: { device: string; vni: number; port: number; mtu: number; mac?: string };
+  /** dr, tun: seconds a flow stays in the connection table without packets. */
   flowTimeoutSeconds: number;
   /**
-   * dr: the servers whose established flows keep going (up, draining included): each has a
+   * dr, tun: the servers whose established flows keep going (up, draining included): each has a
    * flow set. A server that goes down loses its set, so a reused client port is scheduled anew.
    */
   flowServers?: readonly RealServer[];
@@ -110,7 +116,7 @@ function serviceObjects(service: ServiceRules): { chains: string[]; sets: string
   const chains = [`svc_${service.key}`];
   const sets: string[] = [];
   for (const server of service.servers) chains.push(`rs_${service.key}_${serverKey(server)}`);
-  if (service.mode === "dr") {
+  if (service.mode !== "nat") {
     chains.push(`out_${service.key}`);
     for (const server of service.flowServers ?? []) sets.push(flowSet(service, server));
   }
@@ -154,7 +160,7 @@ export function renderTransaction(
   const lines: string[] = [];
   const byFamily: Record<Family, ServiceRules[]> = {
     ip: services.filter((s) => s.mode === "nat"),
-    netdev: services.filter((s) => s.mode === "dr"),
+    netdev: services.filter((s) => s.mode !== "nat"),
   };
   for (const family of ["ip", "netdev"] as const) {
     const wanted = byFamily[family];
@@ -274,9 +280,9 @@ function persistenceAndDispatch(family: Family, service: ServiceRules): string[]
 }
 
 /**
- * DR: in the ingress hook, before the director's own stack: a packet of a flow some server
- * already has (its flow set) goes on to it; a new one is scheduled and joins the flow set of
- * the server chosen. Then only the MACs change and the frame leaves by the same device.
+ * DR and TUN: in the ingress hook, before the director's own stack: a packet of a flow some
+ * server already has (its flow set) goes on to it; a new one is scheduled and joins the flow
+ * set of the server chosen. Then only the MACs change and the frame leaves (`outRules`).
  */
 function directRoutingRules(service: ServiceRules): string[] {
   const { key, transport, vip, port } = service;
@@ -328,7 +334,34 @@ function directRoutingRules(service: ServiceRules): string[] {
       ),
     );
   }
-  lines.push(rule("netdev", out, `ether saddr set ${service.deviceMac} fwd to "${device}"`));
+  lines.push(...outRules(service, out));
+  return lines;
+}
+
+/**
+ * The way out of a DR or TUN service. DR: by the device the frame came in by, from the
+ * director's MAC. TUN: into the VXLAN device, whose forwarding database turns the server's
+ * tunnel MAC into its address; a SYN's MSS is clamped to the tunnel's MTU, so the client's
+ * full-size segments fit once encapsulated (the real server's replies do not take the tunnel).
+ */
+function outRules(service: ServiceRules, out: string): string[] {
+  const tunnel = service.tunnel;
+  if (service.mode !== "tun" || tunnel === undefined) {
+    const device = service.device ?? "";
+    return [rule("netdev", out, `ether saddr set ${service.deviceMac} fwd to "${device}"`)];
+  }
+  const lines: string[] = [];
+  if (service.transport === "tcp") {
+    const mss = tunnel.mtu - 40;
+    lines.push(
+      rule(
+        "netdev",
+        out,
+        `tcp flags syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
+      ),
+    );
+  }
+  lines.push(rule("netdev", out, `ether saddr set ${tunnel.mac} fwd to "${tunnel.device}"`));
   return lines;
 }
 

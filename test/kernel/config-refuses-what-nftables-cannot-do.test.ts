@@ -1,7 +1,8 @@
 /**
  * A kernel listener's config is refused, with the path and what would be valid, when
  * nftables could not carry it out: an algorithm it cannot schedule, a real server that is not
- * an IPv4 address, a VIP that is no address, DR without its interface.
+ * an IPv4 address, a VIP that is no address, DR or TUN without its interface, and tunnel
+ * settings that no VXLAN device could carry.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -62,6 +63,52 @@ describe("kernel listener config", () => {
   it("refuses DR without the interface the VIP's packets arrive on", () => {
     const message = problems(config("    bind: 10.0.0.100:80\n    mode: dr", servers));
     assert.match(message, /listeners\[0\]\.interface.*mode dr needs the interface/);
+  });
+
+  it("accepts a TUN service with its interface and tunnel", () => {
+    const listener =
+      "    bind: 10.0.0.100:80\n    mode: tun\n    interface: eth0\n    tunnel: { vni: 42 }";
+    assert.equal(problems(config(listener, servers)), "");
+  });
+
+  it("refuses TUN without the interface the VIP's packets arrive on", () => {
+    const message = problems(config("    bind: 10.0.0.100:80\n    mode: tun", servers));
+    assert.match(message, /listeners\[0\]\.interface.*mode tun needs the interface/);
+  });
+
+  it("refuses TUN whose interface is one of ballast's own tunnel devices", () => {
+    const message = problems(
+      config("    bind: 10.0.0.100:80\n    mode: tun\n    interface: bltun1", servers),
+    );
+    assert.match(message, /listeners\[0\]\.interface.*"bltun1" is a tunnel device of ballast/);
+  });
+
+  it("refuses tunnel settings on a service that is not TUN", () => {
+    const message = problems(config("    bind: 10.0.0.100:80\n    tunnel: { vni: 42 }", servers));
+    assert.match(message, /listeners\[0\]\.tunnel.*tunnel applies to mode tun only/);
+  });
+
+  it("refuses a VNI outside VXLAN's 24 bits", () => {
+    const message = problems(
+      config(
+        "    bind: 10.0.0.100:80\n    mode: tun\n    interface: eth0\n    tunnel: { vni: 16777216 }",
+        servers,
+      ),
+    );
+    assert.match(message, /listeners\[0\]\.tunnel\.vni/);
+  });
+
+  it("refuses two TUN services on one VNI with different ports (one device per VNI)", () => {
+    const text = `listeners:
+  - { name: a, protocol: kernel, pool: web, bind: "10.0.0.100:80", mode: tun, interface: eth0, tunnel: { vni: 5 } }
+  - { name: b, protocol: kernel, pool: web, bind: "10.0.0.101:80", mode: tun, interface: eth0, tunnel: { vni: 5, port: 8472 } }
+pools:
+  web:
+${servers}`;
+    assert.match(
+      problems(text),
+      /listeners\[1\]\.tunnel.*"a" and "b" share VXLAN VNI 5 \(one device\) but not its port and mtu/,
+    );
   });
 
   it("refuses workers > 1: one process writes the rules", () => {

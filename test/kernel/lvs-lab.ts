@@ -2,10 +2,14 @@
  * The LVS lab of the kernel tests: one LAN (a bridge in a switch namespace) joining a client,
  * a director and real servers, each real server a real nginx answering with its name. The
  * real servers hold the VIP on lo with arp_ignore=1 and arp_announce=2, as LVS-DR needs (NAT
- * does not mind), and the director runs a real `ballast start` in its own namespace.
+ * does not mind), and a VXLAN device for TUN (VNI 42, the MAC ballast derives from their
+ * address, rp_filter off); the director runs a real `ballast start` in its own namespace.
+ * `routed: true` puts the real servers on a second LAN behind a router namespace instead, as
+ * only TUN (and NAT) can reach them.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tunnelMac } from "../../src/kernel/tunnels.js";
 import { BALLAST_CLI } from "../support/ballast-cli.js";
 import type { Daemon } from "../support/daemon.js";
 import { type Namespace, type NamespacedNginx, NetnsLab, spawnIn } from "../support/netns.js";
@@ -19,6 +23,10 @@ export const DIRECTOR = "10.77.0.2";
 export const CLIENT = "10.77.0.10";
 export const ADMIN = "http://127.0.0.1:9911";
 export const TOKEN = "kernel-test-token";
+/** The router between the LANs of a routed lab (its side on the client's LAN). */
+export const ROUTER = "10.77.0.1";
+/** The VXLAN network identifier of the real servers' tunnel devices. */
+export const LAB_VNI = 42;
 
 /** A real server of the lab. */
 export interface LabServer {
@@ -51,8 +59,14 @@ export interface LvsLab {
   cleanup(): Promise<void>;
 }
 
-/** Builds the lab with `count` real servers rs1..rsN at 10.77.0.11 and up. */
-export async function buildLvsLab(count: number): Promise<LvsLab> {
+/**
+ * Builds the lab with `count` real servers rs1..rsN at 10.77.0.11 and up, or with `routed`
+ * at 10.78.0.11 and up on a LAN of their own behind the router.
+ */
+export async function buildLvsLab(
+  count: number,
+  options: { routed?: boolean } = {},
+): Promise<LvsLab> {
   const nft = requireProgram("nft");
   const lab = await NetnsLab.create();
   const dir = tempDir("kernel-lab");
@@ -76,17 +90,47 @@ export async function buildLvsLab(count: number): Promise<LvsLab> {
     // One-armed NAT: the director forwards out of the interface the packet came in by.
     await director.sysctl("net.ipv4.conf.all.send_redirects", 0);
     await director.sysctl("net.ipv4.conf.eth0.send_redirects", 0);
+    const serverNet = options.routed ? "10.78.0" : "10.77.0";
+    if (options.routed) {
+      const router = await lab.namespace("rt");
+      await lab.attach(sw, "br0", "p-rt0", { ns: router, ifname: "eth0", address: `${ROUTER}/24` });
+      await lab.bridge(sw, "br1");
+      await lab.attach(sw, "br1", "p-rt1", {
+        ns: router,
+        ifname: "eth1",
+        address: `${serverNet}.1/24`,
+      });
+      await router.sysctl("net.ipv4.ip_forward", 1);
+      // The replies leave the real servers from the VIP, a client-side address: a router
+      // with strict reverse-path filtering would drop them (as for LVS-TUN anywhere).
+      await router.sysctl("net.ipv4.conf.all.rp_filter", 0);
+      await director.ip("route", "add", `${serverNet}.0/24`, "via", ROUTER);
+    }
     const servers: LabServer[] = [];
     for (let i = 1; i <= count; i++) {
       const name = `rs${i}`;
-      const address = `10.77.0.${10 + i}`;
+      const address = `${serverNet}.${10 + i}`;
       const ns = await lab.namespace(name);
-      await lab.attach(sw, "br0", `p-${name}`, { ns, ifname: "eth0", address: `${address}/24` });
+      await lab.attach(sw, options.routed ? "br1" : "br0", `p-${name}`, {
+        ns,
+        ifname: "eth0",
+        address: `${address}/24`,
+      });
+      if (options.routed) await ns.ip("route", "add", "default", "via", `${serverNet}.1`);
       await ns.ip("addr", "add", `${VIP}/32`, "dev", "lo");
       for (const scope of ["all", "eth0"]) {
         await ns.sysctl(`net.ipv4.conf.${scope}.arp_ignore`, 1);
         await ns.sysctl(`net.ipv4.conf.${scope}.arp_announce`, 2);
       }
+      // TUN's end: frames come out of tun0 from clients routed by eth0, and tun0 has no
+      // address, where even loose reverse-path filtering drops: rp_filter 0 (all is 0 here).
+      await ns.ip(
+        ...["link", "add", "tun0", "type", "vxlan", "id", String(LAB_VNI)],
+        ...["dstport", "4789", "nolearning"],
+      );
+      await ns.ip("link", "set", "tun0", "address", tunnelMac(address), "up");
+      await ns.sysctl("net.ipv4.conf.all.rp_filter", 0);
+      await ns.sysctl("net.ipv4.conf.tun0.rp_filter", 0);
       const nginx = await lab.startNginxIn(ns, { body: name, files: { bulk: 1 << 20 } });
       servers.push({ name, address, ns, nginx });
     }
@@ -178,7 +222,7 @@ export async function buildLvsLab(count: number): Promise<LvsLab> {
 export function kernelConfig(
   servers: readonly LabServer[],
   options: {
-    mode: "nat" | "dr";
+    mode: "nat" | "dr" | "tun";
     algorithm?: string;
     weights?: number[];
     persistence?: string;
@@ -201,7 +245,7 @@ export function kernelConfig(
     mode: ${options.mode}
     bind: ${VIP}:80
     pool: web
-${options.mode === "dr" ? "    interface: eth0\n" : ""}pools:
+${options.mode === "nat" ? "" : "    interface: eth0\n"}${options.mode === "tun" ? `    tunnel: { vni: ${LAB_VNI} }\n` : ""}pools:
   web:
     algorithm: ${options.algorithm ?? "wrr"}
 ${options.persistence ? `    persistence: ${options.persistence}\n` : ""}${check}    backends:

@@ -1,12 +1,13 @@
 /**
  * The nftables script of a transaction: what it flushes, deletes and writes;
- * the lab tests (nat, dr) apply them to a real kernel.
+ * the lab tests (nat, dr, tun) apply them to a real kernel.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConntrackLine } from "../../src/kernel/conntrack.js";
 import { planDispatch, type RealServer } from "../../src/kernel/dispatch.js";
 import { renderTransaction, type ServiceRules, serviceKey } from "../../src/kernel/ruleset.js";
+import { tunnelMac } from "../../src/kernel/tunnels.js";
 
 const servers: RealServer[] = [
   { id: "rs1", address: "10.0.0.11", port: 80, weight: 3 },
@@ -127,6 +128,32 @@ describe("kernel ruleset", () => {
     assert.match(script, /jhash ip saddr mod 256 seed 0x1 vmap/);
     assert.match(script, /ether saddr set 02:00:00:00:00:01 fwd to "eth0"/);
     assert.doesNotMatch(script, /table ip/);
+  });
+
+  it("TUN: DR's ingress rules, out into the VXLAN device from its MAC, SYNs clamped to the tunnel's MTU", () => {
+    const macs = new Map(servers.map((server) => [server.id, tunnelMac(server.address)]));
+    const tunnel = { device: "bltun42", vni: 42, port: 4789, mtu: 1450, mac: "02:00:00:00:00:42" };
+    const script = renderTransaction(
+      [nat({ mode: "tun", device: "eth0", macs, tunnel, flowServers: servers })],
+      {},
+    );
+    assert.match(script, /type filter hook ingress device "eth0" priority -500/);
+    assert.match(
+      script,
+      /counter name n_\w+ update @f_\w+_0a00000b0050_300 \{ ip saddr \. tcp sport \} ether daddr set 02:00:0a:00:00:0b goto out_/,
+    );
+    assert.match(
+      script,
+      /out_\w+ tcp flags syn tcp option maxseg size > 1410 tcp option maxseg size set 1410\n.*out_\w+ ether saddr set 02:00:00:00:00:42 fwd to "bltun42"/,
+    );
+    assert.doesNotMatch(script, /fwd to "eth0"/);
+    assert.doesNotMatch(script, /table ip/);
+    // UDP has no MSS to clamp.
+    const udp = renderTransaction(
+      [nat({ mode: "tun", transport: "udp", device: "eth0", macs, tunnel, flowServers: servers })],
+      {},
+    );
+    assert.doesNotMatch(udp, /maxseg/);
   });
 
   it("service keys are safe nftables names, distinct for names that clean up alike", () => {

@@ -7,7 +7,12 @@ import { cacheZonesSchema } from "./cache.js";
 import type { HostPort } from "./common.js";
 import { dnsListenerIssues } from "./dns-checks.js";
 import { haIssues, haSchema } from "./ha.js";
-import { KERNEL_ALGORITHMS, listenerSchema } from "./listener.js";
+import {
+  KERNEL_ALGORITHMS,
+  listenerSchema,
+  TUNNEL_DEVICE_PREFIX,
+  tunnelSchema,
+} from "./listener.js";
 import { poolSchema } from "./pool.js";
 import { registrySchema } from "./registry.js";
 
@@ -101,6 +106,9 @@ export const configSchema = z
         message: `listener "${listener.name}" binds ${formatBind(listener.bind)}, but listener "${other.name}" (listeners[${earlier}]) already takes that ${transport} port on ${formatBind(other.bind)}; give each listener its own port or address`,
       });
     }
+    for (const issue of tunnelConflicts(config.listeners)) {
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    }
     const names = new Set<string>();
     config.listeners.forEach((listener, i) => {
       if (names.has(listener.name)) {
@@ -175,10 +183,22 @@ function kernelListenerIssues(
       message: `a kernel listener binds its VIP: an IPv4 address and port such as "10.0.0.100:80", not "${listener.bind.host}"`,
     });
   }
-  if (listener.mode === "dr" && listener.interface === undefined) {
+  if (listener.mode !== "nat" && listener.interface === undefined) {
     issues.push({
       path: [...index, "interface"],
-      message: "mode dr needs the interface where the VIP's packets arrive, such as eth0",
+      message: `mode ${listener.mode} needs the interface where the VIP's packets arrive, such as eth0`,
+    });
+  }
+  if (listener.mode !== "tun" && listener.tunnel !== undefined) {
+    issues.push({
+      path: [...index, "tunnel"],
+      message: `tunnel applies to mode tun only; listener "${listener.name}" is mode ${listener.mode}`,
+    });
+  }
+  if (listener.mode === "tun" && listener.interface?.startsWith(TUNNEL_DEVICE_PREFIX)) {
+    issues.push({
+      path: [...index, "interface"],
+      message: `"${listener.interface}" is a tunnel device of ballast; give the interface where the clients' packets arrive`,
     });
   }
   if (pool === undefined) return issues;
@@ -194,6 +214,34 @@ function kernelListenerIssues(
       issues.push({
         path: ["pools", listener.pool, "backends", i, "address"],
         message: `kernel listener "${listener.name}" rewrites packets to IPv4 real servers; "${host}" is not an IPv4 address`,
+      });
+    }
+  });
+  return issues;
+}
+
+/**
+ * TUN listeners of one VNI share the director's VXLAN device of that VNI, so they must agree
+ * on its UDP port and MTU (the kernel allows one device per VNI and port).
+ */
+function tunnelConflicts(
+  listeners: readonly z.infer<typeof listenerSchema>[],
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const byVni = new Map<number, { name: string; port: number; mtu: number }>();
+  listeners.forEach((listener, i) => {
+    if (listener.protocol !== "kernel" || listener.mode !== "tun") return;
+    // zod runs this check on the raw input even when the tunnel itself was refused.
+    const parsed = tunnelSchema.safeParse(listener.tunnel ?? {});
+    if (!parsed.success) return;
+    const tunnel = parsed.data;
+    const first = byVni.get(tunnel.vni);
+    if (first === undefined) {
+      byVni.set(tunnel.vni, { name: listener.name, ...tunnel });
+    } else if (first.port !== tunnel.port || first.mtu !== tunnel.mtu) {
+      issues.push({
+        path: ["listeners", i, "tunnel"],
+        message: `listeners "${first.name}" and "${listener.name}" share VXLAN VNI ${tunnel.vni} (one device) but not its port and mtu: give them the same, or another vni`,
       });
     }
   });

@@ -194,6 +194,19 @@ export const KERNEL_ALGORITHMS = [
   "dh",
 ] as const;
 
+/** ballast's VXLAN devices are named this, followed by their VNI (bltun1). */
+export const TUNNEL_DEVICE_PREFIX = "bltun";
+
+/** tun: the VXLAN tunnel the director encapsulates each packet in (docs/kernel.md, TUN mode). */
+export const tunnelSchema = z.strictObject({
+  /** The VXLAN network identifier; the real servers' VXLAN devices use the same. */
+  vni: z.number().int().min(1).max(16_777_215).default(1),
+  /** The UDP port of the encapsulated packets (the real servers' VXLAN dstport). */
+  port: z.number().int().min(1).max(65_535).default(4789),
+  /** The MTU inside the tunnel: TCP SYNs get their MSS clamped to it minus 40. */
+  mtu: z.number().int().min(576).max(9000).default(1450),
+});
+
 /**
  * A virtual service in the kernel (LVS): nftables rules rewrite its packets to a real server of
  * `pool`, and ballast only writes the rules (see docs/kernel.md). `bind` is the VIP and port.
@@ -202,21 +215,26 @@ export const kernelListenerSchema = z.strictObject({
   ...listenerBase,
   protocol: z.literal("kernel"),
   pool: z.string().min(1),
-  /** nat: DNAT, replies through the director; dr: rewrite the MAC, replies go direct. */
-  mode: z.enum(["nat", "dr"]).default("nat"),
+  /**
+   * nat: DNAT, replies through the director; dr: rewrite the MAC, replies go direct; tun: the
+   * same over a VXLAN tunnel to real servers anywhere routable, replies go direct.
+   */
+  mode: z.enum(["nat", "dr", "tun"]).default("nat"),
   /** The transport of the virtual service (ipvsadm -t / -u). */
   transport: z.enum(["tcp", "udp"]).default("tcp"),
   /** nat: masquerade the forwarded connections so replies come back without a route (off: the director must be the real servers' gateway). */
   masquerade: z.boolean().default(true),
-  /** dr: the interface where the VIP's packets arrive and leave again towards the real servers. */
+  /** dr, tun: the interface where the VIP's packets arrive (dr: and leave again towards the real servers). */
   interface: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,15}$/, "an interface name such as eth0")
     .optional(),
   /** lc, wlc, sed, nq: how often the maps are re-weighted from the connection counts. */
   reweight_interval: duration.default(1000),
-  /** dr: a flow with no packet for this long leaves the director's connection table. */
+  /** dr, tun: a flow with no packet for this long leaves the director's connection table. */
   flow_timeout: duration.default(300_000),
+  /** tun: the VXLAN tunnel to the real servers (ballast creates the director's end). */
+  tunnel: tunnelSchema.optional(),
 });
 
 /** An authoritative DNS server (UDP and TCP on one port) whose answers can come from pools. */
