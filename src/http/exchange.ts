@@ -14,7 +14,7 @@ import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
 import type { Selection } from "../pool/selection.js";
 import type { CacheTee } from "./cache-glue.js";
-import type { RequestHead } from "./forward-headers.js";
+import { type RequestHead, requestFields } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { stickyBackendOf, stickyCookie, withoutCookie } from "./sticky.js";
@@ -166,6 +166,7 @@ export class ProxyExchange implements UpstreamHandler {
       {
         method: req.method ?? "GET",
         path: this.path,
+        fields: this.head.fields,
         headers: this.head.headers,
         body: this.head.hasBody ? req : null,
         chunked: this.head.chunked,
@@ -410,7 +411,7 @@ export class ProxyExchange implements UpstreamHandler {
   }
 
   private stripStickyCookie(index: number, name: string): void {
-    const headers = this.head.headers;
+    const headers = requestFields(this.head);
     const kept = withoutCookie(headers[index], name);
     if (kept !== undefined) headers[index] = kept;
     else headers.splice(index - 1, 2);

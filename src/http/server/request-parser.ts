@@ -120,6 +120,13 @@ export class RequestParser {
   versionMinor = 1;
   /** Flat [name, value, ...] as sent (names' case kept, values trimmed of OWS). */
   rawHeaders: string[] = [];
+  /**
+   * The field section as received (every line ending in CRLF), when each line is exactly
+   * `name: value` as `rawHeaders` has it (one space after the colon, no other OWS), so the
+   * proxy can pass kept lines on as they are instead of joining the strings again; else
+   * undefined.
+   */
+  fieldText: string | undefined = undefined;
   /** The connection may carry another request after this one. */
   keepAlive = true;
   /** An upgrade (Upgrade with `Connection: upgrade`) or CONNECT request. */
@@ -170,6 +177,7 @@ export class RequestParser {
   next(): void {
     this.state = State.Idle;
     this.rawHeaders = [];
+    this.fieldText = undefined;
   }
 
   /**
@@ -342,9 +350,11 @@ export class RequestParser {
       return this.invalid("malformed HTTP version");
     }
     const fieldsAt = lineEnd + 2;
-    if (fieldsAt < text.length && !FIELD_SECTION.test(text.slice(fieldsAt))) {
+    const fieldText = text.slice(fieldsAt);
+    if (fieldText.length > 0 && !FIELD_SECTION.test(fieldText)) {
       return this.invalid("malformed header field");
     }
+    let asReceived = true;
     const raw = this.rawHeaders;
     let contentLength = -1;
     let transferEncoding: string | undefined;
@@ -357,7 +367,16 @@ export class RequestParser {
       const next = text.indexOf("\r\n", pos);
       const colon = text.indexOf(":", pos);
       const name = text.slice(pos, colon);
-      const value = trimOws(text, colon + 1, next);
+      // The value without the OWS around it (RFC 9110 5.5).
+      let from = colon + 1;
+      let to = next;
+      while (from < to && isOws(text.charCodeAt(from))) from++;
+      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+      // Not `name: value` byte for byte (`name:value`, more spaces, a tab, trailing OWS).
+      if (from !== colon + 2 || to !== next || text.charCodeAt(colon + 1) !== 32) {
+        asReceived = false;
+      }
+      const value = text.slice(from, to);
       pos = next + 2;
       raw.push(name, value);
       switch (name.length) {
@@ -411,6 +430,7 @@ export class RequestParser {
     }
     this.method = method;
     this.url = url;
+    this.fieldText = asReceived ? fieldText : undefined;
     this.versionMajor = major;
     this.versionMinor = minor;
     this.keepAlive = !close && (minor >= 1 ? major === 1 : keepAliveToken);
@@ -440,13 +460,6 @@ export class RequestParser {
     this.fail(400, INVALID, reason);
     return false;
   }
-}
-
-/** `text[from, to)` without the spaces and tabs around it (RFC 9110 5.5). */
-function trimOws(text: string, from: number, to: number): string {
-  while (from < to && isOws(text.charCodeAt(from))) from++;
-  while (to > from && isOws(text.charCodeAt(to - 1))) to--;
-  return text.slice(from, to);
 }
 
 function isOws(code: number): boolean {

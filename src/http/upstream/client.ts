@@ -15,12 +15,23 @@ export interface UpstreamRequest {
   method: string;
   /** Origin-form target. */
   path: string;
-  /** Flat [name, value, ...], hop-by-hop fields already removed. */
+  /** The first fields as text (`name: value\r\n` lines, "" for none), hop-by-hop removed. */
+  fields: string;
+  /** Flat [name, value, ...], sent after `fields`, hop-by-hop fields already removed. */
   headers: readonly string[];
   /** The request body to stream, or null. */
   body: Readable | null;
   /** The body has no Content-Length: send it chunked. */
   chunked: boolean;
+}
+
+/** The head of `request` as sent upstream: request line, fields, framing, blank line. */
+export function upstreamHead(request: UpstreamRequest, closeEach: boolean): string {
+  const headers = request.headers;
+  let head = `${request.method} ${request.path} HTTP/1.1\r\n${request.fields}`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  if (request.body !== null && request.chunked) head += "transfer-encoding: chunked\r\n";
+  return head + (closeEach ? "connection: close\r\n\r\n" : "\r\n");
 }
 
 /** Receives the outcome of one upstream request; exactly one of end or error ends it. */
@@ -156,12 +167,8 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
       // Aborted before a byte was written (the client left while the request waited).
       return false;
     }
-    const headers = request.headers;
-    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const head = upstreamHead(request, options.closeEach);
     const body = request.body;
-    if (body !== null && request.chunked) head += "transfer-encoding: chunked\r\n";
-    head += options.closeEach ? "connection: close\r\n\r\n" : "\r\n";
     const socket = this.socket;
     this.written = true;
     if (body === null) {
