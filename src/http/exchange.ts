@@ -17,6 +17,7 @@ import type { CacheTee } from "./cache-glue.js";
 import { type RequestHead, requestFields } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
+import { ClientResponse } from "./server/client-response.js";
 import { stickyBackendOf, stickyCookie, withoutCookie } from "./sticky.js";
 import {
   CONNECT_TIMEOUT,
@@ -121,7 +122,10 @@ export class ProxyExchange implements UpstreamHandler {
   ) {
     ctx.counters.inFlight++;
     (res as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange] = this;
-    res.once("close", onResponseClose);
+    // ballast's own server tells the exchange directly; node's emits `close`.
+    const own: unknown = res;
+    if (own instanceof ClientResponse) own.closeWatcher = this;
+    else res.once("close", onResponseClose);
   }
 
   /** Picks a backend and sends the request; answers 503 (or the sorry server) when none. */

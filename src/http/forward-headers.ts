@@ -341,6 +341,8 @@ function localAuthority(req: IncomingMessage): string {
 
 /** The field names a Connection header's options name (RFC 9110 7.6.1); undefined for none. */
 function connectionNames(connection: string): Set<string> | undefined {
+  const single = connection.toLowerCase();
+  if (single === "keep-alive" || single === "close") return undefined; // most requests
   let named: Set<string> | undefined;
   for (const token of connection.split(",")) {
     const option = token.trim().toLowerCase();

@@ -49,6 +49,8 @@ export class ClientResponse extends EventEmitter {
   writableEnded = false;
   /** Keep the connection for another request (cleared to close it after this response). */
   shouldKeepAlive: boolean;
+  /** Told first when the connection closes early: a `close` listener without one per request. */
+  closeWatcher: { clientClosed(): void } | undefined = undefined;
   /** Fields from setHeader(), merged into the head by writeHead(). */
   private extra: string[] | undefined;
   /** The head (status line and fields) waiting for the first body bytes. */
@@ -174,6 +176,7 @@ export class ClientResponse extends EventEmitter {
   closedEarly(): void {
     if (this.closed || this.writableEnded) return;
     this.closed = true;
+    this.closeWatcher?.clientClosed();
     this.emit("close");
   }
 

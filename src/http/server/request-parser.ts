@@ -273,6 +273,15 @@ export class RequestParser {
     fresh = Math.max(fresh, start);
     const blank = buffer.indexOf(CRLF_CRLF, fresh);
     const headEnd = blank < 0 ? buffer.length : blank + 2;
+    if (blank >= 0 && headEnd - start <= this.maxHeaderSize) {
+      // A whole head of allowed size, the usual case: its line ends are checked on the
+      // string, with no call into the Buffer per line.
+      this.pending = undefined;
+      this.pendingLength = 0;
+      const text = buffer.toString("latin1", start, headEnd);
+      if (!this.lineEndsAreCrlfIn(text) || !this.parseHead(text)) return -1;
+      return blank + 4 + shift;
+    }
     if (!this.lineEndsAreCrlf(buffer, start, fresh, blank < 0 ? buffer.length : blank + 4)) {
       return -1;
     }
@@ -282,15 +291,8 @@ export class RequestParser {
         ? this.fail(414, URI_TOO_LONG, "request line too long")
         : this.fail(431, HEADER_OVERFLOW, "request head too large");
     }
-    if (blank < 0) {
-      this.hold(buffer, start);
-      return -1;
-    }
-    this.pending = undefined;
-    this.pendingLength = 0;
-    const text = buffer.toString("latin1", start, blank + 2);
-    if (!this.parseHead(text)) return -1;
-    return blank + 4 + shift;
+    this.hold(buffer, start);
+    return -1;
   }
 
   /** Keeps `buffer[start..]`, the part of a head received so far, for the next bytes. */
@@ -310,6 +312,17 @@ export class RequestParser {
     }
     this.pending = pending;
     this.pendingLength = length;
+  }
+
+  /** Every LF in the head `text` follows a CR (as lineEndsAreCrlf, on a whole head). */
+  private lineEndsAreCrlfIn(text: string): boolean {
+    for (let lf = text.indexOf("\n"); lf >= 0; lf = text.indexOf("\n", lf + 1)) {
+      if (lf === 0 || text.charCodeAt(lf - 1) !== 13) {
+        this.fail(400, INVALID, "bare LF in the request head");
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Every LF in `buffer[from, to)` follows a CR (llhttp refuses bare LF in strict mode). */
@@ -420,7 +433,11 @@ export class RequestParser {
     let close = false;
     let keepAliveToken = false;
     let upgradeToken = false;
-    if (connection !== undefined) {
+    // Most clients send one option, read without splitting.
+    const single = connection?.toLowerCase();
+    if (single === "keep-alive") keepAliveToken = true;
+    else if (single === "close") close = true;
+    else if (connection !== undefined) {
       for (const token of connection.split(",")) {
         const option = token.trim().toLowerCase();
         if (option === "close") close = true;

@@ -85,6 +85,11 @@ export const BODY_TIMEOUT = "UPSTREAM_BODY_TIMEOUT";
 export const BAD_RESPONSE = "UPSTREAM_BAD_RESPONSE";
 export const CLOSED = "UPSTREAM_CLOSED";
 
+/** Bytes per read from a backend (node's own read size). */
+const READ_SIZE = 64 * 1024;
+/** Body bytes up to this size are copied out of the read buffer (node's pool serves them). */
+const COPY_BELOW = 4096;
+
 enum Phase {
   Connecting,
   Idle,
@@ -112,6 +117,9 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   private paused = false;
   /** True while send() hands the socket over: an abort then leaves the release to send(). */
   private handingOver = false;
+  private readBuffer: Buffer | undefined;
+  /** A view of `readBuffer` went to the handler: the next read needs a new buffer. */
+  private readBufferLent = false;
   /** The request waiting for the connect. */
   private first: UpstreamRequest | undefined;
   private firstHandler: UpstreamHandler | undefined;
@@ -130,10 +138,22 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     this.onBodyData = this.onBodyData.bind(this);
     this.onBodyEnd = this.onBodyEnd.bind(this);
     this.onBodyError = this.onBodyError.bind(this);
-    const socket = connect({ host, port, noDelay: true });
+    // Reads land in the connection's own buffer and come straight to the parser (node's
+    // `onread`): no Buffer allocated per read and no readable-stream bookkeeping.
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.nextReadBuffer(),
+        callback: (length: number, buffer: Uint8Array): boolean => {
+          this.onSocketData((buffer as Buffer).subarray(0, length));
+          return true; // a pause is asked by onSocketData itself
+        },
+      },
+    });
     this.socket = socket;
     socket.on("connect", () => this.onConnected());
-    socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
     socket.on("end", () => this.onSocketEnd());
     socket.on("error", (error: Error) => this.onSocketError(error));
     socket.on("close", () => this.onSocketClose());
@@ -239,7 +259,16 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   onResponseData(chunk: Buffer, last: boolean): void {
     const handler = this.handler;
     if (handler === undefined) return;
-    if (!handler.onUpstreamData(chunk, last)) {
+    // `chunk` is a view of the read buffer, which the next read overwrites: a small one is
+    // copied (from node's shared pool), a large one is lent and the next read gets a new
+    // buffer.
+    let data: Buffer;
+    if (chunk.length <= COPY_BELOW) data = Buffer.from(chunk);
+    else {
+      data = chunk;
+      this.readBufferLent = true;
+    }
+    if (!handler.onUpstreamData(data, last)) {
       this.paused = true;
       this.deadline = 0;
     }
@@ -267,6 +296,15 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   }
 
   // ---- socket events --------------------------------------------------------------------
+
+  /** The buffer the next read goes into: the same one unless a view of it was lent. */
+  private nextReadBuffer(): Buffer {
+    if (this.readBufferLent || this.readBuffer === undefined) {
+      this.readBufferLent = false;
+      this.readBuffer = Buffer.allocUnsafe(READ_SIZE);
+    }
+    return this.readBuffer;
+  }
 
   private onConnected(): void {
     const request = this.first;

@@ -202,7 +202,8 @@ export class ResponseParser {
         this.fail("response head too large");
         return -1;
       }
-      this.pending = pending === undefined ? chunk.subarray(at) : buffer;
+      // A copy: the caller's chunk may be a read buffer that the next read overwrites.
+      this.pending = pending === undefined ? Buffer.from(chunk.subarray(at)) : buffer;
       return -1;
     }
     this.pending = undefined;
