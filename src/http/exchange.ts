@@ -25,6 +25,7 @@ import {
   type UpstreamConnection,
   type UpstreamHandler,
 } from "./upstream/client.js";
+import type { ResponseFields } from "./upstream/response-parser.js";
 import type { Upstreams } from "./upstreams.js";
 
 /** What every exchange of one listener shares. */
@@ -195,7 +196,12 @@ export class ProxyExchange implements UpstreamHandler {
     this.bytesIn += bytes;
   }
 
-  onUpstreamHead(statusCode: number, statusText: string, headers: string[]): boolean {
+  onUpstreamHead(
+    statusCode: number,
+    statusText: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean {
     const retryable = this.ctx.retryStatuses.has(statusCode);
     if (retryable) {
       this.responseOk = false;
@@ -215,8 +221,18 @@ export class ProxyExchange implements UpstreamHandler {
       headers.push("set-cookie", this.setCookie, "cache-control", "private");
     }
     if (this.ctx.stopping) res.shouldKeepAlive = false;
+    const own: unknown = res;
+    if (
+      fields !== undefined &&
+      this.cache === undefined &&
+      this.setCookie === undefined &&
+      own instanceof ClientResponse
+    ) {
+      // The backend's lines go on as they came (ballast's own server, nothing added or
+      // taken out by a cache or a sticky cookie).
+      own.writeHeadLines(statusCode, statusText, fields);
+    } else if (statusText) res.writeHead(statusCode, statusText, headers);
     // An empty reason phrase from the backend gets node's standard one.
-    if (statusText) res.writeHead(statusCode, statusText, headers);
     else res.writeHead(statusCode, headers);
     return true;
   }

@@ -107,6 +107,25 @@ export class ClientResponse extends EventEmitter {
     return this;
   }
 
+  /**
+   * As writeHead, with the fields as ready lines (`name: value\r\n`, a backend's head passed
+   * on as received) and whether Content-Length and Date are among them.
+   */
+  writeHeadLines(
+    status: number,
+    reason: string,
+    fields: { readonly text: string; readonly hasLength: boolean; readonly hasDate: boolean },
+  ): this {
+    this.statusCode = status;
+    let head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || "unknown"}\r\n`;
+    if (this.extra !== undefined) head = this.addFields(head, this.extra);
+    this.head = head + fields.text;
+    if (fields.hasLength) this.hasLength = true;
+    if (fields.hasDate) this.hasDate = true;
+    this.noBody = bodyless(status) || this.req.method === "HEAD";
+    return this;
+  }
+
   /** Writes body bytes (the head goes with the first); false when the socket is full. */
   write(chunk: Buffer | string): boolean {
     if (this.writableEnded) return false;

@@ -8,7 +8,7 @@
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { type Deadlined, deadlineIn, unwatch, watch } from "./deadlines.js";
-import { ResponseParser, type ResponseSink } from "./response-parser.js";
+import { type ResponseFields, ResponseParser, type ResponseSink } from "./response-parser.js";
 
 /** What to send upstream. */
 export interface UpstreamRequest {
@@ -38,8 +38,16 @@ export function upstreamHead(request: UpstreamRequest, closeEach: boolean): stri
 export interface UpstreamHandler {
   /** The request got a connected socket and is being written. */
   onUpstreamConnect(connection: UpstreamConnection): void;
-  /** The final response head; false when the handler aborted the request. */
-  onUpstreamHead(status: number, reason: string, headers: string[]): boolean;
+  /**
+   * The final response head; false when the handler aborted the request. `fields`: the same
+   * fields as the backend's own lines, when they can be passed on as they are.
+   */
+  onUpstreamHead(
+    status: number,
+    reason: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean;
   /** Body bytes (`last`: they end the body); false asks for a pause until `resume()`. */
   onUpstreamData(chunk: Buffer, last: boolean): boolean;
   onUpstreamEnd(): void;
@@ -248,12 +256,17 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
 
   // ---- response (ResponseSink) ----------------------------------------------------------
 
-  onResponseHead(status: number, reason: string, headers: string[]): boolean {
+  onResponseHead(
+    status: number,
+    reason: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean {
     const handler = this.handler;
     if (handler === undefined) return false;
     this.phase = Phase.Body;
     this.deadline = deadlineIn(this.owner.options.bodyTimeoutMs);
-    return handler.onUpstreamHead(status, reason, headers);
+    return handler.onUpstreamHead(status, reason, headers, fields);
   }
 
   onResponseData(chunk: Buffer, last: boolean): void {

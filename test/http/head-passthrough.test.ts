@@ -1,7 +1,8 @@
 /**
- * The client's field lines go upstream as the bytes they arrived in (ballast's own server):
- * names' case and order kept, only what the proxy must change rewritten or dropped, and the
- * result byte for byte what the field-by-field rebuild sends.
+ * Fields go on as the bytes they arrived in (ballast's own server), the client's upstream and
+ * the backend's back to the client: names' case and order kept, only what the proxy must
+ * change rewritten or dropped, and the result byte for byte what the field-by-field rebuild
+ * sends.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -175,5 +176,90 @@ describe("http request head passthrough", () => {
       assert.match(reply, /^HTTP\/1\.1 400 /, JSON.stringify(attack));
     }
     assert.equal(backend.heads.length, before);
+  });
+});
+
+describe("http response head passthrough", () => {
+  let server: Server;
+  let proxy: TestProxy;
+  /** The response head each path answers with (the body is "ok"). */
+  const answers: Record<string, string> = {
+    "/plain":
+      "HTTP/1.1 200 OK\r\nServer: Raw\r\nX-MiXed-CASE: a  b\r\nDate: Tue, 01 Dec 2026 18:00:00 GMT\r\n" +
+      "Content-Length: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n",
+    "/hop":
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-B: 2\r\n" +
+      "Proxy-Connection: x\r\nTrailer: X-T\r\nUpgrade: h2c\r\nContent-Length: 2\r\nX-C: 3\r\n\r\n",
+    "/named":
+      "HTTP/1.1 200 OK\r\nX-Before: gone\r\nX-A: 1\r\nConnection: x-before, X-After\r\n" +
+      "X-After: gone\r\nContent-Length: 2\r\n\r\n",
+    "/spaces": "HTTP/1.1 200 OK\r\nX-Pad:   v  \r\nX-Tight:t\r\nContent-Length: 2\r\n\r\n",
+    "/no-reason": "HTTP/1.1 200 \r\nX-A: 1\r\nContent-Length: 2\r\n\r\n",
+  };
+
+  before(async () => {
+    server = createServer((socket: Socket) => {
+      let buffered = "";
+      socket.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString("latin1");
+        for (let end = buffered.indexOf("\r\n\r\n"); end >= 0; end = buffered.indexOf("\r\n\r\n")) {
+          const path = buffered.split(" ")[1];
+          buffered = buffered.slice(end + 4);
+          socket.write(`${answers[path]}ok`, "latin1");
+        }
+      });
+      socket.on("error", () => {});
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as AddressInfo).port;
+    proxy = await startProxy(
+      { default_pool: "p" },
+      { p: { backends: [{ address: `127.0.0.1:${port}` }] } },
+    );
+  });
+
+  after(async () => {
+    await proxy.close();
+    server.close();
+  });
+
+  /** The head the client gets for `path`, the Date line ballast adds (if any) cut out. */
+  const headFor = async (path: string): Promise<string> => {
+    const reply = await exchange(proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.match(reply, /\r\n\r\nok$/);
+    return reply.slice(0, -2);
+  };
+
+  it("passes the backend's field lines on as they arrived, names' case and order kept", async () => {
+    assert.equal(await headFor("/plain"), answers["/plain"]);
+  });
+
+  it("drops hop-by-hop lines from the bytes passed on and adds its own Date", async () => {
+    assert.match(
+      await headFor("/hop"),
+      /^HTTP\/1\.1 200 OK\r\nX-A: 1\r\nX-B: 2\r\nContent-Length: 2\r\nX-C: 3\r\ndate: [^\r]+GMT\r\n\r\n$/,
+    );
+  });
+
+  it("drops the fields Connection names wherever they are", async () => {
+    assert.match(
+      await headFor("/named"),
+      /^HTTP\/1\.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\ndate: [^\r]+GMT\r\n\r\n$/,
+    );
+  });
+
+  it("sends fields with other whitespace around their values as name: value", async () => {
+    assert.match(
+      await headFor("/spaces"),
+      /^HTTP\/1\.1 200 OK\r\nX-Pad: v\r\nX-Tight: t\r\nContent-Length: 2\r\ndate: [^\r]+GMT\r\n\r\n$/,
+    );
+  });
+
+  it("gives an empty reason phrase the standard one", async () => {
+    assert.match(
+      await headFor("/no-reason"),
+      /^HTTP\/1\.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\ndate: [^\r]+GMT\r\n\r\n$/,
+    );
   });
 });
