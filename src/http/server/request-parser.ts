@@ -271,7 +271,7 @@ export class RequestParser {
     }
     this.state = State.Head;
     fresh = Math.max(fresh, start);
-    const blank = buffer.indexOf(CRLF_CRLF, fresh);
+    const blank = findBlankLine(buffer, fresh);
     const headEnd = blank < 0 ? buffer.length : blank + 2;
     if (blank >= 0 && headEnd - start <= this.maxHeaderSize) {
       // A whole head of allowed size, the usual case: its line ends are checked on the
@@ -477,6 +477,26 @@ export class RequestParser {
     this.fail(400, INVALID, reason);
     return false;
   }
+}
+
+/** Bytes past which a search in JavaScript loses to Buffer.indexOf (a call into C++). */
+const SHORT_SEARCH = 1024;
+
+/** Index of the first CRLF CRLF in `buffer` from `from`, or -1. */
+function findBlankLine(buffer: Buffer, from: number): number {
+  const end = buffer.length;
+  if (end - from > SHORT_SEARCH) return buffer.indexOf(CRLF_CRLF, from);
+  let i = from;
+  while (i + 3 < end) {
+    const last = buffer[i + 3];
+    if (last !== 10 && last !== 13) {
+      // Every byte of a match is CR or LF: none starts at i .. i + 3.
+      i += 4;
+    } else if (last === 10 && buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13) {
+      return i;
+    } else i++;
+  }
+  return -1;
 }
 
 function isOws(code: number): boolean {
