@@ -46,7 +46,7 @@ export function printRoundRatios(samples: Map<string, Measurement[]>): void {
   }
 }
 
-/** The table: absolute figures and each as a ratio to nginx. */
+/** The table: absolute figures (CPU-µs per request too) and each as a ratio to nginx. */
 export function printTable(results: Map<string, Measurement>): void {
   const nginx = results.get("nginx");
   const ratio = (value: number, reference: number | undefined) =>
@@ -59,6 +59,7 @@ export function printTable(results: Map<string, Measurement>): void {
       "p99 ms",
       "errors",
       "req/CPU-s",
+      "CPU-µs/req",
       "req/s:nginx",
       "p50:nginx",
       "p99:nginx",
@@ -73,6 +74,7 @@ export function printTable(results: Map<string, Measurement>): void {
       r.p99Ms.toFixed(3),
       String(r.errors),
       r.requestsPerCpuSecond.toFixed(0),
+      (1e6 / r.requestsPerCpuSecond).toFixed(1),
       ratio(r.requestsPerSecond, nginx?.requestsPerSecond),
       ratio(r.p50Ms, nginx?.p50Ms),
       ratio(r.p99Ms, nginx?.p99Ms),

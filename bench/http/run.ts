@@ -2,8 +2,9 @@
  * The HTTP benchmark: one fast loopback backend (nginx, fixed small answer), then wrk for a
  * fixed time against the backend itself, ballast, nginx, HAProxy, node http-proxy and
  * @fastify/http-proxy, each proxy alone on its own core with keep-alive to the backend.
- * Prints requests/s, p50 and p99, each as a ratio to nginx, and requests per CPU second of
- * each target (its throughput on a core of its own, which other load hardly moves).
+ * Prints requests/s, p50 and p99, each as a ratio to nginx, and requests per CPU second (and
+ * CPU-µs per request) of each target (its throughput on a core of its own, which other load
+ * hardly moves).
  *
  * Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1; with more, every target is measured once per round and the medians printed,

@@ -22,7 +22,7 @@ import { type CacheRequest, isTagField, judgeResponse } from "../cache/response-
 import { type CacheZone, cacheKeyOf, type RouteCounters } from "../cache/zone.js";
 import type { RouteCacheConfig } from "../config/schema/cache.js";
 import { hitBytes } from "./cache-hit.js";
-import type { RequestHead } from "./forward-headers.js";
+import { type RequestHead, requestFields } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import { normalizeHost } from "./router.js";
 import { ClientResponse } from "./server/client-response.js";
@@ -522,7 +522,7 @@ function writeEntryHead(
  */
 function fillHead(head: RequestHead, stale: CachedResponse | undefined): RequestHead {
   const headers: string[] = [];
-  const source = head.headers;
+  const source = requestFields(head);
   for (let i = 0; i < source.length; i += 2) {
     const name = source[i].toLowerCase();
     if (CONDITIONAL.has(name) || name === "range") continue;
@@ -535,7 +535,7 @@ function fillHead(head: RequestHead, stale: CachedResponse | undefined): Request
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i].toLowerCase() === "cookie") cookieIndex = i + 1;
   }
-  return { ...head, headers, cookieIndex };
+  return { ...head, fields: "", headers, cookieIndex };
 }
 
 /** The cache key of a Location or Content-Location that names this host; else undefined. */

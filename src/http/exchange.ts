@@ -14,9 +14,10 @@ import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
 import type { Selection } from "../pool/selection.js";
 import type { CacheTee } from "./cache-glue.js";
-import type { RequestHead } from "./forward-headers.js";
+import { type RequestHead, requestFields } from "./forward-headers.js";
 import { sendError } from "./responses.js";
 import type { RetryBudget } from "./retry-budget.js";
+import { ClientResponse } from "./server/client-response.js";
 import { stickyBackendOf, stickyCookie, withoutCookie } from "./sticky.js";
 import {
   CONNECT_TIMEOUT,
@@ -24,6 +25,7 @@ import {
   type UpstreamConnection,
   type UpstreamHandler,
 } from "./upstream/client.js";
+import type { ResponseFields } from "./upstream/response-parser.js";
 import type { Upstreams } from "./upstreams.js";
 
 /** What every exchange of one listener shares. */
@@ -121,7 +123,10 @@ export class ProxyExchange implements UpstreamHandler {
   ) {
     ctx.counters.inFlight++;
     (res as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange] = this;
-    res.once("close", onResponseClose);
+    // ballast's own server tells the exchange directly; node's emits `close`.
+    const own: unknown = res;
+    if (own instanceof ClientResponse) own.closeWatcher = this;
+    else res.once("close", onResponseClose);
   }
 
   /** Picks a backend and sends the request; answers 503 (or the sorry server) when none. */
@@ -166,6 +171,7 @@ export class ProxyExchange implements UpstreamHandler {
       {
         method: req.method ?? "GET",
         path: this.path,
+        fields: this.head.fields,
         headers: this.head.headers,
         body: this.head.hasBody ? req : null,
         chunked: this.head.chunked,
@@ -190,7 +196,12 @@ export class ProxyExchange implements UpstreamHandler {
     this.bytesIn += bytes;
   }
 
-  onUpstreamHead(statusCode: number, statusText: string, headers: string[]): boolean {
+  onUpstreamHead(
+    statusCode: number,
+    statusText: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean {
     const retryable = this.ctx.retryStatuses.has(statusCode);
     if (retryable) {
       this.responseOk = false;
@@ -210,8 +221,18 @@ export class ProxyExchange implements UpstreamHandler {
       headers.push("set-cookie", this.setCookie, "cache-control", "private");
     }
     if (this.ctx.stopping) res.shouldKeepAlive = false;
+    const own: unknown = res;
+    if (
+      fields !== undefined &&
+      this.cache === undefined &&
+      this.setCookie === undefined &&
+      own instanceof ClientResponse
+    ) {
+      // The backend's lines go on as they came (ballast's own server, nothing added or
+      // taken out by a cache or a sticky cookie).
+      own.writeHeadLines(statusCode, statusText, fields);
+    } else if (statusText) res.writeHead(statusCode, statusText, headers);
     // An empty reason phrase from the backend gets node's standard one.
-    if (statusText) res.writeHead(statusCode, statusText, headers);
     else res.writeHead(statusCode, headers);
     return true;
   }
@@ -410,7 +431,7 @@ export class ProxyExchange implements UpstreamHandler {
   }
 
   private stripStickyCookie(index: number, name: string): void {
-    const headers = this.head.headers;
+    const headers = requestFields(this.head);
     const kept = withoutCookie(headers[index], name);
     if (kept !== undefined) headers[index] = kept;
     else headers.splice(index - 1, 2);

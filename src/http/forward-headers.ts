@@ -22,7 +22,13 @@ export interface ForwardingPolicy {
 
 /** What the scan of a request head found, besides the headers to send upstream. */
 export interface RequestHead {
-  /** Flat [name, value, name, value...] for the upstream request. */
+  /**
+   * The first fields for the upstream request as text (`name: value\r\n` lines): the client's
+   * lines that pass unchanged, copied as they arrived, with Host rewritten in place when
+   * needed; "" when every field is in `headers` (see requestFields()).
+   */
+  fields: string;
+  /** Flat [name, value, name, value...] for the upstream request, after `fields`. */
   headers: string[];
   /** The Host header as sent (first one). */
   host: string | undefined;
@@ -32,7 +38,10 @@ export interface RequestHead {
   hasBody: boolean;
   /** The body is chunked (Transfer-Encoding), so it goes upstream chunked too. */
   chunked: boolean;
-  /** Index in `headers` of the Cookie value, -1 when none (sticky strips its cookie). */
+  /**
+   * Index of the Cookie value in requestFields(head), -1 when none (sticky strips its
+   * cookie there).
+   */
   cookieIndex: number;
   /** The id to log and to send upstream: a trusted inbound X-Request-Id, or `fallbackId`. */
   requestId: string;
@@ -40,6 +49,28 @@ export interface RequestHead {
   refusal: number;
   /** Why, for the log. */
   refusalReason: string;
+}
+
+/**
+ * Every upstream field of `head` as one flat [name, value, ...] list, for whoever edits them
+ * (the sticky cookie, the cache's validators, an upgrade): the lines passed as text are
+ * split into `headers`, in front, and `fields` becomes "".
+ */
+export function requestFields(head: RequestHead): string[] {
+  const text = head.fields;
+  if (text.length === 0) return head.headers;
+  const split: string[] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    const next = text.indexOf("\r\n", pos);
+    const colon = text.indexOf(":", pos);
+    // Every line is `name: value` (request-parser.ts checked it, or scanRequestHead wrote it).
+    split.push(text.slice(pos, colon), text.slice(colon + 2, next));
+    pos = next + 2;
+  }
+  head.fields = "";
+  head.headers = split.concat(head.headers);
+  return head.headers;
 }
 
 /** Hop-by-hop request fields that never go upstream as received. */
@@ -121,15 +152,22 @@ export function scanRequestHead(
   const raw = req.rawHeaders;
   let refusal = 0;
   let refusalReason = "";
-  const refuse = (status: number, reason: string) => {
-    if (refusal === 0) {
-      refusal = status;
-      refusalReason = reason;
-    }
-  };
   // node stops at maxHeadersCount, set one above the limit: reaching it means fields were
   // left out, and a request is never forwarded without some of its fields.
-  if (raw.length > 2 * policy.maxFields) refuse(431, "too many header fields");
+  if (raw.length > 2 * policy.maxFields) {
+    refusal = 431;
+    refusalReason = "too many header fields";
+  }
+  // ballast's own server keeps the field section as received: the lines that pass unchanged
+  // are copied from it in runs (no string built per field); node's server, or a section
+  // whose lines are not all `name: value`, gets every field joined from `rawHeaders`.
+  const text = upgrade ? undefined : (req as { fieldText?: string }).fieldText;
+  let fields = "";
+  /** Start of the run of unchanged lines not yet copied into `fields`. */
+  let runStart = 0;
+  let lineEnd = 0;
+  /** Fields in `fields` and in the current run. */
+  let inText = 0;
   const headers: string[] = [];
   const peer = peerAddress(req);
   const rewrite = policy.enabled;
@@ -146,78 +184,109 @@ export function scanRequestHead(
   let realIp: string | undefined;
   let requestId: string | undefined;
   let transferEncoding: string | undefined;
-  let hostIndex = -1;
+  let hostSeen = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
+    const lineStart = lineEnd;
+    if (text !== undefined) lineEnd = text.indexOf("\r\n", lineStart) + 2;
     const lower = name.toLowerCase();
+    /** The value to send: `value`, another one, or undefined when the field stops here. */
+    let out: string | undefined = value;
     if (FOLDABLE.test(lower)) {
-      if (FRAMING.has(lower.replaceAll("_", "-").replace(/-+/g, "-"))) {
-        refuse(400, `header field ${name} looks like a framing field`);
+      if (refusal === 0 && FRAMING.has(lower.replaceAll("_", "-").replace(/-+/g, "-"))) {
+        refusal = 400;
+        refusalReason = `header field ${name} looks like a framing field`;
       }
-      if (!policy.underscores && lower.includes("_")) continue;
+      if (!policy.underscores && lower.includes("_")) out = undefined;
     }
-    if (REQUEST_HOP.has(lower)) {
+    if (out === undefined) {
+      // dropped above
+    } else if (REQUEST_HOP.has(lower)) {
+      out = undefined;
       if (lower === "connection") connection = connection ? `${connection},${value}` : value;
       else if (lower === "transfer-encoding") {
         hasBody = true;
         chunked = true;
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
-      } else if (lower === "upgrade" && upgrade) headers.push(name, value);
-      continue;
+      } else if (lower === "upgrade" && upgrade) out = value;
+    } else {
+      switch (lower) {
+        case "host":
+          if (host !== undefined) {
+            duplicateHost = true;
+            out = undefined;
+            break;
+          }
+          host = value;
+          hostSeen = true;
+          if (refusal === 0 && !isValidAuthority(value)) {
+            refusal = 400;
+            refusalReason = "malformed Host";
+          }
+          if (authority !== undefined) out = authority;
+          break;
+        case "content-length":
+          if (value !== "0") hasBody = true;
+          break;
+        case "cookie":
+          cookieIndex = text === undefined ? headers.length + 1 : 2 * inText + 1;
+          break;
+        case "x-request-id":
+          if (trusted) requestId = value;
+          out = undefined;
+          break;
+        case "x-forwarded-for":
+          if (!rewrite) break;
+          // Several X-Forwarded-For fields form one list, in order (RFC 9110 5.3).
+          if (trusted) forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+          out = undefined;
+          break;
+        case "x-forwarded-proto":
+          if (!rewrite) break;
+          if (trusted) forwardedProto = value;
+          out = undefined;
+          break;
+        case "x-forwarded-host":
+          if (!rewrite) break;
+          if (trusted) forwardedHost = value;
+          out = undefined;
+          break;
+        case "x-real-ip":
+          if (!rewrite) break;
+          if (trusted) realIp = value;
+          out = undefined;
+          break;
+      }
     }
-    switch (lower) {
-      case "host":
-        if (host !== undefined) {
-          duplicateHost = true;
-          continue;
-        }
-        host = value;
-        if (!isValidAuthority(value)) refuse(400, "malformed Host");
-        if (authority !== undefined) {
-          hostIndex = headers.length + 1;
-          headers.push(name, authority);
-          continue;
-        }
-        break;
-      case "content-length":
-        if (value !== "0") hasBody = true;
-        break;
-      case "cookie":
-        cookieIndex = headers.length + 1;
-        break;
-      case "x-request-id":
-        if (trusted) requestId = value;
-        continue;
-      case "x-forwarded-for":
-        if (!rewrite) break;
-        // Several X-Forwarded-For fields form one list, in order (RFC 9110 5.3).
-        if (trusted) forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
-        continue;
-      case "x-forwarded-proto":
-        if (!rewrite) break;
-        if (trusted) forwardedProto = value;
-        continue;
-      case "x-forwarded-host":
-        if (!rewrite) break;
-        if (trusted) forwardedHost = value;
-        continue;
-      case "x-real-ip":
-        if (!rewrite) break;
-        if (trusted) realIp = value;
-        continue;
+    if (text === undefined) {
+      if (out !== undefined) headers.push(name, out);
+    } else if (out === value) {
+      inText++; // the line goes on as it arrived, with its run
+    } else {
+      // The run ends before this line, which is dropped or rewritten.
+      fields += text.slice(runStart, lineStart);
+      runStart = lineEnd;
+      if (out !== undefined) {
+        fields += `${name}: ${out}\r\n`;
+        inText++;
+      }
     }
-    headers.push(name, value);
   }
-  if (transferEncoding !== undefined && !ONLY_CHUNKED.test(transferEncoding)) {
+  if (text !== undefined) fields = runStart === 0 ? text : fields + text.slice(runStart);
+  if (transferEncoding !== undefined && !ONLY_CHUNKED.test(transferEncoding) && refusal === 0) {
     // RFC 9112 6.3: without chunked last the length is unknown (400); RFC 9112 6.1: other
     // codings before it would reach the backend mislabelled as plain chunked data (501).
     if (ENDS_CHUNKED.test(transferEncoding)) {
-      refuse(501, `transfer coding "${transferEncoding}" is not supported`);
-    } else refuse(400, "Transfer-Encoding does not end in chunked");
+      refusal = 501;
+      refusalReason = `transfer coding "${transferEncoding}" is not supported`;
+    } else {
+      refusal = 400;
+      refusalReason = "Transfer-Encoding does not end in chunked";
+    }
   }
   if (authority !== undefined) {
-    if (hostIndex < 0) headers.push("host", authority);
+    if (!hostSeen) headers.push("host", authority);
     host = authority;
   } else if (host === undefined) {
     // An HTTP/1.0 request may omit Host; the upstream request is HTTP/1.1, which needs one:
@@ -225,11 +294,26 @@ export function scanRequestHead(
     host = localAuthority(req);
     headers.push("host", host);
   }
-  if (connection !== undefined)
-    cookieIndex = dropConnectionOptions(headers, connection, cookieIndex);
-  if (upgrade) headers.push("connection", "upgrade");
+  const head: RequestHead = {
+    fields,
+    headers,
+    host,
+    duplicateHost,
+    hasBody,
+    chunked,
+    cookieIndex,
+    requestId: "",
+    refusal,
+    refusalReason,
+  };
+  if (connection !== undefined && connectionNames(connection) !== undefined) {
+    // Fields named in Connection are dropped wherever they are: every field as a list.
+    head.cookieIndex = dropConnectionOptions(requestFields(head), connection, cookieIndex);
+  }
+  const added = head.headers;
+  if (upgrade) added.push("connection", "upgrade");
   if (rewrite) {
-    headers.push(
+    added.push(
       "x-forwarded-for",
       forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`,
       "x-forwarded-proto",
@@ -238,21 +322,12 @@ export function scanRequestHead(
       realIp ?? peer,
     );
     const xfh = forwardedHost ?? host;
-    if (xfh !== undefined) headers.push("x-forwarded-host", xfh);
+    if (xfh !== undefined) added.push("x-forwarded-host", xfh);
   }
   requestId ??= fallbackId;
-  headers.push("x-request-id", requestId);
-  return {
-    headers,
-    host,
-    duplicateHost,
-    hasBody,
-    chunked,
-    cookieIndex,
-    requestId,
-    refusal,
-    refusalReason,
-  };
+  added.push("x-request-id", requestId);
+  head.requestId = requestId;
+  return head;
 }
 
 /** `address:port` the client connected to, IPv6 in brackets. */
@@ -264,12 +339,10 @@ function localAuthority(req: IncomingMessage): string {
   return port === undefined ? name : `${name}:${port}`;
 }
 
-/** Removes the fields a Connection header names (RFC 9110 7.6.1); returns the new cookie index. */
-export function dropConnectionOptions(
-  headers: string[],
-  connection: string,
-  cookieIndex: number,
-): number {
+/** The field names a Connection header's options name (RFC 9110 7.6.1); undefined for none. */
+function connectionNames(connection: string): Set<string> | undefined {
+  const single = connection.toLowerCase();
+  if (single === "keep-alive" || single === "close") return undefined; // most requests
   let named: Set<string> | undefined;
   for (const token of connection.split(",")) {
     const option = token.trim().toLowerCase();
@@ -279,6 +352,16 @@ export function dropConnectionOptions(
     named ??= new Set();
     named.add(option);
   }
+  return named;
+}
+
+/** Removes the fields a Connection header names (RFC 9110 7.6.1); returns the new cookie index. */
+export function dropConnectionOptions(
+  headers: string[],
+  connection: string,
+  cookieIndex: number,
+): number {
+  const named = connectionNames(connection);
   if (named === undefined) return cookieIndex;
   let write = 0;
   let cookie = -1;

@@ -21,6 +21,7 @@ import {
   type ForwardingPolicy,
   isValidAuthority,
   type RequestHead,
+  requestFields,
   scanRequestHead,
 } from "./forward-headers.js";
 import { hashKeyOf } from "./hash-key.js";
@@ -480,7 +481,7 @@ export class HttpListener implements Listener {
       {
         method: req.method ?? "GET",
         path: target.url,
-        headers: head.headers,
+        headers: requestFields(head),
         requestId: head.requestId,
         early,
       },

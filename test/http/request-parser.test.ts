@@ -95,6 +95,26 @@ function everySplit(text: string, max?: number): Parsed {
 }
 
 describe("client request parser", () => {
+  it("finds the end of a head wherever the blank line falls, short heads and long ones", () => {
+    // Short heads are searched in JavaScript (skipping four bytes at a time), long ones with
+    // Buffer.indexOf: every alignment of the blank line, values ending next to it in CR/LF-
+    // free and in CR/LF-rich text, and a pipelined second request right behind.
+    for (const pad of [0, 1, 2, 3, 4, 5, 6, 7, 600, 1100]) {
+      const head = `GET /${"a".repeat(pad % 9)} HTTP/1.1\r\nHost: x\r\nX-V: ${"b".repeat(pad)}\r\n\r\n`;
+      const bytes = Buffer.from(`${head}GET /next HTTP/1.1\r\nHost: y\r\n\r\n`);
+      const parsed = parse([bytes], 4096);
+      assert.equal(parsed.status, 0, `pad ${pad}: ${parsed.error}`);
+      assert.deepEqual(
+        parsed.requests.map((r) => [r.url, r.headers]),
+        [
+          [`/${"a".repeat(pad % 9)}`, ["Host", "x", "X-V", "b".repeat(pad)]],
+          ["/next", ["Host", "y"]],
+        ],
+        `pad ${pad}`,
+      );
+    }
+  });
+
   it("a GET: method, target, version and fields as sent, OWS trimmed", () => {
     const out = everySplit("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Case:  v  w \t\r\n\r\n");
     assert.equal(out.status, 0);

@@ -55,6 +55,7 @@ describe("upstream socket pool queue", () => {
     const request = (path: string): UpstreamRequest => ({
       method: "GET",
       path,
+      fields: "",
       headers: ["host", "backend"],
       body: null,
       chunked: false,

@@ -157,6 +157,7 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
       parser.versionMajor,
       parser.versionMinor,
       parser.rawHeaders,
+      parser.fieldText,
     );
     this.request = req;
     if (parser.upgrade) return; // handed over when execute() returns

@@ -41,6 +41,8 @@ export class ClientRequest extends EventEmitter {
     readonly httpVersionMajor: number,
     readonly httpVersionMinor: number,
     readonly rawHeaders: string[],
+    /** The field section as received when each line is `name: value` (request-parser.ts). */
+    readonly fieldText: string | undefined,
   ) {
     super();
   }

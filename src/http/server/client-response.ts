@@ -49,6 +49,8 @@ export class ClientResponse extends EventEmitter {
   writableEnded = false;
   /** Keep the connection for another request (cleared to close it after this response). */
   shouldKeepAlive: boolean;
+  /** Told first when the connection closes early: a `close` listener without one per request. */
+  closeWatcher: { clientClosed(): void } | undefined = undefined;
   /** Fields from setHeader(), merged into the head by writeHead(). */
   private extra: string[] | undefined;
   /** The head (status line and fields) waiting for the first body bytes. */
@@ -101,6 +103,25 @@ export class ClientResponse extends EventEmitter {
       }
     }
     this.head = head;
+    this.noBody = bodyless(status) || this.req.method === "HEAD";
+    return this;
+  }
+
+  /**
+   * As writeHead, with the fields as ready lines (`name: value\r\n`, a backend's head passed
+   * on as received) and whether Content-Length and Date are among them.
+   */
+  writeHeadLines(
+    status: number,
+    reason: string,
+    fields: { readonly text: string; readonly hasLength: boolean; readonly hasDate: boolean },
+  ): this {
+    this.statusCode = status;
+    let head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || "unknown"}\r\n`;
+    if (this.extra !== undefined) head = this.addFields(head, this.extra);
+    this.head = head + fields.text;
+    if (fields.hasLength) this.hasLength = true;
+    if (fields.hasDate) this.hasDate = true;
     this.noBody = bodyless(status) || this.req.method === "HEAD";
     return this;
   }
@@ -174,6 +195,7 @@ export class ClientResponse extends EventEmitter {
   closedEarly(): void {
     if (this.closed || this.writableEnded) return;
     this.closed = true;
+    this.closeWatcher?.clientClosed();
     this.emit("close");
   }
 

@@ -120,6 +120,13 @@ export class RequestParser {
   versionMinor = 1;
   /** Flat [name, value, ...] as sent (names' case kept, values trimmed of OWS). */
   rawHeaders: string[] = [];
+  /**
+   * The field section as received (every line ending in CRLF), when each line is exactly
+   * `name: value` as `rawHeaders` has it (one space after the colon, no other OWS), so the
+   * proxy can pass kept lines on as they are instead of joining the strings again; else
+   * undefined.
+   */
+  fieldText: string | undefined = undefined;
   /** The connection may carry another request after this one. */
   keepAlive = true;
   /** An upgrade (Upgrade with `Connection: upgrade`) or CONNECT request. */
@@ -170,6 +177,7 @@ export class RequestParser {
   next(): void {
     this.state = State.Idle;
     this.rawHeaders = [];
+    this.fieldText = undefined;
   }
 
   /**
@@ -263,8 +271,17 @@ export class RequestParser {
     }
     this.state = State.Head;
     fresh = Math.max(fresh, start);
-    const blank = buffer.indexOf(CRLF_CRLF, fresh);
+    const blank = findBlankLine(buffer, fresh);
     const headEnd = blank < 0 ? buffer.length : blank + 2;
+    if (blank >= 0 && headEnd - start <= this.maxHeaderSize) {
+      // A whole head of allowed size, the usual case: its line ends are checked on the
+      // string, with no call into the Buffer per line.
+      this.pending = undefined;
+      this.pendingLength = 0;
+      const text = buffer.toString("latin1", start, headEnd);
+      if (!this.lineEndsAreCrlfIn(text) || !this.parseHead(text)) return -1;
+      return blank + 4 + shift;
+    }
     if (!this.lineEndsAreCrlf(buffer, start, fresh, blank < 0 ? buffer.length : blank + 4)) {
       return -1;
     }
@@ -274,15 +291,8 @@ export class RequestParser {
         ? this.fail(414, URI_TOO_LONG, "request line too long")
         : this.fail(431, HEADER_OVERFLOW, "request head too large");
     }
-    if (blank < 0) {
-      this.hold(buffer, start);
-      return -1;
-    }
-    this.pending = undefined;
-    this.pendingLength = 0;
-    const text = buffer.toString("latin1", start, blank + 2);
-    if (!this.parseHead(text)) return -1;
-    return blank + 4 + shift;
+    this.hold(buffer, start);
+    return -1;
   }
 
   /** Keeps `buffer[start..]`, the part of a head received so far, for the next bytes. */
@@ -302,6 +312,17 @@ export class RequestParser {
     }
     this.pending = pending;
     this.pendingLength = length;
+  }
+
+  /** Every LF in the head `text` follows a CR (as lineEndsAreCrlf, on a whole head). */
+  private lineEndsAreCrlfIn(text: string): boolean {
+    for (let lf = text.indexOf("\n"); lf >= 0; lf = text.indexOf("\n", lf + 1)) {
+      if (lf === 0 || text.charCodeAt(lf - 1) !== 13) {
+        this.fail(400, INVALID, "bare LF in the request head");
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Every LF in `buffer[from, to)` follows a CR (llhttp refuses bare LF in strict mode). */
@@ -342,9 +363,11 @@ export class RequestParser {
       return this.invalid("malformed HTTP version");
     }
     const fieldsAt = lineEnd + 2;
-    if (fieldsAt < text.length && !FIELD_SECTION.test(text.slice(fieldsAt))) {
+    const fieldText = text.slice(fieldsAt);
+    if (fieldText.length > 0 && !FIELD_SECTION.test(fieldText)) {
       return this.invalid("malformed header field");
     }
+    let asReceived = true;
     const raw = this.rawHeaders;
     let contentLength = -1;
     let transferEncoding: string | undefined;
@@ -357,7 +380,16 @@ export class RequestParser {
       const next = text.indexOf("\r\n", pos);
       const colon = text.indexOf(":", pos);
       const name = text.slice(pos, colon);
-      const value = trimOws(text, colon + 1, next);
+      // The value without the OWS around it (RFC 9110 5.5).
+      let from = colon + 1;
+      let to = next;
+      while (from < to && isOws(text.charCodeAt(from))) from++;
+      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+      // Not `name: value` byte for byte (`name:value`, more spaces, a tab, trailing OWS).
+      if (from !== colon + 2 || to !== next || text.charCodeAt(colon + 1) !== 32) {
+        asReceived = false;
+      }
+      const value = text.slice(from, to);
       pos = next + 2;
       raw.push(name, value);
       switch (name.length) {
@@ -401,7 +433,11 @@ export class RequestParser {
     let close = false;
     let keepAliveToken = false;
     let upgradeToken = false;
-    if (connection !== undefined) {
+    // Most clients send one option, read without splitting.
+    const single = connection?.toLowerCase();
+    if (single === "keep-alive") keepAliveToken = true;
+    else if (single === "close") close = true;
+    else if (connection !== undefined) {
       for (const token of connection.split(",")) {
         const option = token.trim().toLowerCase();
         if (option === "close") close = true;
@@ -411,6 +447,7 @@ export class RequestParser {
     }
     this.method = method;
     this.url = url;
+    this.fieldText = asReceived ? fieldText : undefined;
     this.versionMajor = major;
     this.versionMinor = minor;
     this.keepAlive = !close && (minor >= 1 ? major === 1 : keepAliveToken);
@@ -442,11 +479,24 @@ export class RequestParser {
   }
 }
 
-/** `text[from, to)` without the spaces and tabs around it (RFC 9110 5.5). */
-function trimOws(text: string, from: number, to: number): string {
-  while (from < to && isOws(text.charCodeAt(from))) from++;
-  while (to > from && isOws(text.charCodeAt(to - 1))) to--;
-  return text.slice(from, to);
+/** Bytes past which a search in JavaScript loses to Buffer.indexOf (a call into C++). */
+const SHORT_SEARCH = 1024;
+
+/** Index of the first CRLF CRLF in `buffer` from `from`, or -1. */
+function findBlankLine(buffer: Buffer, from: number): number {
+  const end = buffer.length;
+  if (end - from > SHORT_SEARCH) return buffer.indexOf(CRLF_CRLF, from);
+  let i = from;
+  while (i + 3 < end) {
+    const last = buffer[i + 3];
+    if (last !== 10 && last !== 13) {
+      // Every byte of a match is CR or LF: none starts at i .. i + 3.
+      i += 4;
+    } else if (last === 10 && buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13) {
+      return i;
+    } else i++;
+  }
+  return -1;
 }
 
 function isOws(code: number): boolean {

@@ -8,14 +8,16 @@
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { type Deadlined, deadlineIn, unwatch, watch } from "./deadlines.js";
-import { ResponseParser, type ResponseSink } from "./response-parser.js";
+import { type ResponseFields, ResponseParser, type ResponseSink } from "./response-parser.js";
 
 /** What to send upstream. */
 export interface UpstreamRequest {
   method: string;
   /** Origin-form target. */
   path: string;
-  /** Flat [name, value, ...], hop-by-hop fields already removed. */
+  /** The first fields as text (`name: value\r\n` lines, "" for none), hop-by-hop removed. */
+  fields: string;
+  /** Flat [name, value, ...], sent after `fields`, hop-by-hop fields already removed. */
   headers: readonly string[];
   /** The request body to stream, or null. */
   body: Readable | null;
@@ -23,12 +25,29 @@ export interface UpstreamRequest {
   chunked: boolean;
 }
 
+/** The head of `request` as sent upstream: request line, fields, framing, blank line. */
+export function upstreamHead(request: UpstreamRequest, closeEach: boolean): string {
+  const headers = request.headers;
+  let head = `${request.method} ${request.path} HTTP/1.1\r\n${request.fields}`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  if (request.body !== null && request.chunked) head += "transfer-encoding: chunked\r\n";
+  return head + (closeEach ? "connection: close\r\n\r\n" : "\r\n");
+}
+
 /** Receives the outcome of one upstream request; exactly one of end or error ends it. */
 export interface UpstreamHandler {
   /** The request got a connected socket and is being written. */
   onUpstreamConnect(connection: UpstreamConnection): void;
-  /** The final response head; false when the handler aborted the request. */
-  onUpstreamHead(status: number, reason: string, headers: string[]): boolean;
+  /**
+   * The final response head; false when the handler aborted the request. `fields`: the same
+   * fields as the backend's own lines, when they can be passed on as they are.
+   */
+  onUpstreamHead(
+    status: number,
+    reason: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean;
   /** Body bytes (`last`: they end the body); false asks for a pause until `resume()`. */
   onUpstreamData(chunk: Buffer, last: boolean): boolean;
   onUpstreamEnd(): void;
@@ -74,6 +93,11 @@ export const BODY_TIMEOUT = "UPSTREAM_BODY_TIMEOUT";
 export const BAD_RESPONSE = "UPSTREAM_BAD_RESPONSE";
 export const CLOSED = "UPSTREAM_CLOSED";
 
+/** Bytes per read from a backend (node's own read size). */
+const READ_SIZE = 64 * 1024;
+/** Body bytes up to this size are copied out of the read buffer (node's pool serves them). */
+const COPY_BELOW = 4096;
+
 enum Phase {
   Connecting,
   Idle,
@@ -101,6 +125,9 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   private paused = false;
   /** True while send() hands the socket over: an abort then leaves the release to send(). */
   private handingOver = false;
+  private readBuffer: Buffer | undefined;
+  /** A view of `readBuffer` went to the handler: the next read needs a new buffer. */
+  private readBufferLent = false;
   /** The request waiting for the connect. */
   private first: UpstreamRequest | undefined;
   private firstHandler: UpstreamHandler | undefined;
@@ -119,10 +146,22 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     this.onBodyData = this.onBodyData.bind(this);
     this.onBodyEnd = this.onBodyEnd.bind(this);
     this.onBodyError = this.onBodyError.bind(this);
-    const socket = connect({ host, port, noDelay: true });
+    // Reads land in the connection's own buffer and come straight to the parser (node's
+    // `onread`): no Buffer allocated per read and no readable-stream bookkeeping.
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.nextReadBuffer(),
+        callback: (length: number, buffer: Uint8Array): boolean => {
+          this.onSocketData((buffer as Buffer).subarray(0, length));
+          return true; // a pause is asked by onSocketData itself
+        },
+      },
+    });
     this.socket = socket;
     socket.on("connect", () => this.onConnected());
-    socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
     socket.on("end", () => this.onSocketEnd());
     socket.on("error", (error: Error) => this.onSocketError(error));
     socket.on("close", () => this.onSocketClose());
@@ -156,12 +195,8 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
       // Aborted before a byte was written (the client left while the request waited).
       return false;
     }
-    const headers = request.headers;
-    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const head = upstreamHead(request, options.closeEach);
     const body = request.body;
-    if (body !== null && request.chunked) head += "transfer-encoding: chunked\r\n";
-    head += options.closeEach ? "connection: close\r\n\r\n" : "\r\n";
     const socket = this.socket;
     this.written = true;
     if (body === null) {
@@ -221,18 +256,32 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
 
   // ---- response (ResponseSink) ----------------------------------------------------------
 
-  onResponseHead(status: number, reason: string, headers: string[]): boolean {
+  onResponseHead(
+    status: number,
+    reason: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean {
     const handler = this.handler;
     if (handler === undefined) return false;
     this.phase = Phase.Body;
     this.deadline = deadlineIn(this.owner.options.bodyTimeoutMs);
-    return handler.onUpstreamHead(status, reason, headers);
+    return handler.onUpstreamHead(status, reason, headers, fields);
   }
 
   onResponseData(chunk: Buffer, last: boolean): void {
     const handler = this.handler;
     if (handler === undefined) return;
-    if (!handler.onUpstreamData(chunk, last)) {
+    // `chunk` is a view of the read buffer, which the next read overwrites: a small one is
+    // copied (from node's shared pool), a large one is lent and the next read gets a new
+    // buffer.
+    let data: Buffer;
+    if (chunk.length <= COPY_BELOW) data = Buffer.from(chunk);
+    else {
+      data = chunk;
+      this.readBufferLent = true;
+    }
+    if (!handler.onUpstreamData(data, last)) {
       this.paused = true;
       this.deadline = 0;
     }
@@ -260,6 +309,15 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
   }
 
   // ---- socket events --------------------------------------------------------------------
+
+  /** The buffer the next read goes into: the same one unless a view of it was lent. */
+  private nextReadBuffer(): Buffer {
+    if (this.readBufferLent || this.readBuffer === undefined) {
+      this.readBufferLent = false;
+      this.readBuffer = Buffer.allocUnsafe(READ_SIZE);
+    }
+    return this.readBuffer;
+  }
 
   private onConnected(): void {
     const request = this.first;

@@ -9,8 +9,17 @@ import { dropConnectionOptions } from "../forward-headers.js";
 
 /** Where a parsed response goes. */
 export interface ResponseSink {
-  /** A final (>= 200) head, without hop-by-hop fields; false when the sink stopped the parse. */
-  onResponseHead(status: number, reason: string, headers: string[]): boolean;
+  /**
+   * A final (>= 200) head, without hop-by-hop fields; false when the sink stopped the parse.
+   * `fields` is the same fields as the backend's lines (see ResponseFields) when each was
+   * `name: value`, else undefined.
+   */
+  onResponseHead(
+    status: number,
+    reason: string,
+    headers: string[],
+    fields: ResponseFields | undefined,
+  ): boolean;
   /**
    * Body bytes (a view of the socket's chunk, chunk framing removed); `last` when they
    * complete a Content-Length body, so the client side can end with them in one call.
@@ -18,6 +27,16 @@ export interface ResponseSink {
   onResponseData(chunk: Buffer, last: boolean): void;
   /** The response is complete. */
   onResponseEnd(): void;
+}
+
+/** The kept fields of a response head as the backend's own lines, to pass on as they are. */
+export interface ResponseFields {
+  /** `name: value\r\n` lines, hop-by-hop ones cut out. */
+  text: string;
+  /** A Content-Length line is among them. */
+  hasLength: boolean;
+  /** A Date line is among them. */
+  hasDate: boolean;
 }
 
 enum State {
@@ -202,7 +221,8 @@ export class ResponseParser {
         this.fail("response head too large");
         return -1;
       }
-      this.pending = pending === undefined ? chunk.subarray(at) : buffer;
+      // A copy: the caller's chunk may be a read buffer that the next read overwrites.
+      this.pending = pending === undefined ? Buffer.from(chunk.subarray(at)) : buffer;
       return -1;
     }
     this.pending = undefined;
@@ -240,15 +260,36 @@ export class ResponseParser {
     let connection: string | undefined;
     let hint = 0;
     let pos = lineEnd + 2;
+    const fieldsAt = pos;
     if (pos < text.length && !FIELD_SECTION.test(text.slice(pos))) {
       return this.fail("malformed header field");
     }
+    // The kept lines as received, in runs (as forward-headers.ts does for requests), while
+    // every line is `name: value` byte for byte.
+    let asReceived = true;
+    let kept = "";
+    let runStart = pos;
+    let hasDate = false;
+    /** Start of the previous line and the field count before it (was it kept?). */
+    let previous = -1;
+    let countBefore = 0;
     while (pos < text.length) {
+      if (previous >= 0 && headers.length === countBefore) {
+        kept += text.slice(runStart, previous); // the previous line was dropped
+        runStart = pos;
+      }
+      previous = pos;
+      countBefore = headers.length;
       const next = text.indexOf("\r\n", pos);
       const colon = text.indexOf(":", pos);
       const name = text.slice(pos, colon);
       const value = trimOws(text.slice(colon + 1, next));
       pos = next + 2;
+      // Not `name: value` byte for byte: the fields are joined from the list instead.
+      if (value.length !== next - colon - 2 || text.charCodeAt(colon + 1) !== 32) {
+        asReceived = false;
+      }
+      if (name.length === 4 && name.toLowerCase() === "date") hasDate = true;
       switch (
         name.length === 10 || name.length === 14 || name.length === 17 ? name.toLowerCase() : ""
       ) {
@@ -283,6 +324,10 @@ export class ResponseParser {
       }
       headers.push(name, value);
     }
+    if (previous >= 0 && headers.length === countBefore) {
+      kept += text.slice(runStart, previous);
+      runStart = pos;
+    }
     if (status < 200) {
       if (status === 101) return this.fail("unexpected 101 switching protocols");
       // An interim answer (100 Continue, 103 Early Hints): the final one follows.
@@ -300,7 +345,9 @@ export class ResponseParser {
       else {
         if (CLOSE_TOKEN.test(tokens)) keepAlive = false;
         else if (!http11 && KEEP_ALIVE_TOKEN.test(tokens)) keepAlive = true;
+        const count = headers.length;
         dropConnectionOptions(headers, connection, -1);
+        if (headers.length !== count) asReceived = false;
       }
     }
     this.keepAliveHintMs = hint;
@@ -319,7 +366,12 @@ export class ResponseParser {
       keepAlive = false;
     }
     this.keepAlive = keepAlive;
-    if (!this.sink.onResponseHead(status, reason, headers)) {
+    let fields: ResponseFields | undefined;
+    if (asReceived) {
+      kept = runStart === fieldsAt ? text.slice(fieldsAt) : kept + text.slice(runStart);
+      fields = { text: kept, hasLength: contentLength >= 0, hasDate };
+    }
+    if (!this.sink.onResponseHead(status, reason, headers, fields)) {
       this.stop();
       return false;
     }
