@@ -46,10 +46,11 @@ describe("upstream socket pool queue", () => {
     const pool = new SocketPool("127.0.0.1", port, {
       maxConnections: 1,
       closeEach: false,
-      connectTimeoutMs: 5000,
-      responseTimeoutMs: 5000,
-      bodyTimeoutMs: 5000,
-      idleTimeoutMs: 5000,
+      // As long as the test's bound: a loaded machine takes seconds over the queue.
+      connectTimeoutMs: 60_000,
+      responseTimeoutMs: 60_000,
+      bodyTimeoutMs: 60_000,
+      idleTimeoutMs: 60_000,
       maxHeaderSize: 16_384,
     });
     const request = (path: string): UpstreamRequest => ({
