@@ -18,6 +18,14 @@ export interface KernelService {
 
 /** How soon after a change request the transaction runs, so a burst of events makes one. */
 const COALESCE_MS = 10;
+/**
+ * How long an unchanged ruleset goes without being checked against the kernel's tables. Any
+ * listing of a table makes nft fetch every element of every set (the DR flow sets: tens of
+ * thousands of flows, 0.1 s of CPU and more per run), so a tick whose rules are the ones last
+ * applied runs no nft at all; every so often it lists and compares anyway, which puts back a
+ * table that someone deleted by hand.
+ */
+const RECHECK_MS = 30_000;
 
 class KernelController {
   private readonly services = new Map<string, KernelService>();
@@ -25,6 +33,9 @@ class KernelController {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private lastScript = "";
+  /** The rules of the last applied transaction (its script without flushes and deletes). */
+  private lastRules = "";
+  private lastCheck = 0;
   /** Transactions applied and refused since the start, for the listeners' stats. */
   readonly counters = { transactions: 0, refused: 0 };
   logger: Logger | undefined;
@@ -70,24 +81,30 @@ class KernelController {
   }
 
   private async transaction(): Promise<void> {
-    const existing = await existingObjects();
     if (this.services.size === 0) {
-      await removeTables(existing);
+      await removeTables(await existingObjects());
       this.lastScript = "";
+      this.lastRules = "";
       return;
     }
     const rules: ServiceRules[] = [];
     for (const service of this.services.values()) rules.push(await service.rules());
-    const script = renderTransaction(rules, existing);
-    if (script === this.lastScript) return;
-    try {
-      await applyScript(script);
-    } catch (error) {
-      this.counters.refused++;
-      throw error;
+    const wanted = renderTransaction(rules, {});
+    if (wanted === this.lastRules && Date.now() - this.lastCheck < RECHECK_MS) return;
+    const script = renderTransaction(rules, await existingObjects());
+    this.lastCheck = Date.now();
+    if (script !== this.lastScript) {
+      try {
+        await applyScript(script);
+      } catch (error) {
+        this.counters.refused++;
+        this.lastRules = "";
+        throw error;
+      }
+      this.counters.transactions++;
+      this.lastScript = script;
     }
-    this.counters.transactions++;
-    this.lastScript = script;
+    this.lastRules = wanted;
   }
 }
 
