@@ -8,8 +8,10 @@
  *   - through the kernel DR path (netdev ingress, MAC rewrite; replies bypass the director).
  * All paths are up at once (one ballast with DR on the VIP and NAT on a second address of the
  * director; the tcp listener in a ballast of its own on the director's address), so they are
- * measured in turns within each round, in a rotated order, and every ratio is taken within a
- * round: the table gives the median over the rounds of the rates and of the same-round ratios.
+ * measured in turns within each round (new connections on every path, then bulk on every
+ * path), in a rotated order, and every ratio is taken within a round: the table gives the
+ * median over the rounds of the rates and of the same-round ratios. It also counts the packets
+ * the director received per 100 MB of bulk: what its rules had to look at.
  *
  * The machine is shared, so rates swing with its load; next to each rate the bench prints the
  * CPU time the lab spent per 1000 connections (per 100 MB for bulk): the client's wrk, every
@@ -55,6 +57,8 @@ interface Path {
 interface Sample {
   rate: number;
   cpuMs: number;
+  /** Packets the director received per 1000 connections (per 100 MB). */
+  directorPackets: number;
 }
 
 interface PathFigures {
@@ -110,11 +114,24 @@ async function wrk(lvs: LvsLab, url: string, args: string[], duration = seconds)
 async function sample(lvs: LvsLab, url: string, args: string[], bulk: boolean): Promise<Sample> {
   const servers = [lvs.director, ...lvs.servers.map((server) => server.ns)];
   const before = await namespaceCpuMs(servers);
+  const packetsBefore = await directorPackets(lvs);
   const result = await wrk(lvs, url, args);
+  const packets = (await directorPackets(lvs)) - packetsBefore;
   const labMs = (await namespaceCpuMs(servers)) - before + result.cpuMs;
   // CPU ms per 1000 connections, or per 100 MB.
-  const units = bulk ? (result.mbps * seconds) / 100 : result.requests / 1000;
-  return { rate: bulk ? result.mbps : result.rps, cpuMs: labMs / Math.max(units, 1e-9) };
+  const units = Math.max(bulk ? (result.mbps * seconds) / 100 : result.requests / 1000, 1e-9);
+  return {
+    rate: bulk ? result.mbps : result.rps,
+    cpuMs: labMs / units,
+    directorPackets: packets / units,
+  };
+}
+
+/** Packets received by the director's interface so far. */
+async function directorPackets(lvs: LvsLab): Promise<number> {
+  const out = (await lvs.director.ip("-s", "-j", "link", "show", "dev", "eth0")).stdout;
+  const [link] = JSON.parse(out) as { stats64?: { rx?: { packets?: number } } }[];
+  return link?.stats64?.rx?.packets ?? 0;
 }
 
 /** The pool of the bench: rs1 alone. */
@@ -202,8 +219,8 @@ function overDirect(figures: Map<string, PathFigures>, path: string, bulk: boole
 
 function table(paths: readonly Path[], figures: Map<string, PathFigures>): string {
   const lines = [
-    "| path | new conn/s | vs user-space | CPU ms/1000 conn | over direct | bulk MB/s | vs direct | CPU ms/100 MB |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| path | new conn/s | vs user-space | CPU ms/1000 conn | over direct | bulk MB/s | vs direct | CPU ms/100 MB | director packets/100 MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const path of paths) {
     const f = figures.get(path.name);
@@ -211,7 +228,7 @@ function table(paths: readonly Path[], figures: Map<string, PathFigures>): strin
     const rate = (s: Sample[]) => median(s.map((x) => x.rate));
     const cpu = (s: Sample[]) => median(s.map((x) => x.cpuMs)).toFixed(0);
     lines.push(
-      `| ${path.name} | ${Math.round(rate(f.fresh))} | ${ratio(figures, path.name, "user-space tcp listener", false)} | ${cpu(f.fresh)} | ${overDirect(figures, path.name, false)} | ${rate(f.bulk).toFixed(0)} | ${ratio(figures, path.name, "direct", true)} | ${cpu(f.bulk)} |`,
+      `| ${path.name} | ${Math.round(rate(f.fresh))} | ${ratio(figures, path.name, "user-space tcp listener", false)} | ${cpu(f.fresh)} | ${overDirect(figures, path.name, false)} | ${rate(f.bulk).toFixed(0)} | ${ratio(figures, path.name, "direct", true)} | ${cpu(f.bulk)} | ${Math.round(median(f.bulk.map((x) => x.directorPackets)))} |`,
     );
   }
   return lines.join("\n");
@@ -250,16 +267,19 @@ try {
   const figures = new Map<string, PathFigures>(paths.map((p) => [p.name, { fresh: [], bulk: [] }]));
   const freshArgs = ["-c", String(connections), "-H", "Connection: close"];
   const bulkArgs = ["-c", String(bulkConnections)];
+  // Each kind in turns over the paths, so the figures a ratio compares are seconds apart.
   for (let round = 0; round < rounds; round++) {
     const order = paths.map((_, i) => paths[(i + round) % paths.length]);
-    for (const path of order) {
-      const fresh = await sample(lvs, `${path.base}/`, freshArgs, false);
-      const bulk = await sample(lvs, `${path.base}/bulk`, bulkArgs, true);
-      figures.get(path.name)?.fresh.push(fresh);
-      figures.get(path.name)?.bulk.push(bulk);
-      console.error(
-        `round ${round + 1} ${path.name}: ${Math.round(fresh.rate)} new connections/s (${fresh.cpuMs.toFixed(0)} CPU ms/1000), ${bulk.rate.toFixed(0)} MB/s (${bulk.cpuMs.toFixed(0)} CPU ms/100 MB)`,
-      );
+    for (const bulk of [false, true]) {
+      for (const path of order) {
+        const s = bulk
+          ? await sample(lvs, `${path.base}/bulk`, bulkArgs, true)
+          : await sample(lvs, `${path.base}/`, freshArgs, false);
+        (bulk ? figures.get(path.name)?.bulk : figures.get(path.name)?.fresh)?.push(s);
+        console.error(
+          `round ${round + 1} ${path.name}: ${bulk ? `${s.rate.toFixed(0)} MB/s, ${s.cpuMs.toFixed(0)} CPU ms and ${Math.round(s.directorPackets)} director packets per 100 MB` : `${Math.round(s.rate)} new connections/s, ${s.cpuMs.toFixed(0)} CPU ms and ${Math.round(s.directorPackets)} director packets per 1000`}`,
+        );
+      }
     }
   }
   console.log(
