@@ -7,68 +7,52 @@
  * listing, while a weight change still lists and rewrites.
  */
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Daemon } from "../support/daemon.js";
-import { requireProgram } from "../support/programs.js";
-import { tempDir } from "../support/temp-dir.js";
 import { waitFor } from "../support/wait.js";
 import { buildLvsLab, dispatchesTo, kernelConfig, type LvsLab } from "./lvs-lab.js";
+import { logNftRuns, type NftLog } from "./nft-log.js";
 
 const asRoot = process.getuid?.() === 0;
 
 describe("kernel controller", { skip: asRoot ? false : "needs root" }, () => {
   let lvs: LvsLab;
   let ballast: Daemon | undefined;
-  const dir = tempDir("nft-log");
-  const log = join(dir.path, "nft.log");
-  const path = process.env.PATH;
+  let nft: NftLog | undefined;
   before(async () => {
     lvs = await buildLvsLab(1);
-    // A wrapper named nft that logs its arguments and runs the real one.
-    const wrapper = join(dir.path, "nft");
-    writeFileSync(
-      wrapper,
-      `#!${process.execPath}
-const { appendFileSync } = require("node:fs");
-const { spawnSync } = require("node:child_process");
-appendFileSync(${JSON.stringify(log)}, process.argv.slice(2).join(" ") + "\\n");
-const run = spawnSync(${JSON.stringify(requireProgram("nft"))}, process.argv.slice(2), { stdio: "inherit" });
-process.exit(run.status ?? 1);
-`,
-    );
-    chmodSync(wrapper, 0o755);
-    writeFileSync(join(dir.path, "package.json"), '{ "type": "commonjs" }');
-    process.env.PATH = `${dir.path}${delimiter}${path ?? ""}`;
+    nft = logNftRuns();
   });
   after(async () => {
-    process.env.PATH = path;
+    nft?.restore();
     await ballast?.stop();
     await lvs?.cleanup();
-    dir.cleanup();
   });
 
   it("an unchanged ruleset is not listed again at every tick; a change still is", async () => {
+    const log = nft as NftLog;
     const [rs1] = lvs.servers;
     ballast = await lvs.startBallast(kernelConfig([rs1], { mode: "nat", check: false }));
     await waitFor("rs1 in the dispatch", () => dispatchesTo(lvs, rs1));
     // ballast's nft runs went through the wrapper: the first transaction is in the log
-    assert.match(readFileSync(log, "utf8"), /^-f -$/m);
+    assert.ok(log.lines().includes("-f -"), log.lines().join(" | "));
     await sleep(1500);
-    writeFileSync(log, "");
+    log.clear();
     await sleep(5000); // five ticks of 1 s, each of which asks for a transaction
-    const idle = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    const idle = log.lines();
     assert.equal(
       idle.filter((line) => line.includes("list table")).length,
       0,
       `no table listing while nothing changes: ${idle.join(" | ")}`,
     );
 
-    writeFileSync(log, "");
+    log.clear();
     await lvs.ctl("weight", "web", "rs1", "0");
-    await waitFor("the weight change applied", () => readFileSync(log, "utf8").includes("-f -"));
-    assert.match(readFileSync(log, "utf8"), /list table ip ballast/);
+    await waitFor("the weight change applied", () => log.lines().includes("-f -"));
+    assert.ok(
+      log.lines().some((line) => line.includes("list table ip ballast")),
+      log.lines().join(" | "),
+    );
   });
 });
