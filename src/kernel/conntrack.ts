@@ -94,8 +94,11 @@ function conntrackTool(): Promise<string> {
   });
 }
 
-/** Every tracked TCP/UDP connection of this network namespace. */
-export async function readConntrack(): Promise<TrackedConnection[]> {
+/**
+ * Every tracked TCP/UDP connection of this network namespace; with `mentioning`, only those of
+ * lines that contain it (a cheap test before the parse: the table may hold 100000 entries).
+ */
+export async function readConntrack(mentioning?: string): Promise<TrackedConnection[]> {
   let text: string;
   try {
     text = await readFile("/proc/net/nf_conntrack", "utf8");
@@ -104,6 +107,7 @@ export async function readConntrack(): Promise<TrackedConnection[]> {
   }
   const entries: TrackedConnection[] = [];
   for (const line of text.split("\n")) {
+    if (mentioning !== undefined && !line.includes(mentioning)) continue;
     const entry = parseConntrackLine(line);
     if (entry !== undefined) entries.push(entry);
   }

@@ -21,6 +21,14 @@ export interface KernelService {
 
 /** How soon after a change request the transaction runs, so a burst of events makes one. */
 const COALESCE_MS = 10;
+/**
+ * How long an unchanged ruleset goes without being checked against the kernel's tables. Any
+ * listing of a table makes nft fetch every element of every set (the DR flow sets: tens of
+ * thousands of flows, 0.1 s of CPU and more per run), so a tick whose rules are the ones last
+ * applied runs no nft at all; every so often it lists and compares anyway, which puts back a
+ * table that someone deleted by hand.
+ */
+const RECHECK_MS = 30_000;
 
 class KernelController {
   private readonly services = new Map<string, KernelService>();
@@ -28,6 +36,9 @@ class KernelController {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private lastScript = "";
+  /** The rules of the last applied transaction (its script without flushes and deletes). */
+  private lastRules = "";
+  private lastCheck = 0;
   /** The tunnels (devices and forwarding entries) as the last transaction left them. */
   private lastTunnels = "";
   /** The MAC of each tunnel device, the source of the frames sent into it. */
@@ -77,19 +88,20 @@ class KernelController {
   }
 
   private async transaction(): Promise<void> {
-    const existing = await existingObjects();
     if (this.services.size === 0) {
-      await removeTables(existing);
+      await removeTables(await existingObjects());
       await pruneTunnels([]);
       this.lastScript = "";
+      this.lastRules = "";
       this.lastTunnels = "";
       return;
     }
     const rules: ServiceRules[] = [];
     for (const service of this.services.values()) rules.push(await service.rules());
+    const recheck = Date.now() - this.lastCheck >= RECHECK_MS;
     const tunnels = wantedTunnels(rules);
     const tunnelState = JSON.stringify(tunnels, (_, v) => (v instanceof Map ? [...v].sort() : v));
-    if (tunnelState !== this.lastTunnels) {
+    if (recheck || tunnelState !== this.lastTunnels) {
       const macs = new Map<string, string>();
       for (const tunnel of tunnels) macs.set(tunnel.device, await prepareTunnel(tunnel));
       this.tunnelMacs = macs;
@@ -98,17 +110,22 @@ class KernelController {
       if (service.tunnel !== undefined)
         service.tunnel.mac = this.tunnelMacs.get(service.tunnel.device);
     }
-    const script = renderTransaction(rules, existing);
+    const wanted = renderTransaction(rules, {});
+    if (wanted === this.lastRules && tunnelState === this.lastTunnels && !recheck) return;
+    const script = renderTransaction(rules, await existingObjects());
+    this.lastCheck = Date.now();
     if (script !== this.lastScript) {
       try {
         await applyScript(script);
       } catch (error) {
         this.counters.refused++;
+        this.lastRules = "";
         throw error;
       }
       this.counters.transactions++;
       this.lastScript = script;
     }
+    this.lastRules = wanted;
     if (tunnelState !== this.lastTunnels) {
       await pruneTunnels(tunnels);
       this.lastTunnels = tunnelState;

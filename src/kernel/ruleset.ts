@@ -65,6 +65,19 @@ export interface TableObjects {
 
 type Family = "ip" | "netdev";
 
+/**
+ * The most elements a flow or persistence set holds. nftables gives a dynamic set without a
+ * size 65535, and a packet whose `update` finds the set full breaks out of its rule: at 220 new
+ * connections/s with the 5 min flow timeout, every new DR flow would then fall through to the
+ * director's own stack. Elements take memory only when they exist; IPVS's table is unbounded.
+ */
+export const DYNAMIC_SET_SIZE = 1 << 20;
+
+/** The declaration of a dynamic set of `type` whose elements live `seconds`. */
+function dynamicSet(family: Family, name: string, type: string, seconds: number): string {
+  return `add set ${family} ${TABLE} ${name} { type ${type}; size ${DYNAMIC_SET_SIZE}; flags dynamic,timeout; timeout ${seconds}s; }`;
+}
+
 /** Keys of listener names: letters, digits and _, unique by a short hash of the name. */
 export function serviceKey(name: string): string {
   let hash = 2166136261;
@@ -294,13 +307,18 @@ function directRoutingRules(service: ServiceRules): string[] {
   const lines: string[] = [];
   for (const server of flowServers) {
     lines.push(
-      `add set netdev ${TABLE} ${flowSet(service, server)} { type ipv4_addr . inet_service; flags dynamic,timeout; timeout ${service.flowTimeoutSeconds}s; }`,
+      dynamicSet(
+        "netdev",
+        flowSet(service, server),
+        "ipv4_addr . inet_service",
+        service.flowTimeoutSeconds,
+      ),
     );
   }
   if (service.persistenceSeconds > 0) {
     for (const server of service.servers) {
       lines.push(
-        `add set netdev ${TABLE} ${persistSet(service, server)} { type ipv4_addr; flags dynamic,timeout; timeout ${service.persistenceSeconds}s; }`,
+        dynamicSet("netdev", persistSet(service, server), "ipv4_addr", service.persistenceSeconds),
       );
     }
   }
@@ -368,8 +386,7 @@ function outRules(service: ServiceRules, out: string): string[] {
 /** The set declarations of NAT persistence (DR declares its own with its rules). */
 function natSetDeclarations(service: ServiceRules): string[] {
   if (service.mode !== "nat" || service.persistenceSeconds <= 0) return [];
-  return service.servers.map(
-    (server) =>
-      `add set ip ${TABLE} ${persistSet(service, server)} { type ipv4_addr; flags dynamic,timeout; timeout ${service.persistenceSeconds}s; }`,
+  return service.servers.map((server) =>
+    dynamicSet("ip", persistSet(service, server), "ipv4_addr", service.persistenceSeconds),
   );
 }

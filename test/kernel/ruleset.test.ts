@@ -59,7 +59,7 @@ describe("kernel ruleset", () => {
     const script = renderTransaction([nat({ persistenceSeconds: 300 })], {});
     assert.match(
       script,
-      /add set ip ballast p_\w+_0a00000b0050_300 \{ type ipv4_addr; flags dynamic,timeout; timeout 300s; \}/,
+      /add set ip ballast p_\w+_0a00000b0050_300 \{ type ipv4_addr; size \d+; flags dynamic,timeout; timeout 300s; \}/,
     );
     assert.match(script, /ip saddr @p_\w+_0a00000b0050_300 goto rs_/);
     assert.match(script, /update @p_\w+_0a00000b0050_300 \{ ip saddr \}/);
@@ -112,7 +112,7 @@ describe("kernel ruleset", () => {
     assert.match(script, /type filter hook ingress device "eth0" priority -500/);
     assert.match(
       script,
-      /add set netdev ballast f_\w+_0a00000b0050_300 \{ type ipv4_addr \. inet_service; flags dynamic,timeout; timeout 300s; \}/,
+      /add set netdev ballast f_\w+_0a00000b0050_300 \{ type ipv4_addr \. inet_service; size \d+; flags dynamic,timeout; timeout 300s; \}/,
     );
     assert.match(
       script,
@@ -154,6 +154,27 @@ describe("kernel ruleset", () => {
       {},
     );
     assert.doesNotMatch(udp, /maxseg/);
+  });
+
+  it("flow and persistence sets hold far more than nftables' default 65535 elements, so a busy service's new flows are never refused by a full set", () => {
+    const macs = new Map([
+      ["rs1", "02:00:00:00:00:11"],
+      ["rs2", "02:00:00:00:00:12"],
+    ]);
+    const dr = nat({
+      mode: "dr",
+      device: "eth0",
+      deviceMac: "02:00:00:00:00:01",
+      macs,
+      flowServers: servers,
+      persistenceSeconds: 300,
+    });
+    const script = renderTransaction([dr, nat({ persistenceSeconds: 300 })], {});
+    const sizes = [...script.matchAll(/^add set .* size (\d+);/gm)].map((m) => Number(m[1]));
+    // two persistence sets per family, two flow sets
+    assert.equal(sizes.length, 6);
+    // 5 minutes of flows at 3000 new connections/s
+    for (const size of sizes) assert.ok(size >= 300 * 3000, `set size ${size}`);
   });
 
   it("service keys are safe nftables names, distinct for names that clean up alike", () => {
