@@ -4,7 +4,7 @@
  * proxy relies on, and answers a malformed head with a status instead of guessing:
  *
  * - the request line is `method SP target SP HTTP/d.d` with single spaces, a method llhttp
- *   knows, and a target of visible characters (no space, tab or control character);
+ *   knows, and a target of visible ASCII (no space, tab, control character or byte > 0x7f);
  * - every line ends in CRLF: a bare LF or bare CR is a 400, and so is obs-fold (a line that
  *   starts with whitespace), whitespace before a colon, a name that is not a token and a value
  *   with a control character;
@@ -86,8 +86,13 @@ const METHODS = new Set([
   "UNSUBSCRIBE",
 ]);
 
-/** A request target: visible ASCII and obs-text, no space, tab, DEL or other control. */
-const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+/**
+ * A request target: visible ASCII only, no space, tab, DEL or other control, and no byte
+ * above 0x7f (RFC 3986 has none: such a target is percent-encoded). llhttp refuses those
+ * bytes too, so a backend behind ballast would answer them with a parse error, which the
+ * proxy would count as the backend's failure (and retry on the next backend).
+ */
+const TARGET = /^[\x21-\x7e]+$/;
 /**
  * A whole field section, checked with one match: each line a token (RFC 9110 5.6.2), a colon
  * with no whitespace before it, and a value of visible characters, spaces, tabs and obs-text,
@@ -275,6 +280,9 @@ export class RequestParser {
         : this.fail(431, HEADER_OVERFLOW, "request head too large");
     }
     if (blank < 0) {
+      // Not HTTP at all (a TLS hello on the plain port, binary junk): refused at once rather
+      // than held until the head's timeout, as llhttp refuses it on its first bytes.
+      if (!methodMayFollow(buffer, start)) return this.fail(400, INVALID, "malformed request line");
       this.hold(buffer, start);
       return -1;
     }
@@ -365,7 +373,11 @@ export class RequestParser {
           if (!host && name.toLowerCase() === "host") host = true;
           break;
         case 6:
-          if (name.toLowerCase() === "expect") expect = value;
+          // Several Expect fields form one list (RFC 9110 5.3): `foo` in any of them is an
+          // expectation the server cannot meet, wherever 100-continue stands.
+          if (name.toLowerCase() === "expect") {
+            expect = expect === undefined ? value : `${expect}, ${value}`;
+          }
           break;
         case 7:
           if (name.toLowerCase() === "upgrade") upgradeField = true;
@@ -440,6 +452,24 @@ export class RequestParser {
     this.fail(400, INVALID, reason);
     return false;
   }
+}
+
+/** Longest method llhttp knows (UNSUBSCRIBE), with the space after it. */
+const METHOD_ROOM = 12;
+
+/**
+ * True when the bytes of a head so far can begin with a method: upper-case letters or `-`,
+ * then a space within METHOD_ROOM bytes. Looks at those few bytes only, so a slow client's
+ * every byte costs no more.
+ */
+function methodMayFollow(buffer: Buffer, start: number): boolean {
+  const end = Math.min(buffer.length, start + METHOD_ROOM);
+  for (let i = start; i < end; i++) {
+    const byte = buffer[i];
+    if (byte === 32) return i > start;
+    if ((byte < 65 || byte > 90) && byte !== 45) return false;
+  }
+  return end - start < METHOD_ROOM;
 }
 
 /** `text[from, to)` without the spaces and tabs around it (RFC 9110 5.5). */
