@@ -176,6 +176,10 @@ describe("upstream response parser", () => {
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
     ],
     ["101 to a plain request", "HTTP/1.1 101 Switching Protocols\r\n\r\n"],
+    [
+      "Transfer-Encoding in an HTTP/1.0 response (RFC 9112 6.1: faulty framing)",
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+    ],
     ["chunk size not hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
     [
       "chunk longer than its size",

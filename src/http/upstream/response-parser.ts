@@ -291,6 +291,9 @@ export class ResponseParser {
     if (chunked && contentLength >= 0) {
       return this.fail("both transfer-encoding and content-length");
     }
+    // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing (a 1.0
+    // recipient on the way may read the body to the close, or as the next response).
+    if (chunked && !http11) return this.fail("transfer-encoding in an HTTP/1.0 response");
     let keepAlive = http11;
     if (connection !== undefined) {
       const tokens = connection.toLowerCase();
