@@ -189,6 +189,9 @@ describe("client request parser", () => {
       "\x00GET",
       " GET /",
       "GETTINGLONGERTHANANYMETHOD",
+      "GET /\r\n", // HTTP/0.9's simple request: no blank line will follow
+      "GET / HTTP/1.1 \r\nHost: a\r\n",
+      "GET / HTTP/1.10\r\n",
     ]) {
       const bytes = Buffer.from(junk, "latin1");
       assert.equal(parse([bytes]).status, 400, JSON.stringify(junk));
@@ -198,8 +201,19 @@ describe("client request parser", () => {
         JSON.stringify(junk),
       );
     }
-    for (const start of ["G", "GET", "M-SEARCH", "UNSUBSCRIBE", "GET /partial HT"]) {
-      assert.equal(parse([Buffer.from(start)]).status, 0, `${start} may still become a request`);
+    for (const start of [
+      "G",
+      "GET",
+      "M-SEARCH",
+      "UNSUBSCRIBE",
+      "GET /partial HT",
+      "GET / HTTP/1.1\r\nHost: a\r\n",
+      "\r\nGET / HTTP/1.1\r\nHost: a\r\n",
+    ]) {
+      const bytes = Buffer.from(start);
+      assert.equal(parse([bytes]).status, 0, `${start} may still become a request`);
+      const single = [...bytes].map((b) => Buffer.from([b]));
+      assert.equal(parse(single).status, 0, `${start}, byte by byte`);
     }
   });
 

@@ -100,6 +100,8 @@ const TARGET = /^[\x21-\x7e]+$/;
  */
 const FIELD_SECTION = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*$/;
 const DIGITS = /^[0-9]{1,15}$/;
+/** The shape of a request line, checked before the rest of a slow head arrives. */
+const REQUEST_LINE = /^[A-Z-]+ [\x21-\x7e]+ HTTP\/[0-9]\.[0-9]\r\n$/;
 const ENDS_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
@@ -114,6 +116,8 @@ export class RequestParser {
   /** Bytes of the head seen so far when it spans several chunks (`pendingLength` of them). */
   private pending: Buffer | undefined;
   private pendingLength = 0;
+  /** The request line of the head being received was found whole and checked. */
+  private lineChecked = false;
   private remaining = 0;
   private chunked: ChunkedDecoder | undefined;
   private readonly onData: (slice: Buffer) => void;
@@ -283,11 +287,23 @@ export class RequestParser {
       // Not HTTP at all (a TLS hello on the plain port, binary junk): refused at once rather
       // than held until the head's timeout, as llhttp refuses it on its first bytes.
       if (!methodMayFollow(buffer, start)) return this.fail(400, INVALID, "malformed request line");
+      if (!this.lineChecked) {
+        // The request line is checked as soon as it is whole (HTTP/0.9's `GET /` has no
+        // blank line to wait for); its LF can only be among the bytes not seen before.
+        const lf = buffer.indexOf(10, fresh);
+        if (lf >= 0) {
+          if (!REQUEST_LINE.test(buffer.toString("latin1", start, lf + 1))) {
+            return this.fail(400, INVALID, "malformed request line");
+          }
+          this.lineChecked = true;
+        }
+      }
       this.hold(buffer, start);
       return -1;
     }
     this.pending = undefined;
     this.pendingLength = 0;
+    this.lineChecked = false;
     const text = buffer.toString("latin1", start, blank + 2);
     if (!this.parseHead(text)) return -1;
     return blank + 4 + shift;
