@@ -84,6 +84,8 @@ describe("malformed requests never desync the backend (ballast vs nginx)", () =>
   /** What each backend could not parse: [behind ballast, behind nginx]. */
   const backendParseErrors: [string[], string[]] = [[], []];
   let releaseSlow: (() => void) | undefined;
+  /** Requests that reached the backend through ballast with forged or missing fields. */
+  const forwardingProblems: string[] = [];
 
   before(async () => {
     backend = await recordingBackend(0);
@@ -126,6 +128,20 @@ describe("malformed requests never desync the backend (ballast vs nginx)", () =>
       });
       req.on("end", () => {
         const who = String(req.headers["x-real-ip"]);
+        if (which === 0 && req.url !== "/slow") {
+          // ballast's forwarding fields name the client, once each, whatever it sent or
+          // named in Connection.
+          const count = (name: string) =>
+            req.rawHeaders.filter((field, i) => i % 2 === 0 && field.toLowerCase() === name).length;
+          const forwarded = ["x-forwarded-for", "x-real-ip", "x-forwarded-proto", "host"];
+          if (
+            req.headers["x-forwarded-for"] !== who ||
+            !who.startsWith("127.20.") ||
+            forwarded.some((name) => count(name) !== 1)
+          ) {
+            forwardingProblems.push(`${req.method} ${req.url}: ${JSON.stringify(req.rawHeaders)}`);
+          }
+        }
         const line = `${req.method} ${req.url} ${length}`;
         seen.set(who, [...(seen.get(who) ?? []), line]);
         const answer = () => {
@@ -274,6 +290,7 @@ describe("malformed requests never desync the backend (ballast vs nginx)", () =>
       console.log("nginx's backend could not parse:", backendParseErrors[1]);
     assert.deepEqual(backendParseErrors[0], [], "the backend parsed everything ballast sent");
     assert.deepEqual(problems, []);
+    assert.deepEqual(forwardingProblems, []);
 
     releaseSlow!();
     const reply = await slow;

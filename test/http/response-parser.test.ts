@@ -147,6 +147,18 @@ describe("upstream response parser", () => {
     assert.equal(http10.keepAlive, false, "HTTP/1.0 closes by default");
   });
 
+  it("a 204's Content-Length is not passed on (RFC 9110 8.6), a 304's is", () => {
+    const noContent = parse([
+      Buffer.from("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX: y\r\n\r\n"),
+    ]);
+    assert.deepEqual(noContent.headers, ["X", "y"]);
+    assert.equal(noContent.ended, true);
+    const notModified = parse([
+      Buffer.from("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"),
+    ]);
+    assert.deepEqual(notModified.headers, ["Content-Length", "5"]);
+  });
+
   it("bytes after a complete response make the connection not reusable", () => {
     const r = parse([Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naEXTRA")]);
     assert.equal(r.ended, true);

@@ -260,6 +260,9 @@ export class ResponseParser {
             continue;
           }
           contentLength = length;
+          // RFC 9110 8.6: never on a 204; a client that believed it would read the next
+          // response as this one's body.
+          if (status === 204) continue;
           break;
         }
         case "transfer-encoding":
