@@ -20,7 +20,7 @@ import { after, before, describe, it } from "node:test";
 import { type RealServer, startNginx } from "../support/servers.js";
 import { waitFor } from "../support/wait.js";
 import { type MalformedCase, malformedRequests } from "./fixtures/malformed-requests.js";
-import { fetchText, startProxy, type TestProxy } from "./helpers.js";
+import { fetchText, rawExchange, startProxy, type TestProxy } from "./helpers.js";
 
 /** What one proxy made of one case. */
 interface Outcome {
@@ -145,6 +145,7 @@ describe("malformed requests never desync the backend (ballast vs nginx)", () =>
         const line = `${req.method} ${req.url} ${length}`;
         seen.set(who, [...(seen.get(who) ?? []), line]);
         const answer = () => {
+          if (res.headersSent) return;
           res.setHeader("x-from-backend", "1");
           res.end(line);
         };
@@ -305,6 +306,32 @@ describe("malformed requests never desync the backend (ballast vs nginx)", () =>
     assert.equal(afterwards.body, "GET /after 0", "ballast still serves");
     const state = proxy.pools.get("p")!.backends[0];
     await waitFor("every lease released", () => state.active + state.inactive === 0);
+  });
+
+  it("a head left incomplete is answered 408 and closed within timeouts.request_header", async () => {
+    const quick = await startProxy(
+      { default_pool: "p", timeouts: { request_header: "400ms" } },
+      { p: { backends: [{ address: `127.0.0.1:${portOf(backend)}`, name: "b" }] } },
+    );
+    try {
+      const heads = malformedRequests().filter(
+        (c) => INCOMPLETE.has(c.name) && !/\r\n\r\n/.test(c.bytes),
+      );
+      assert.ok(heads.length >= 4);
+      const outcomes = await Promise.all(
+        heads.map(async (c) => {
+          const started = Date.now();
+          const reply = await rawExchange(quick.port, c.bytes, false, 5000);
+          return { name: c.name, reply: reply.split("\r\n")[0], ms: Date.now() - started };
+        }),
+      );
+      for (const { name, reply, ms } of outcomes) {
+        assert.equal(reply, "HTTP/1.1 408 Request Timeout", name);
+        assert.ok(ms < 4000, `${name}: closed after ${ms} ms, not held`);
+      }
+    } finally {
+      await quick.close();
+    }
   });
 });
 
