@@ -235,7 +235,14 @@ class UpgradeAttempt implements ResponseSink {
     this.status = status;
     const parser = this.parser!;
     let head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ""}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    // The body is framed anew below, so the backend's Content-Length goes (beside chunked
+    // coding it would let the client read the chunk framing as the body); it stays only on
+    // answers without a body, where it describes what a GET would have got.
+    const bodiless = status === 204 || status === 304 || this.request.method === "HEAD";
+    for (let i = 0; i < headers.length; i += 2) {
+      if (!bodiless && headers[i].toLowerCase() === "content-length") continue;
+      head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
     if (!parser.done) {
       this.responseChunked = true;
       head += "transfer-encoding: chunked\r\n";

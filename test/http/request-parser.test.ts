@@ -193,6 +193,50 @@ describe("client request parser", () => {
     assert.equal(out.requests[0].ended, false, "the body is still to come");
   });
 
+  it("Expect fields are one list: an unknown expectation is not hidden by a later 100-continue", () => {
+    const out = parse([
+      Buffer.from(
+        "POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+      ),
+    ]);
+    assert.equal(out.requests[0].expect, "foo, 100-continue");
+  });
+
+  it("bytes that cannot begin a request line are refused at once, not held for the timeout", () => {
+    for (const junk of [
+      "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", // a TLS client hello
+      "get / HTTP/1.1\r\n",
+      "\x00GET",
+      " GET /",
+      "GETTINGLONGERTHANANYMETHOD",
+      "GET /\r\n", // HTTP/0.9's simple request: no blank line will follow
+      "GET / HTTP/1.1 \r\nHost: a\r\n",
+      "GET / HTTP/1.10\r\n",
+    ]) {
+      const bytes = Buffer.from(junk, "latin1");
+      assert.equal(parse([bytes]).status, 400, JSON.stringify(junk));
+      assert.equal(
+        parse([...bytes].map((b) => Buffer.from([b]))).status,
+        400,
+        JSON.stringify(junk),
+      );
+    }
+    for (const start of [
+      "G",
+      "GET",
+      "M-SEARCH",
+      "UNSUBSCRIBE",
+      "GET /partial HT",
+      "GET / HTTP/1.1\r\nHost: a\r\n",
+      "\r\nGET / HTTP/1.1\r\nHost: a\r\n",
+    ]) {
+      const bytes = Buffer.from(start);
+      assert.equal(parse([bytes]).status, 0, `${start} may still become a request`);
+      const single = [...bytes].map((b) => Buffer.from([b]));
+      assert.equal(parse(single).status, 0, `${start}, byte by byte`);
+    }
+  });
+
   it("versions other than 1.x are parsed, for the checks after the parser to answer", () => {
     assert.equal(
       parse([Buffer.from("GET / HTTP/2.0\r\nHost: x\r\n\r\n")]).requests[0].version,
@@ -240,6 +284,11 @@ describe("client request parser", () => {
     ["an empty field name", "GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n", 400],
     ["a control character in the target", "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["a tab in the target", "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    // llhttp behind ballast would refuse these bytes, and the proxy count it as the backend's
+    // failure: a client could fail a pool with them.
+    ["a byte above 0x7f in the target", "GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["UTF-8 in the target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["a DEL in the target", "GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["two spaces in the request line", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["an unknown method", "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["a lower-case method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 400],

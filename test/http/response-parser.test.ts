@@ -147,6 +147,18 @@ describe("upstream response parser", () => {
     assert.equal(http10.keepAlive, false, "HTTP/1.0 closes by default");
   });
 
+  it("a 204's Content-Length is not passed on (RFC 9110 8.6), a 304's is", () => {
+    const noContent = parse([
+      Buffer.from("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX: y\r\n\r\n"),
+    ]);
+    assert.deepEqual(noContent.headers, ["X", "y"]);
+    assert.equal(noContent.ended, true);
+    const notModified = parse([
+      Buffer.from("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"),
+    ]);
+    assert.deepEqual(notModified.headers, ["Content-Length", "5"]);
+  });
+
   it("bytes after a complete response make the connection not reusable", () => {
     const r = parse([Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naEXTRA")]);
     assert.equal(r.ended, true);
@@ -176,6 +188,10 @@ describe("upstream response parser", () => {
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
     ],
     ["101 to a plain request", "HTTP/1.1 101 Switching Protocols\r\n\r\n"],
+    [
+      "Transfer-Encoding in an HTTP/1.0 response (RFC 9112 6.1: faulty framing)",
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+    ],
     ["chunk size not hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
     [
       "chunk longer than its size",

@@ -54,6 +54,39 @@ describe("http timeouts", () => {
     assert.ok(proxy.pools.get("mixed")!.get("hole")!.counters.failures >= 1);
   });
 
+  it("a body never sent after its answer does not hold the connection past timeouts.idle", async () => {
+    const proxy = await startProxy(
+      {
+        default_pool: "p",
+        timeouts: { idle: "300ms" },
+        routes: [{ match: { path_prefix: "/fixed" }, respond: { status: 403 } }],
+      },
+      { p: { backends: [{ address: "127.0.0.1:1", name: "unused" }] } },
+    );
+    cleanup.push(() => proxy.close());
+    for (const tail of ["abc", "0123456789"]) {
+      // A stalled body (3 of 10 bytes), and a complete one after which nothing comes.
+      const socket = connect(proxy.port, "127.0.0.1");
+      let received = "";
+      let closed = false;
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+      });
+      socket.on("close", () => {
+        closed = true;
+      });
+      socket.on("error", () => {});
+      socket.write(`POST /fixed HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n${tail}`);
+      try {
+        assert.ok(await eventually(() => closed, 5000), `closed (${tail})`);
+        assert.match(received, /^HTTP\/1\.1 403 /);
+        assert.doesNotMatch(received, / 408 /, "nothing but the answer");
+      } finally {
+        socket.destroy();
+      }
+    }
+  });
+
   it("an idle keep-alive client connection is closed after timeouts.idle", async () => {
     const backend = await startBackend("b");
     cleanup.push(() => backend.close());

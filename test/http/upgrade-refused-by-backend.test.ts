@@ -73,6 +73,20 @@ describe("http upgrade refused by the backend", () => {
     );
   });
 
+  it("the backend's answer reaches the client with one framing: chunked, no Content-Length beside it", async () => {
+    const client = await open(proxy.port);
+    client.socket.write(upgrade("/framed"));
+    assert.ok(await eventually(() => client.received().includes("\r\n0\r\n\r\n")));
+    client.socket.destroy();
+    const head = client.received().slice(0, client.received().indexOf("\r\n\r\n"));
+    assert.match(head, /\r\ntransfer-encoding: chunked/i);
+    assert.doesNotMatch(
+      head,
+      /\r\ncontent-length:/i,
+      "a client would read the chunk framing as the body",
+    );
+  });
+
   it("the same when both requests arrive in one packet", async () => {
     const before = backend.seen.length;
     const client = await open(proxy.port);

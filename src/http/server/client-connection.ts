@@ -180,6 +180,8 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
 
   onRequestData(chunk: Buffer): void {
     if (!this.request!.push(chunk)) this.bodyFlowing = false;
+    // A body dropped after its response must keep coming, as an idle connection must.
+    if (this.response === undefined) this.deadline = deadlineIn(this.server.keepAliveTimeout);
   }
 
   onRequestEnd(): void {
@@ -232,6 +234,8 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
       // dropped so that the next request is found (node does the same).
       request.dump();
       this.bodyFlowing = true;
+      // Until the body's end: a client that never sends it would hold the socket forever.
+      this.deadline = deadlineIn(this.server.keepAliveTimeout);
     }
     this.readOn();
     if (this.response === undefined && this.parser.done && this.buffered === undefined) {
@@ -302,7 +306,14 @@ export class ClientConnection implements RequestSink, RequestOwner, ResponseOwne
       return;
     }
     if (this.response !== undefined) return;
-    if (this.served && this.parser.idle && this.buffered === undefined) {
+    if (this.parser.inBody) {
+      // The body of an answered request stalled: nothing is owed to the client.
+      this.closing = true;
+      this.socket.destroy();
+      return;
+    }
+    // Idle: nothing of a next request yet (`done`: a dropped body ended with the last read).
+    if (this.served && (this.parser.idle || this.parser.done) && this.buffered === undefined) {
       this.closing = true;
       this.server.onIdleTimeout(this.socket);
       this.socket.destroy();

@@ -4,7 +4,7 @@
  * proxy relies on, and answers a malformed head with a status instead of guessing:
  *
  * - the request line is `method SP target SP HTTP/d.d` with single spaces, a method llhttp
- *   knows, and a target of visible characters (no space, tab or control character);
+ *   knows, and a target of visible ASCII (no space, tab, control character or byte > 0x7f);
  * - every line ends in CRLF: a bare LF or bare CR is a 400, and so is obs-fold (a line that
  *   starts with whitespace), whitespace before a colon, a name that is not a token and a value
  *   with a control character;
@@ -86,8 +86,13 @@ const METHODS = new Set([
   "UNSUBSCRIBE",
 ]);
 
-/** A request target: visible ASCII and obs-text, no space, tab, DEL or other control. */
-const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+/**
+ * A request target: visible ASCII only, no space, tab, DEL or other control, and no byte
+ * above 0x7f (RFC 3986 has none: such a target is percent-encoded). llhttp refuses those
+ * bytes too, so a backend behind ballast would answer them with a parse error, which the
+ * proxy would count as the backend's failure (and retry on the next backend).
+ */
+const TARGET = /^[\x21-\x7e]+$/;
 /**
  * A whole field section, checked with one match: each line a token (RFC 9110 5.6.2), a colon
  * with no whitespace before it, and a value of visible characters, spaces, tabs and obs-text,
@@ -95,6 +100,8 @@ const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
  */
 const FIELD_SECTION = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*$/;
 const DIGITS = /^[0-9]{1,15}$/;
+/** The shape of a request line, checked before the rest of a slow head arrives. */
+const REQUEST_LINE = /^[A-Z-]+ [\x21-\x7e]+ HTTP\/[0-9]\.[0-9]\r\n$/;
 const ENDS_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
@@ -109,6 +116,8 @@ export class RequestParser {
   /** Bytes of the head seen so far when it spans several chunks (`pendingLength` of them). */
   private pending: Buffer | undefined;
   private pendingLength = 0;
+  /** The request line of the head being received was found whole and checked. */
+  private lineChecked = false;
   private remaining = 0;
   private chunked: ChunkedDecoder | undefined;
   private readonly onData: (slice: Buffer) => void;
@@ -278,6 +287,7 @@ export class RequestParser {
       // string, with no call into the Buffer per line.
       this.pending = undefined;
       this.pendingLength = 0;
+      this.lineChecked = false;
       const text = buffer.toString("latin1", start, headEnd);
       if (!this.lineEndsAreCrlfIn(text) || !this.parseHead(text)) return -1;
       return blank + 4 + shift;
@@ -290,6 +300,23 @@ export class RequestParser {
       return lineEnd < 0 || lineEnd - start > this.maxHeaderSize
         ? this.fail(414, URI_TOO_LONG, "request line too long")
         : this.fail(431, HEADER_OVERFLOW, "request head too large");
+    }
+    // The head is not whole yet.
+    if (!methodMayFollow(buffer, start)) {
+      // Not HTTP at all (a TLS hello on the plain port, binary junk): refused at once rather
+      // than held until the head's timeout, as llhttp refuses it on its first bytes.
+      return this.fail(400, INVALID, "malformed request line");
+    }
+    if (!this.lineChecked) {
+      // The request line is checked as soon as it is whole (HTTP/0.9's `GET /` has no
+      // blank line to wait for); its LF can only be among the bytes not seen before.
+      const lf = buffer.indexOf(10, fresh);
+      if (lf >= 0) {
+        if (!REQUEST_LINE.test(buffer.toString("latin1", start, lf + 1))) {
+          return this.fail(400, INVALID, "malformed request line");
+        }
+        this.lineChecked = true;
+      }
     }
     this.hold(buffer, start);
     return -1;
@@ -397,7 +424,11 @@ export class RequestParser {
           if (!host && name.toLowerCase() === "host") host = true;
           break;
         case 6:
-          if (name.toLowerCase() === "expect") expect = value;
+          // Several Expect fields form one list (RFC 9110 5.3): `foo` in any of them is an
+          // expectation the server cannot meet, wherever 100-continue stands.
+          if (name.toLowerCase() === "expect") {
+            expect = expect === undefined ? value : `${expect}, ${value}`;
+          }
           break;
         case 7:
           if (name.toLowerCase() === "upgrade") upgradeField = true;
@@ -497,6 +528,24 @@ function findBlankLine(buffer: Buffer, from: number): number {
     } else i++;
   }
   return -1;
+}
+
+/** Longest method llhttp knows (UNSUBSCRIBE), with the space after it. */
+const METHOD_ROOM = 12;
+
+/**
+ * True when the bytes of a head so far can begin with a method: upper-case letters or `-`,
+ * then a space within METHOD_ROOM bytes. Looks at those few bytes only, so a slow client's
+ * every byte costs no more.
+ */
+function methodMayFollow(buffer: Buffer, start: number): boolean {
+  const end = Math.min(buffer.length, start + METHOD_ROOM);
+  for (let i = start; i < end; i++) {
+    const byte = buffer[i];
+    if (byte === 32) return i > start;
+    if ((byte < 65 || byte > 90) && byte !== 45) return false;
+  }
+  return end - start < METHOD_ROOM;
 }
 
 function isOws(code: number): boolean {

@@ -301,6 +301,9 @@ export class ResponseParser {
             continue;
           }
           contentLength = length;
+          // RFC 9110 8.6: never on a 204; a client that believed it would read the next
+          // response as this one's body.
+          if (status === 204) continue;
           break;
         }
         case "transfer-encoding":
@@ -336,6 +339,9 @@ export class ResponseParser {
     if (chunked && contentLength >= 0) {
       return this.fail("both transfer-encoding and content-length");
     }
+    // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing (a 1.0
+    // recipient on the way may read the body to the close, or as the next response).
+    if (chunked && !http11) return this.fail("transfer-encoding in an HTTP/1.0 response");
     let keepAlive = http11;
     if (connection !== undefined) {
       const tokens = connection.toLowerCase();
