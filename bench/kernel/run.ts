@@ -5,9 +5,12 @@
  *   - direct (no director),
  *   - through ballast's user-space tcp listener in the director,
  *   - through the kernel NAT path (ballast's nftables DNAT + masquerade),
- *   - through the kernel DR path (netdev ingress, MAC rewrite; replies bypass the director).
- * All paths are up at once (one ballast with DR on the VIP and NAT on a second address of the
- * director; the tcp listener in a ballast of its own on the director's address), so they are
+ *   - through the kernel DR path (netdev ingress, MAC rewrite; replies bypass the director),
+ *   - through the kernel TUN path (DR's rules, out through a VXLAN device to the real server;
+ *     replies bypass the director too).
+ * All paths are up at once (one ballast with DR on the VIP, NAT on a second address of the
+ * director and TUN on a third; the tcp listener in a ballast of its own on the director's
+ * address), so they are
  * measured in turns within each round (new connections on every path, then bulk on every
  * path), in a rotated order, and every ratio is taken within a round: the table gives the
  * median over the rounds of the rates and of the same-round ratios. It also counts the packets
@@ -23,7 +26,8 @@
  * New connections: wrk with `Connection: close` (a new TCP connection per request, GET of a
  * small body). Bulk: wrk downloading the same 1 MB file over the same number of keep-alive
  * connections on every path. Every run is bounded (wrk -d) and every namespace and process is
- * removed at the end, also on failure.
+ * removed at the end, also on failure. The real server shares the director's LAN, as for DR:
+ * TUN's figure is what the encapsulation costs, not a router (tun.test.ts has the routed lab).
  *
  * Knobs: BENCH_SECONDS (3) per measurement, BENCH_ROUNDS (3), BENCH_CONNECTIONS (8) for new
  * connections, BENCH_BULK_CONNECTIONS (4).
@@ -31,7 +35,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildLvsLab, DIRECTOR, type LvsLab, VIP } from "../../test/kernel/lvs-lab.js";
+import { buildLvsLab, DIRECTOR, LAB_VNI, type LvsLab, VIP } from "../../test/kernel/lvs-lab.js";
 import { BALLAST_CLI } from "../../test/support/ballast-cli.js";
 import type { Daemon } from "../../test/support/daemon.js";
 import type { Namespace } from "../../test/support/netns.js";
@@ -45,6 +49,12 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const bulkConnections = Number(process.env.BENCH_BULK_CONNECTIONS ?? 4);
 /** The NAT service's address: a second address of the director (DR has the VIP). */
 const NAT_VIP = "10.77.0.101";
+/**
+ * The TUN service's address: a third address of the director (DR's ingress chain on the same
+ * device holds VIP:80), held by the real server on its tunnel device, where its decapsulated
+ * frames arrive; arp_ignore keeps it from answering ARP for it on the LAN.
+ */
+const TUN_VIP = "10.77.0.102";
 const WRK_CPU = fileURLToPath(new URL("./wrk-cpu.js", import.meta.url));
 const TICKS_PER_SECOND = 100;
 
@@ -171,7 +181,7 @@ async function startUserSpace(lvs: LvsLab, dir: string): Promise<Daemon> {
   return daemon;
 }
 
-/** The kernel services over rs1: DR on the VIP, NAT on NAT_VIP. */
+/** The kernel services over rs1: DR on the VIP, NAT on NAT_VIP, TUN on TUN_VIP. */
 function config(lvs: LvsLab): string {
   return `listeners:
   - name: dr
@@ -184,6 +194,13 @@ function config(lvs: LvsLab): string {
     protocol: kernel
     mode: nat
     bind: ${NAT_VIP}:80
+    pool: web
+  - name: tun
+    protocol: kernel
+    mode: tun
+    bind: ${TUN_VIP}:80
+    interface: eth0
+    tunnel: { vni: ${LAB_VNI} }
     pool: web
 ${pool(lvs)}`;
 }
@@ -247,6 +264,8 @@ const stop = async () => {
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 try {
   await lvs.director.ip("addr", "add", `${NAT_VIP}/32`, "dev", "eth0");
+  await lvs.director.ip("addr", "add", `${TUN_VIP}/32`, "dev", "eth0");
+  await lvs.servers[0].ns.ip("addr", "add", `${TUN_VIP}/32`, "dev", "tun0");
   ballast = await lvs.startBallast(config(lvs));
   userSpace = await startUserSpace(lvs, dir.path);
   const paths: Path[] = [
@@ -254,15 +273,19 @@ try {
     { name: "user-space tcp listener", base: `http://${DIRECTOR}:8080` },
     { name: "kernel NAT", base: `http://${NAT_VIP}` },
     { name: "kernel DR", base: `http://${VIP}` },
+    { name: "kernel TUN", base: `http://${TUN_VIP}` },
   ];
-  // The real server's MAC is learnt at the first ticks: wait until DR answers, then warm up.
-  await waitFor(
-    "the DR service forwarding",
-    async () =>
-      (await wrk(lvs, `${paths[3].base}/`, ["-c", "1"], 1).catch(() => undefined)) !== undefined,
-    30_000,
-    500,
-  );
+  // The real server's MAC (DR) and its tunnel's forwarding entry (TUN) come with the first
+  // ticks: wait until both answer, then warm up.
+  for (const path of paths.slice(3)) {
+    await waitFor(
+      `the ${path.name} service forwarding`,
+      async () =>
+        (await wrk(lvs, `${path.base}/`, ["-c", "1"], 1).catch(() => undefined)) !== undefined,
+      30_000,
+      500,
+    );
+  }
   for (const path of paths) await wrk(lvs, `${path.base}/`, ["-c", "2"], 1);
   const figures = new Map<string, PathFigures>(paths.map((p) => [p.name, { fresh: [], bulk: [] }]));
   const freshArgs = ["-c", String(connections), "-H", "Connection: close"];
