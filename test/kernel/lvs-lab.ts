@@ -240,11 +240,14 @@ async function startEveryConnectionAfresh(ns: Namespace): Promise<void> {
   await ns.sysctl("net.ipv4.tcp_no_metrics_save", 1);
 }
 
+/** The kernel data plane's forwarding modes. */
+export type KernelMode = "nat" | "dr" | "tun";
+
 /** A pool of the lab's servers with these weights, and a kernel listener in front of it. */
 export function kernelConfig(
   servers: readonly LabServer[],
   options: {
-    mode: "nat" | "dr" | "tun";
+    mode: KernelMode;
     algorithm?: string;
     weights?: number[];
     persistence?: string;
