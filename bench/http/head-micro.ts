@@ -42,6 +42,8 @@ const policy: ForwardingPolicy = {
   enabled: true,
   trusted: compileAddressSet([]),
   proto: "http",
+  rfc7239: false,
+  rfc7239By: undefined,
   underscores: false,
   maxFields: 100,
 };

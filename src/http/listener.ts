@@ -622,6 +622,8 @@ function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {
     enabled: config.forwarded.enabled,
     trusted: compileAddressSet(config.forwarded.trusted_proxies),
     proto: config.tls === undefined ? "http" : "https",
+    rfc7239: config.forwarded.rfc7239,
+    rfc7239By: config.forwarded.rfc7239_by,
     underscores: config.underscores_in_headers,
     maxFields: config.max_header_count,
   };
