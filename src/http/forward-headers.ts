@@ -158,15 +158,15 @@ export function scanRequestHead(
   const raw = req.rawHeaders;
   let refusal = 0;
   let refusalReason = "";
-  // node stops at maxHeadersCount, set one above the limit: reaching it means fields were
-  // left out, and a request is never forwarded without some of its fields.
+  // The parser hands over every field; the count is checked here (431, never forwarded
+  // with some of its fields left out).
   if (raw.length > 2 * policy.maxFields) {
     refusal = 431;
     refusalReason = "too many header fields";
   }
-  // ballast's own server keeps the field section as received: the lines that pass unchanged
-  // are copied from it in runs (no string built per field); node's server, or a section
-  // whose lines are not all `name: value`, gets every field joined from `rawHeaders`.
+  // ballast's server keeps the field section as received: the lines that pass unchanged
+  // are copied from it in runs (no string built per field); an upgrade, or a section whose
+  // lines are not all `name: value`, gets every field joined from `rawHeaders`.
   const text = upgrade ? undefined : (req as { fieldText?: string }).fieldText;
   let fields = "";
   /** Start of the run of unchanged lines not yet copied into `fields`. */
