@@ -2,7 +2,7 @@
  * CPU cost of the head work of one proxied request, in nanoseconds, without sockets: the
  * request parser, the scan that builds the upstream fields, the upstream head string, the
  * response parser and the client response head. Each with the fields passed on as received
- * ("passthrough") and rebuilt field by field ("rebuild", what node's server and a field with
+ * ("passthrough") and rebuilt field by field ("rebuild", what an upgrade and a field with
  * unusual whitespace get), in the same run. A steadier figure than requests per
  * CPU-second on a loaded machine, though still only a guide.
  * Usage: node dist/bench/http/head-micro.js
@@ -42,6 +42,8 @@ const policy: ForwardingPolicy = {
   enabled: true,
   trusted: compileAddressSet([]),
   proto: "http",
+  rfc7239: false,
+  rfc7239By: undefined,
   underscores: false,
   maxFields: 100,
 };

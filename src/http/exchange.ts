@@ -123,7 +123,7 @@ export class ProxyExchange implements UpstreamHandler {
   ) {
     ctx.counters.inFlight++;
     (res as ServerResponse & { [kExchange]?: ProxyExchange })[kExchange] = this;
-    // ballast's own server tells the exchange directly; node's emits `close`.
+    // ballast's server tells the exchange directly; a cache fill's stand-in emits `close`.
     const own: unknown = res;
     if (own instanceof ClientResponse) own.closeWatcher = this;
     else res.once("close", onResponseClose);

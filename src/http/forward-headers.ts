@@ -2,7 +2,9 @@
  * Header rewriting of a proxied exchange, by RFC 9110 7.6.1 and RFC 9112: hop-by-hop fields
  * (the fixed list and any named in `Connection`) stop here; X-Forwarded-For/-Proto/-Host
  * and X-Real-IP are set, and an inbound chain is kept only from a trusted proxy (otherwise a
- * client could forge its address). One pass over `rawHeaders`; `req.headers` is never built.
+ * client could forge its address); an RFC 7239 `Forwarded` from anyone else is dropped, and
+ * ballast's own element is appended when asked. One pass over `rawHeaders`; `req.headers` is
+ * never built.
  */
 import type { IncomingMessage } from "node:http";
 import type { AddressSet } from "./trusted-proxies.js";
@@ -14,6 +16,10 @@ export interface ForwardingPolicy {
   trusted: AddressSet;
   /** The listener's scheme, for X-Forwarded-Proto. */
   proto: "http" | "https";
+  /** Append ballast's own `Forwarded` element (RFC 7239; HAProxy `option forwarded`). */
+  rfc7239: boolean;
+  /** Its `by=`: "address" (the address the client reached), an obfuscated name, or none. */
+  rfc7239By: string | undefined;
   /** Pass field names with `_` on (nginx `underscores_in_headers`); dropped otherwise. */
   underscores: boolean;
   /** Most header fields a request may have; more is answered 431. */
@@ -152,15 +158,15 @@ export function scanRequestHead(
   const raw = req.rawHeaders;
   let refusal = 0;
   let refusalReason = "";
-  // node stops at maxHeadersCount, set one above the limit: reaching it means fields were
-  // left out, and a request is never forwarded without some of its fields.
+  // The parser hands over every field; the count is checked here (431, never forwarded
+  // with some of its fields left out).
   if (raw.length > 2 * policy.maxFields) {
     refusal = 431;
     refusalReason = "too many header fields";
   }
-  // ballast's own server keeps the field section as received: the lines that pass unchanged
-  // are copied from it in runs (no string built per field); node's server, or a section
-  // whose lines are not all `name: value`, gets every field joined from `rawHeaders`.
+  // ballast's server keeps the field section as received: the lines that pass unchanged
+  // are copied from it in runs (no string built per field); an upgrade, or a section whose
+  // lines are not all `name: value`, gets every field joined from `rawHeaders`.
   const text = upgrade ? undefined : (req as { fieldText?: string }).fieldText;
   let fields = "";
   /** Start of the run of unchanged lines not yet copied into `fields`. */
@@ -182,6 +188,8 @@ export function scanRequestHead(
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
   let realIp: string | undefined;
+  /** A trusted inbound Forwarded list, when ballast appends its own element to it. */
+  let forwarded: string | undefined;
   let requestId: string | undefined;
   let transferEncoding: string | undefined;
   let hostSeen = false;
@@ -257,6 +265,16 @@ export function scanRequestHead(
           if (trusted) realIp = value;
           out = undefined;
           break;
+        case "forwarded":
+          if (!rewrite) break;
+          // From a trusted proxy the lines pass as received, unless ballast appends its own
+          // element: then they become one list with it last (RFC 7239 4).
+          if (!trusted) out = undefined;
+          else if (policy.rfc7239) {
+            forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+            out = undefined;
+          }
+          break;
       }
     }
     if (text === undefined) {
@@ -323,11 +341,45 @@ export function scanRequestHead(
     );
     const xfh = forwardedHost ?? host;
     if (xfh !== undefined) added.push("x-forwarded-host", xfh);
+    if (policy.rfc7239) {
+      const own = forwardedElement(req, peer, policy, host);
+      added.push("forwarded", forwarded === undefined ? own : `${forwarded}, ${own}`);
+    }
   }
   requestId ??= fallbackId;
   added.push("x-request-id", requestId);
   head.requestId = requestId;
   return head;
+}
+
+/** Characters of an RFC 9110 token; any other value is sent as a quoted-string. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `value` as an RFC 7239 value: a token as is, anything else quoted (`"`, `\` escaped). */
+function forwardedValue(value: string): string {
+  return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** An RFC 7239 node: IPv4 plain, IPv6 bracketed (and so quoted), "unknown" when there is none. */
+function forwardedNode(address: string): string {
+  if (address.length === 0) return "unknown";
+  return forwardedValue(address.includes(":") ? `[${address}]` : address);
+}
+
+/** This hop's Forwarded element, `for=...;proto=...;host=...` and `;by=...` when configured. */
+function forwardedElement(
+  req: IncomingMessage,
+  peer: string,
+  policy: ForwardingPolicy,
+  host: string,
+): string {
+  const element = `for=${forwardedNode(peer)};proto=${policy.proto};host=${forwardedValue(host)}`;
+  const by = policy.rfc7239By;
+  if (by === undefined) return element;
+  if (by !== "address") return `${element};by=${by}`;
+  const local = req.socket.localAddress ?? "";
+  const plain = local.startsWith("::ffff:") && local.includes(".") ? local.slice(7) : local;
+  return `${element};by=${forwardedNode(plain)}`;
 }
 
 /** `address:port` the client connected to, IPv6 in brackets. */

@@ -1,15 +1,12 @@
 /**
  * The http data plane's listener: ballast's own HTTP/1.1 server (src/http/server/: a strict
- * parser over the raw bytes, no IncomingMessage or ServerResponse per request) or node's
- * http server (`BALLAST_HTTP_SERVER=node`), a compiled router, and one ProxyExchange per
- * request forwarding through our own upstream client's keep-alive pools.
+ * parser over the raw bytes, no IncomingMessage or ServerResponse per request), a compiled
+ * router, and one ProxyExchange per request forwarding through our own upstream client's
+ * keep-alive pools.
  */
-import type { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { SecureContextOptions } from "node:tls";
 import type { HttpListenerConfig, ListenerConfig } from "../config/schema/index.js";
 import type { Listener, ListenerContext, ListenerFactory } from "../net/listener.js";
 import { RateLimitedLog } from "../net/rate-limited-log.js";
@@ -46,31 +43,6 @@ export const createHttpListener: ListenerFactory = (config, context) => {
   return new HttpListener(config, context);
 };
 
-/**
- * What the listener uses of its HTTP server; node's `http.Server` and ballast's own
- * `BallastHttpServer` both have it, with the same events.
- */
-interface HttpServer extends EventEmitter {
-  readonly listening: boolean;
-  headersTimeout: number;
-  keepAliveTimeout: number;
-  maxHeadersCount: number | null;
-  maxHeaderSize?: number;
-  listen(options: { host: string; port: number }, callback: () => void): unknown;
-  close(callback: () => void): unknown;
-  closeIdleConnections(): void;
-  closeAllConnections(): void;
-  address(): AddressInfo | string | null;
-}
-
-/**
- * node's http server instead of ballast's own (`BALLAST_HTTP_SERVER=node`), to compare the
- * two; ballast's own is faster (docs/http.md, Performance).
- */
-function usesNodeServer(): boolean {
-  return process.env.BALLAST_HTTP_SERVER === "node";
-}
-
 /** A request target split into what routing and forwarding need. */
 interface Target {
   /** Origin-form path and query, as sent upstream. */
@@ -88,7 +60,7 @@ export class HttpListener implements Listener {
   private config: HttpListenerConfig;
   private router: Router;
   private policy: ForwardingPolicy;
-  private readonly server: HttpServer;
+  private readonly server: BallastHttpServer;
   private readonly ctx: ProxyContext & UpgradeContext;
   private readonly pools: ListenerContext["pools"];
   /** cache: the zones that routes' `cache` options name (cache-glue.ts). */
@@ -136,47 +108,27 @@ export class HttpListener implements Listener {
       resumeHttp: (client, early) => this.resumeHttp(client, early),
     };
     const t = config.timeouts;
-    const serverOptions = {
-      maxHeaderSize: config.max_header_size,
-      headersTimeout: t.request_header,
-      // No limit on the whole request: large uploads stream for as long as they flow.
-      requestTimeout: 0,
-      keepAliveTimeout: t.idle,
-      // node checks the head timeout on this interval; 30 s by default is too coarse.
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, t.request_header / 4)),
-      requireHostHeader: true,
-      noDelay: true,
-    };
     // TLS termination (nginx `listen ssl`, HAProxy `bind ... ssl crt`): same server, with
     // the certificate and key that loading the config read and checked.
     const tls =
       config.tls === undefined
         ? undefined
         : { cert: config.tls.loaded.cert, key: config.tls.loaded.key };
-    if (!usesNodeServer()) {
-      this.server = new BallastHttpServer({
-        maxHeaderSize: config.max_header_size,
-        headersTimeout: t.request_header,
-        keepAliveTimeout: t.idle,
-        tls,
-      });
-    } else {
-      this.server =
-        tls === undefined
-          ? createServer(serverOptions)
-          : createHttpsServer({ ...serverOptions, ...tls });
-    }
+    // Large uploads stream for as long as they flow: no limit on the whole request.
+    this.server = new BallastHttpServer({
+      maxHeaderSize: config.max_header_size,
+      headersTimeout: t.request_header,
+      keepAliveTimeout: t.idle,
+      tls,
+    });
     const server = this.server;
-    // node leaves fields beyond maxHeadersCount out silently; one above the limit lets the
-    // head scan see that the limit was passed and answer 431 instead.
-    server.maxHeadersCount = config.max_header_count + 1;
     // Limits act at accept, on the raw socket (before any TLS handshake); a connection
     // handed back after a refused upgrade was counted when it was accepted.
     server.on("connection", (socket: Socket) => {
       if (!isResumed(socket)) this.guard.onConnection(socket);
     });
-    // A client's FIN ends its requests (node's default, nginx's 499 "client closed
-    // connection"): the upstream request is aborted and the backend's count released.
+    // A client's FIN ends its requests (nginx's 499 "client closed connection"): the
+    // upstream request is aborted and the backend's count released.
     server.on("request", (req: IncomingMessage, res: ServerResponse) =>
       this.handle(req, res, false),
     );
@@ -186,20 +138,14 @@ export class HttpListener implements Listener {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.handleUpgrade(req, socket, head),
     );
-    // A reverse proxy is no forward proxy: CONNECT gets 405 and the connection closes
-    // (without a listener node would drop it with no answer at all).
+    // A reverse proxy is no forward proxy: CONNECT gets 405 and the connection closes.
     server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
       refuseUpgrade(socket, 405, nextRequestId()),
     );
     server.on("clientError", (error: Error, socket: Duplex) =>
       answerClientError(error, socket, this.ctx.logger, this.name),
     );
-    server.on("timeout", (socket: Duplex) => {
-      // Keep-alive connections idle for `timeouts.idle` end here.
-      this.ctx.logger.debug({ listener: this.name }, "client idle timeout");
-      socket.destroy();
-    });
-    // ballast's own server closes them itself and says so.
+    // Keep-alive connections idle for `timeouts.idle`: the server closes them and says so.
     server.on("idle", () => this.ctx.logger.debug({ listener: this.name }, "client idle timeout"));
   }
 
@@ -244,8 +190,7 @@ export class HttpListener implements Listener {
     ctx.upstreams.configure(upstreamOptions(config));
     this.server.headersTimeout = config.timeouts.request_header;
     this.server.keepAliveTimeout = config.timeouts.idle;
-    this.server.maxHeadersCount = config.max_header_count + 1;
-    // Both servers read maxHeaderSize when a connection opens: new connections get the new limit.
+    // The server reads maxHeaderSize when a connection opens: new connections get the new limit.
     this.server.maxHeaderSize = config.max_header_size;
   }
 
@@ -257,11 +202,7 @@ export class HttpListener implements Listener {
     const next = config.tls?.loaded;
     const current = this.config.tls?.loaded;
     if (next === undefined || current === undefined || next.digest === current.digest) return;
-    (
-      this.server as HttpServer & {
-        setSecureContext(options: SecureContextOptions): void;
-      }
-    ).setSecureContext({ cert: next.cert, key: next.key });
+    this.server.setSecureContext({ cert: next.cert, key: next.key });
     this.ctx.logger.info(
       { listener: this.name, fingerprint256: next.fingerprint256, validTo: next.validTo },
       "certificate reloaded",
@@ -324,7 +265,7 @@ export class HttpListener implements Listener {
   }
 
   /**
-   * Gives a client connection back to node's HTTP server after an upgrade the backend
+   * Gives a client connection back to the HTTP server after an upgrade the backend
    * refused, so its next bytes (`early` first) are parsed as HTTP requests again.
    */
   private resumeHttp(client: Duplex, early: Buffer): void {
@@ -333,14 +274,7 @@ export class HttpListener implements Listener {
       return;
     }
     markResumed(client);
-    if (this.server instanceof BallastHttpServer) {
-      this.server.adopt(client as Socket, early);
-      return;
-    }
-    // A TLS socket is past its handshake: it re-enters where https hands sockets to http.
-    this.server.emit(this.config.tls === undefined ? "connection" : "secureConnection", client);
-    client.resume();
-    if (early.length > 0) client.emit("data", early);
+    this.server.adopt(client as Socket, early);
   }
 
   private waitDrained(timeoutMs: number): Promise<void> {
@@ -493,7 +427,7 @@ export class HttpListener implements Listener {
   /** 0, or the status an upgrade request gets without reaching a backend. */
   private upgradeRefusal(req: IncomingMessage, head: RequestHead, route: CompiledRoute): number {
     if (this.ctx.stopping) return 503;
-    // An upgrade request's body would be read by node as bytes of the upgraded protocol.
+    // An upgrade request's body would be read as bytes of the upgraded protocol.
     if (head.hasBody) return 400;
     if (!this.config.websocket && req.headers.upgrade?.toLowerCase() === "websocket") return 403;
     return route.respond?.status ?? 0;
@@ -622,6 +556,8 @@ function forwardingPolicy(config: HttpListenerConfig): ForwardingPolicy {
     enabled: config.forwarded.enabled,
     trusted: compileAddressSet(config.forwarded.trusted_proxies),
     proto: config.tls === undefined ? "http" : "https",
+    rfc7239: config.forwarded.rfc7239,
+    rfc7239By: config.forwarded.rfc7239_by,
     underscores: config.underscores_in_headers,
     maxFields: config.max_header_count,
   };

@@ -46,7 +46,6 @@ function clientErrorStatus(code: string | undefined): number {
     case "HPE_URI_TOO_LONG":
       return 414;
     case "ERR_HTTP_REQUEST_TIMEOUT":
-    case "ERR_HTTP_HEADERS_TIMEOUT":
       return 408;
     default:
       return 400;
@@ -54,9 +53,10 @@ function clientErrorStatus(code: string | undefined): number {
 }
 
 /**
- * node's `clientError`: llhttp refused the request (CL+TE, duplicate Content-Length, bad
- * tokens, a head too large) or the head did not arrive in time. Nothing reached a backend;
- * the client gets 400/431/408 and the connection is closed.
+ * The server's `clientError`: the parser refused the request (CL+TE, duplicate
+ * Content-Length, bad tokens, a head too large) or the head did not arrive in time. Nothing
+ * reached a backend; the client gets 400/414/431/408 and the connection is closed (a
+ * response already under way was cut by the server before this is called).
  */
 export function answerClientError(
   error: Error & { code?: string },
@@ -65,18 +65,12 @@ export function answerClientError(
   listener: string,
 ): void {
   const status = clientErrorStatus(error.code);
-  if (error.code === "ECONNRESET" || !socket.writable) {
+  if (!socket.writable) {
     socket.destroy();
     return;
   }
   const level = status === 408 ? "info" : "warn";
   logger[level]({ listener, status, code: error.code }, "client error: %s", error.message);
-  // A response already under way on this connection cannot be replaced by another head.
-  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-  if (inFlight?.headersSent) {
-    socket.destroy();
-    return;
-  }
   const body = `${status} ${STATUS_CODES[status]}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\n` +

@@ -111,6 +111,7 @@ describe("http request head passthrough", () => {
         "Keep-Alive: timeout=5\r\nTE: trailers\r\nX-B: 2\r\nProxy-Connection: keep-alive\r\n" +
         "X-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Host: evil\r\n" +
         "X-Forwarded-Proto: https\r\nX-Request-Id: forged\r\nUpgrade: h2c\r\nX_Under: u\r\n" +
+        "Forwarded: for=6.6.6.6;host=evil\r\n" +
         "Trailer: X-T\r\nX-C: 3\r\n\r\n",
     );
     assert.match(

@@ -43,12 +43,44 @@ export const routeSchema = z
     message: "a route needs `pool` (or `respond` for a fixed answer)",
   });
 
-export const forwardedSchema = z.strictObject({
-  /** Set X-Forwarded-For, -Proto, -Host and X-Real-IP. */
-  enabled: z.boolean().default(true),
-  /** Inbound X-Forwarded-* are kept only from these addresses; otherwise they are replaced. */
-  trusted_proxies: z.array(cidr).default([]),
-});
+/** An RFC 7239 obfuscated node name (`_` then letters, digits, `.`, `_`, `-`), or "address". */
+const forwardedBy = z
+  .string()
+  .regex(
+    /^(?:address|_[A-Za-z0-9._-]+)$/,
+    'expected "address" (the address the client reached) or a name such as "_lb1"',
+  );
+
+export const forwardedSchema = z
+  .strictObject({
+    /** Set X-Forwarded-For, -Proto, -Host and X-Real-IP, and drop an untrusted Forwarded. */
+    enabled: z.boolean().default(true),
+    /**
+     * Inbound X-Forwarded-* and Forwarded are kept only from these addresses; otherwise they
+     * are replaced (X-Forwarded-*) or dropped (Forwarded).
+     */
+    trusted_proxies: z.array(cidr).default([]),
+    /** Append ballast's own RFC 7239 `Forwarded` element (HAProxy `option forwarded`). */
+    rfc7239: z.boolean().default(false),
+    /** The `by=` of that element: "address" or an obfuscated name; none when unset. */
+    rfc7239_by: forwardedBy.optional(),
+  })
+  .superRefine((forwarded, ctx) => {
+    if (forwarded.rfc7239 && !forwarded.enabled) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rfc7239"],
+        message: "rfc7239 needs enabled: true (enabled: false passes forwarding fields as sent)",
+      });
+    }
+    if (forwarded.rfc7239_by !== undefined && !forwarded.rfc7239) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rfc7239_by"],
+        message: "rfc7239_by needs rfc7239: true",
+      });
+    }
+  });
 
 export const retrySchema = z.strictObject({
   /** Further tries after the first (HAProxy `retries`). */
@@ -122,7 +154,7 @@ export const httpListenerSchema = z.strictObject({
   routes: z.array(routeSchema).default([]),
   /** The pool for requests that no route matches; without it they get 404. */
   default_pool: z.string().optional(),
-  forwarded: forwardedSchema.default({ enabled: true, trusted_proxies: [] }),
+  forwarded: forwardedSchema.default({ enabled: true, trusted_proxies: [], rfc7239: false }),
   retries: retrySchema.default({
     attempts: 2,
     on_status: [502, 503, 504],

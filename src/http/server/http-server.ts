@@ -34,8 +34,6 @@ export class BallastHttpServer extends EventEmitter implements ConnectionServer 
   keepAliveTimeout: number;
   /** New connections get this limit; open ones keep theirs. */
   maxHeaderSize: number;
-  /** Kept for the listener's update(); the field count is checked after the parser. */
-  maxHeadersCount = 0;
   private readonly server: NetServer | TlsServer;
   private readonly connections = new Set<ClientConnection>();
 
