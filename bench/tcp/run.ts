@@ -11,8 +11,8 @@
  *     every rate, but much less what each connection costs, so this is the figure to compare
  *     on a shared machine.
  * each also as a ratio to HAProxy. "node floor" is the least a Node.js proxy does per
- * connection (node-floor-proxy.ts): ballast above it is ballast's own cost, it above HAProxy
- * is Node's. Every run is bounded (request counts, wrk -d) and every
+ * connection (node-floor-proxy.ts), measured for new connections only: ballast above it is
+ * ballast's own cost, it above HAProxy is Node's. Every run is bounded (request counts, wrk -d) and every
  * process is stopped at the end, also on failure.
  *
  * All proxies run side by side (only one under load at a time); after a warm-up, rounds go
@@ -50,7 +50,7 @@ interface Figures {
   /** The proxy's CPU per new connection (NaN without a proxy or /proc). */
   userMicrosPerConnection: number;
   systemMicrosPerConnection: number;
-  /** NaN with BENCH_NEW_ONLY. */
+  /** NaN with BENCH_NEW_ONLY, and for the node floor. */
   requestsPerSecond: number;
   bulkMegabytesPerSecond: number;
 }
@@ -69,6 +69,8 @@ interface Target {
   bulkPort: number;
   /** The proxy's process (undefined: no proxy). */
   pid: number | undefined;
+  /** A reference for new connections alone (the node floor). */
+  newConnectionsOnly: boolean;
   samples: Figures[];
 }
 
@@ -87,6 +89,7 @@ try {
       redisPort: started?.routes[0].listen ?? redis.port,
       bulkPort: started?.routes[1].listen ?? bulkPort,
       pid: started?.pid,
+      newConnectionsOnly: proxy === nodeFloor,
       samples: [],
     });
   }
@@ -150,11 +153,14 @@ function warmUp(target: Target): void {
   const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 60_000);
   bench(["-k", "1", "-c", "50", "-n", "20000", "-t", "get", "-r", "1000"]);
   bench(["-k", "0", "-c", "32", "-n", "3000", "-t", "ping_mbulk"]);
-  if (!newOnly) wrkMegabytesPerSecond(target.bulkPort, "/bulk", 8, 1, pinLoad);
+  if (!newOnly && !target.newConnectionsOnly) {
+    wrkMegabytesPerSecond(target.bulkPort, "/bulk", 8, 1, pinLoad);
+  }
 }
 
 function measure(target: Target): Figures {
   const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 120_000);
+  const onlyNew = newOnly || target.newConnectionsOnly;
   const cpuBefore = cpuOf(target);
   const newConnectionsPerSecond = bench([
     "-k",
@@ -176,10 +182,10 @@ function measure(target: Target): Figures {
     newConnectionsPerSecond,
     userMicrosPerConnection: perConnection((cpu) => cpu.user),
     systemMicrosPerConnection: perConnection((cpu) => cpu.system),
-    requestsPerSecond: newOnly
+    requestsPerSecond: onlyNew
       ? Number.NaN
       : bench(["-k", "1", "-c", "50", "-n", String(requests), "-t", "get", "-r", "1000"]),
-    bulkMegabytesPerSecond: newOnly ? Number.NaN : wrkPinned(target.bulkPort),
+    bulkMegabytesPerSecond: onlyNew ? Number.NaN : wrkPinned(target.bulkPort),
   };
 }
 
