@@ -88,10 +88,13 @@ export class BackendConnector {
     const backend = lease.backend;
     this.lease = lease;
     this.startedAt = this.clock();
-    const options = (this.plan.socketOptions?.(backend) ?? {}) as TcpNetConnectOpts;
-    options.host = backend.host;
-    options.port = backend.port;
-    const socket = connect(options);
+    // One object literal: options given properties after their literal slowed down every
+    // net.Socket built from them (about 10% more CPU per connection in bench/tcp).
+    const socket = connect({
+      ...this.plan.socketOptions?.(backend),
+      host: backend.host,
+      port: backend.port,
+    });
     this.socket = socket;
     if (this.plan.callerChecksTimeout !== true) {
       socket.setTimeout(this.plan.connectTimeoutMs);
