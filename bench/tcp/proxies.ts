@@ -72,3 +72,12 @@ export const ballast: ProxySpec = {
     return [process.execPath, script, ...routes.map((route) => `${route.listen}:${route.backend}`)];
   },
 };
+
+/** The least a Node.js proxy does per connection (see node-floor-proxy.ts): a reference. */
+export const nodeFloor: ProxySpec = {
+  name: "node floor",
+  command(_dir, routes) {
+    const script = new URL("./node-floor-proxy.js", import.meta.url).pathname;
+    return [process.execPath, script, ...routes.map((route) => `${route.listen}:${route.backend}`)];
+  },
+};

@@ -6,14 +6,20 @@
  *   - new connections per second: redis-benchmark -k 0 (a new connection for every PING)
  *   - requests per second over long-lived connections: redis-benchmark -k 1 (GET)
  *   - bulk MB/s: wrk downloading the 8 MB file through the proxy
- * each also as a ratio to HAProxy. Every run is bounded (request counts, wrk -d) and every
+ *   - CPU µs per new connection: the proxy's own user and system CPU time (from /proc) over the
+ *     new-connections run, divided by its connections. A machine busy with other work slows
+ *     every rate, but much less what each connection costs, so this is the figure to compare
+ *     on a shared machine.
+ * each also as a ratio to HAProxy. "node floor" is the least a Node.js proxy does per
+ * connection (node-floor-proxy.ts), measured for new connections only: ballast above it is
+ * ballast's own cost, it above HAProxy is Node's. Every run is bounded (request counts, wrk -d) and every
  * process is stopped at the end, also on failure.
  *
  * All proxies run side by side (only one under load at a time); after a warm-up, rounds go
  * over every target in turn and each figure is the median of the rounds.
  *
  * Knobs: BENCH_ROUNDS (3), BENCH_NEW_CONNECTIONS (10000), BENCH_REQUESTS (150000),
- * BENCH_BULK_SECONDS (5).
+ * BENCH_BULK_SECONDS (5), BENCH_NEW_ONLY=1 (only the new-connection figures).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,13 +27,15 @@ import { connect } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, killAllNow, type Started, start, stopAll } from "../http/processes.js";
+import { type CpuSeconds, processTreeCpu } from "./cpu.js";
 import { redisBenchmark, wrkMegabytesPerSecond } from "./load.js";
-import { ballast, haproxy, nginxStream, type ProxySpec, type Route } from "./proxies.js";
+import { ballast, haproxy, nginxStream, nodeFloor, type ProxySpec, type Route } from "./proxies.js";
 
 const newConnections = Number(process.env.BENCH_NEW_CONNECTIONS ?? 10_000);
 const requests = Number(process.env.BENCH_REQUESTS ?? 150_000);
 const bulkSeconds = Number(process.env.BENCH_BULK_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const newOnly = process.env.BENCH_NEW_ONLY === "1";
 const twoCores = cpus().length >= 2;
 const proxyCore = twoCores ? 0 : undefined;
 const loadCore = twoCores ? 1 : undefined;
@@ -39,6 +47,10 @@ const pinLoad = (argv: string[]) =>
 interface Figures {
   name: string;
   newConnectionsPerSecond: number;
+  /** The proxy's CPU per new connection (NaN without a proxy or /proc). */
+  userMicrosPerConnection: number;
+  systemMicrosPerConnection: number;
+  /** NaN with BENCH_NEW_ONLY, and for the node floor. */
   requestsPerSecond: number;
   bulkMegabytesPerSecond: number;
 }
@@ -55,6 +67,10 @@ interface Target {
   name: string;
   redisPort: number;
   bulkPort: number;
+  /** The proxy's process (undefined: no proxy). */
+  pid: number | undefined;
+  /** A reference for new connections alone (the node floor). */
+  newConnectionsOnly: boolean;
   samples: Figures[];
 }
 
@@ -63,15 +79,17 @@ try {
   const bulk = startBulkServer(bulkPort);
   await waitForPort(bulk, bulkPort);
   const targets: Target[] = [];
-  for (const proxy of [undefined, haproxy, nginxStream, ballast]) {
+  for (const proxy of [undefined, haproxy, nginxStream, nodeFloor, ballast]) {
     // A redis-server of its own for every target: the TIME_WAIT entries that one target's
     // short connections leave towards a port would otherwise slow the next target's connects.
     const redis = await startRedis();
-    const routes = proxy === undefined ? undefined : await startProxy(proxy, redis.port, bulkPort);
+    const started = proxy === undefined ? undefined : await startProxy(proxy, redis.port, bulkPort);
     targets.push({
       name: proxy?.name ?? "direct (no proxy)",
-      redisPort: routes?.[0].listen ?? redis.port,
-      bulkPort: routes?.[1].listen ?? bulkPort,
+      redisPort: started?.routes[0].listen ?? redis.port,
+      bulkPort: started?.routes[1].listen ?? bulkPort,
+      pid: started?.pid,
+      newConnectionsOnly: proxy === nodeFloor,
       samples: [],
     });
   }
@@ -112,8 +130,12 @@ async function startRedis(): Promise<{ port: number; started: Started }> {
   return { port, started };
 }
 
-/** Starts a proxy on CPU 0 in front of redis and the bulk server; returns its routes. */
-async function startProxy(proxy: ProxySpec, redisPort: number, bulkPort: number): Promise<Route[]> {
+/** Starts a proxy on CPU 0 in front of redis and the bulk server; returns its routes and pid. */
+async function startProxy(
+  proxy: ProxySpec,
+  redisPort: number,
+  bulkPort: number,
+): Promise<{ routes: Route[]; pid: number | undefined }> {
   const routes: Route[] = [
     { listen: await freePort(), backend: redisPort },
     { listen: await freePort(), backend: bulkPort },
@@ -122,7 +144,8 @@ async function startProxy(proxy: ProxySpec, redisPort: number, bulkPort: number)
   mkdirSync(proxyDir);
   const started = start(proxy.name, proxyCore, proxy.command(proxyDir, routes));
   for (const route of routes) await waitForPort(started, route.listen);
-  return routes;
+  // taskset and nice exec the proxy: the child's pid is the proxy's.
+  return { routes, pid: started.child.pid };
 }
 
 /** Every path once, not measured: V8 compiles ballast's hot functions during it. */
@@ -130,37 +153,44 @@ function warmUp(target: Target): void {
   const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 60_000);
   bench(["-k", "1", "-c", "50", "-n", "20000", "-t", "get", "-r", "1000"]);
   bench(["-k", "0", "-c", "32", "-n", "3000", "-t", "ping_mbulk"]);
-  wrkMegabytesPerSecond(target.bulkPort, "/bulk", 8, 1, pinLoad);
+  if (!newOnly && !target.newConnectionsOnly) {
+    wrkMegabytesPerSecond(target.bulkPort, "/bulk", 8, 1, pinLoad);
+  }
 }
 
 function measure(target: Target): Figures {
   const bench = (args: string[]) => redisBenchmarkPinned(target.redisPort, args, 120_000);
+  const onlyNew = newOnly || target.newConnectionsOnly;
+  const cpuBefore = cpuOf(target);
+  const newConnectionsPerSecond = bench([
+    "-k",
+    "0",
+    "-c",
+    "32",
+    "-n",
+    String(newConnections),
+    "-t",
+    "ping_mbulk",
+  ]);
+  const cpuAfter = cpuOf(target);
+  const perConnection = (pick: (cpu: CpuSeconds) => number) =>
+    cpuBefore === undefined || cpuAfter === undefined
+      ? Number.NaN
+      : ((pick(cpuAfter) - pick(cpuBefore)) * 1e6) / newConnections;
   return {
     name: target.name,
-    newConnectionsPerSecond: bench([
-      "-k",
-      "0",
-      "-c",
-      "32",
-      "-n",
-      String(newConnections),
-      "-t",
-      "ping_mbulk",
-    ]),
-    requestsPerSecond: bench([
-      "-k",
-      "1",
-      "-c",
-      "50",
-      "-n",
-      String(requests),
-      "-t",
-      "get",
-      "-r",
-      "1000",
-    ]),
-    bulkMegabytesPerSecond: wrkPinned(target.bulkPort),
+    newConnectionsPerSecond,
+    userMicrosPerConnection: perConnection((cpu) => cpu.user),
+    systemMicrosPerConnection: perConnection((cpu) => cpu.system),
+    requestsPerSecond: onlyNew
+      ? Number.NaN
+      : bench(["-k", "1", "-c", "50", "-n", String(requests), "-t", "get", "-r", "1000"]),
+    bulkMegabytesPerSecond: onlyNew ? Number.NaN : wrkPinned(target.bulkPort),
   };
+}
+
+function cpuOf(target: Target): CpuSeconds | undefined {
+  return target.pid === undefined ? undefined : processTreeCpu(target.pid);
 }
 
 function medianFigures(target: Target): Figures {
@@ -171,6 +201,8 @@ function medianFigures(target: Target): Figures {
   return {
     name: target.name,
     newConnectionsPerSecond: median((f) => f.newConnectionsPerSecond),
+    userMicrosPerConnection: median((f) => f.userMicrosPerConnection),
+    systemMicrosPerConnection: median((f) => f.systemMicrosPerConnection),
     requestsPerSecond: median((f) => f.requestsPerSecond),
     bulkMegabytesPerSecond: median((f) => f.bulkMegabytesPerSecond),
   };
@@ -245,12 +277,18 @@ async function waitForPort(started: Started, port: number, limitMs = 15_000): Pr
 function report(results: Figures[]): string {
   const base = results.find((r) => r.name === "haproxy")!;
   const ratio = (value: number, reference: number) => `${(value / reference).toFixed(2)}x`;
+  const figure = (value: number, reference: number, digits = 0) =>
+    Number.isNaN(value) ? "-" : `${value.toFixed(digits)} (${ratio(value, reference)})`;
+  const cpu = (r: Figures) => r.userMicrosPerConnection + r.systemMicrosPerConnection;
   const rows = results.map((r) =>
     [
       r.name,
-      `${Math.round(r.newConnectionsPerSecond)} (${ratio(r.newConnectionsPerSecond, base.newConnectionsPerSecond)})`,
-      `${Math.round(r.requestsPerSecond)} (${ratio(r.requestsPerSecond, base.requestsPerSecond)})`,
-      `${r.bulkMegabytesPerSecond.toFixed(0)} (${ratio(r.bulkMegabytesPerSecond, base.bulkMegabytesPerSecond)})`,
+      figure(r.newConnectionsPerSecond, base.newConnectionsPerSecond),
+      Number.isNaN(cpu(r))
+        ? "-"
+        : `${r.userMicrosPerConnection.toFixed(0)} + ${r.systemMicrosPerConnection.toFixed(0)} = ${figure(cpu(r), cpu(base))}`,
+      figure(r.requestsPerSecond, base.requestsPerSecond),
+      figure(r.bulkMegabytesPerSecond, base.bulkMegabytesPerSecond),
     ].join(" | "),
   );
   const setup = twoCores
@@ -259,8 +297,8 @@ function report(results: Figures[]): string {
   return [
     `TCP proxies, one thread/worker each (${setup}); ratio to HAProxy in brackets`,
     "",
-    "| proxy | new connections/s | requests/s, long-lived (redis GET, 50 conns) | bulk MB/s (wrk, 8 MB file) |",
-    "|---|---|---|---|",
+    "| proxy | new connections/s | CPU µs per new connection, user + system | requests/s, long-lived (redis GET, 50 conns) | bulk MB/s (wrk, 8 MB file) |",
+    "|---|---|---|---|---|",
     ...rows.map((row) => `| ${row} |`),
   ].join("\n");
 }

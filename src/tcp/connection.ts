@@ -7,8 +7,8 @@
  * both sockets are closed (half-closed connections still count as active, since one
  * direction still moves data), and not at all afterwards (no TIME_WAIT linger).
  */
-import type { Socket } from "node:net";
-import { BackendConnector } from "../net/backend-connector.js";
+import type { Socket, TcpNetConnectOpts } from "node:net";
+import { BackendConnector, type ConnectPlan } from "../net/backend-connector.js";
 import { type BackendState, formatHostPort } from "../pool/backend.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
@@ -60,7 +60,11 @@ export interface TcpConnectionRow {
   bytesOut: number;
 }
 
-export class TcpConnection {
+/**
+ * The connection is its own connect plan (ConnectPlan): no plan object and no closures of its
+ * own per connection.
+ */
+export class TcpConnection implements ConnectPlan {
   upstream: Socket | undefined;
   lease: Lease | undefined;
   /** Wall-clock start, for the connection table's age. */
@@ -93,35 +97,42 @@ export class TcpConnection {
     client.on("error", this.onSocketError);
     client.on("close", this.onClientClose);
     this.selection = pool.select({ key, client: clientAddress });
-    this.connector = new BackendConnector(
-      {
-        selection: this.selection,
-        connectTimeoutMs: settings.connectTimeoutMs,
-        retries: settings.retries,
-        // net.Socket hands its options to stream.Duplex, which reads highWaterMark.
-        socketOptions: () =>
-          ({
-            allowHalfOpen: true,
-            highWaterMark: SOCKET_BUFFER_BYTES,
-            noDelay: true,
-            onread: { buffer: this.readBufferOf(), callback: this.onUpstreamRead },
-          }) as object,
-        onConnected: this.onConnect,
-        onAttemptFailed: (backend, reason) => owner.onConnectFailed(this, backend, reason),
-        onGaveUp: (reason) => {
-          if (this.closed) return;
-          owner.onNoBackend(this, reason);
-          // RST, not FIN: the client learns at once that nothing will answer (as LVS with
-          // no destination), instead of reading an orderly but empty stream.
-          this.client.resetAndDestroy();
-        },
-      },
-      pool.clock,
-    );
+    this.connectTimeoutMs = settings.connectTimeoutMs;
+    this.retries = settings.retries;
+    this.connector = new BackendConnector(this, pool.clock);
   }
 
   /** The client's backends: the persisted one first, each tried at most once. */
-  private readonly selection: Selection;
+  readonly selection: Selection;
+  /** Per connect attempt; checked by the listener's sweep (`checkConnectTimeout`). */
+  readonly connectTimeoutMs: number;
+  readonly retries: number;
+  readonly callerChecksTimeout = true;
+
+  /** @internal ConnectPlan: the options of a connect attempt. */
+  socketOptions(): Partial<TcpNetConnectOpts> {
+    // net.Socket hands its options to stream.Duplex, which reads highWaterMark.
+    return {
+      allowHalfOpen: true,
+      highWaterMark: SOCKET_BUFFER_BYTES,
+      noDelay: true,
+      onread: { buffer: this.readBufferOf(), callback: this.onUpstreamRead },
+    } as Partial<TcpNetConnectOpts>;
+  }
+
+  /** @internal ConnectPlan */
+  onAttemptFailed(backend: BackendState, reason: string): void {
+    this.owner.onConnectFailed(this, backend, reason);
+  }
+
+  /** @internal ConnectPlan */
+  onGaveUp(reason: NoBackendReason | string): void {
+    if (this.closed) return;
+    this.owner.onNoBackend(this, reason);
+    // RST, not FIN: the client learns at once that nothing will answer (as LVS with no
+    // destination), instead of reading an orderly but empty stream.
+    this.client.resetAndDestroy();
+  }
 
   /** Picks a backend (the persistent one first) and connects to it. */
   start(): void {
@@ -153,7 +164,13 @@ export class TcpConnection {
     };
   }
 
-  private readonly onConnect = (upstream: Socket, lease: Lease, connectMs: number): void => {
+  /** The listener's sweep: fails a connect attempt that has taken the connect timeout. */
+  checkConnectTimeout(): void {
+    if (this.upstream === undefined && this.connectTimeoutMs > 0) this.connector.checkTimeout();
+  }
+
+  /** @internal ConnectPlan: a backend accepted. */
+  onConnected(upstream: Socket, lease: Lease, connectMs: number): void {
     this.upstream = upstream;
     this.lease = lease;
     upstream.on("error", this.onSocketError);
@@ -178,7 +195,7 @@ export class TcpConnection {
     // A 'data' listener does not restart a stream paused on purpose, as the PROXY header
     // reader leaves it.
     client.resume();
-  };
+  }
 
   private readonly onClientData = (chunk: Buffer): void => {
     if (!this.upstream!.write(chunk)) this.client.pause();

@@ -46,7 +46,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   /** Sockets still reading a PROXY header: not yet in the connection table. */
   private readonly pending = new Set<Socket>();
   private nextId = 1;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private listening = false;
   private readonly noBackendLog: RateLimitedLog;
   /** The `limits` section: allow/deny, connection rate and connection counts. */
@@ -99,7 +99,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
           this.context.logger.error({ listener: this.name, err: error }, "tcp listener error"),
         );
         this.listening = true;
-        this.scheduleIdleSweep();
+        this.scheduleSweep();
         resolve();
       });
     });
@@ -119,14 +119,13 @@ export class TcpListener implements Listener, TcpConnectionOwner {
         if (!this.limits.allows(connection.clientAddress)) connection.destroy();
       }
     }
-    if (this.listening) this.scheduleIdleSweep();
+    if (this.listening) this.scheduleSweep();
   }
 
   /** Stops accepting; open connections finish until the timeout, then are closed. */
   async stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
-    if (this.idleTimer) clearInterval(this.idleTimer);
     // server.close() calls back once every accepted socket has closed.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.pending) socket.destroy();
@@ -138,6 +137,9 @@ export class TcpListener implements Listener, TcpConnectionOwner {
     }
     await closed;
     if (timer) clearTimeout(timer);
+    // Swept until the last connection is gone: connects under way still time out.
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 
   /** The bound address. */
@@ -179,6 +181,7 @@ export class TcpListener implements Listener, TcpConnectionOwner {
 
   /** @internal */
   onConnectionClosed(connection: TcpConnection): void {
+    this.limits.closeConnection(connection.clientAddress);
     if (this.open.delete(connection)) this.counters.closed++;
   }
 
@@ -249,9 +252,9 @@ export class TcpListener implements Listener, TcpConnectionOwner {
       this.refuse(socket, clientAddress, refusal);
       return;
     }
-    socket.on("close", () => this.limits.closeConnection(clientAddress));
     const pool = this.context.pools.get(this.config.pool);
     if (pool === undefined) {
+      socket.on("close", () => this.limits.closeConnection(clientAddress));
       this.counters.noBackend++;
       this.noBackendLog.warn(
         { listener: this.name, pool: this.config.pool },
@@ -309,23 +312,36 @@ export class TcpListener implements Listener, TcpConnectionOwner {
   }
 
   /**
-   * Idle connections are found by a sweep every quarter of the idle timeout (at most 5 s),
-   * so a connection closes between `idle` and `idle` plus one sweep interval after its last
-   * byte.
+   * One sweep finds connects that took too long and idle connections, instead of a timer per
+   * socket (a socket timeout is re-armed on every read and write, and costs a timer object per
+   * connection). It runs every quarter of the shorter of the two timeouts (25 ms to 5 s), so a
+   * connect attempt fails between `connect` and `connect` plus a quarter of it, and a connection
+   * closes between `idle` and `idle` plus one sweep interval after its last byte.
    */
-  private scheduleIdleSweep(): void {
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    this.idleTimer = undefined;
+  private scheduleSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     const idleMs = this.config.timeouts.idle;
-    if (idleMs <= 0) return;
-    this.idleTimer = setInterval(
-      () => {
-        const now = this.clock();
-        for (const connection of this.open) connection.checkIdle(now, idleMs);
-      },
-      Math.max(25, Math.min(5000, idleMs / 4)),
+    // The current config sets the interval; connections accepted before a reload keep their own
+    // connect timeout, checked at this interval.
+    const shortest = Math.min(
+      idleMs > 0 ? idleMs : Number.POSITIVE_INFINITY,
+      this.config.timeouts.connect > 0 ? this.config.timeouts.connect : Number.POSITIVE_INFINITY,
     );
-    this.idleTimer.unref();
+    if (shortest === Number.POSITIVE_INFINITY) return;
+    this.sweepTimer = setInterval(
+      () => this.sweep(idleMs),
+      Math.max(25, Math.min(5000, shortest / 4)),
+    );
+    this.sweepTimer.unref();
+  }
+
+  private sweep(idleMs: number): void {
+    const now = this.clock();
+    for (const connection of this.open) {
+      if (connection.upstream === undefined) connection.checkConnectTimeout();
+      else if (idleMs > 0) connection.checkIdle(now, idleMs);
+    }
   }
 
   private clock(): number {

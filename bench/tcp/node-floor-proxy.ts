@@ -1,0 +1,54 @@
+/**
+ * The least a Node.js TCP proxy does per connection, as a reference for ballast in the TCP
+ * benchmark: a `net.Server`, one `net.connect` per client with the backend read into one
+ * shared buffer (each chunk copied out, so a pending write never holds it), `data` handlers,
+ * pause on a full socket, FINs passed on. No pool, limits, connection table or timeouts:
+ * whatever ballast costs above this is ballast's own code, and what this costs above HAProxy
+ * is Node's two `net.Socket`s per connection.
+ * Arguments: "listenPort:backendPort" pairs. Prints "ready" once every port is bound.
+ */
+import { connect, createServer, type Server } from "node:net";
+
+/** Shared by every connection: each read is copied out before it is written. */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+function proxy(listenPort: number, backendPort: number): Promise<Server> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const upstream = connect({
+      host: "127.0.0.1",
+      port: backendPort,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        // false stops reading the backend until the client's socket drains.
+        callback: (length: number, buffer: Uint8Array) =>
+          client.write(Buffer.from(buffer.subarray(0, length))),
+      },
+    });
+    client.on("drain", () => upstream.resume());
+    client.on("data", (chunk) => {
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on("drain", () => client.resume());
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(listenPort, "127.0.0.1", () => resolve(server)));
+}
+
+const servers = await Promise.all(
+  process.argv.slice(2).map((pair) => {
+    const [listenPort, backendPort] = pair.split(":").map(Number);
+    return proxy(listenPort, backendPort);
+  }),
+);
+console.log("ready");
+const shutdown = () => {
+  for (const server of servers) server.close();
+  process.exit(0);
+};
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
