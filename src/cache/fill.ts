@@ -5,6 +5,11 @@
  * stored, never stops streaming. A body that belongs on disk (known large from
  * Content-Length, or grown past the disk store's threshold) goes to a temp file instead of
  * memory, and is renamed into the disk store when complete.
+ *
+ * A body in memory is kept as its first piece and then blocks of BLOCK bytes that the
+ * following pieces are copied into: a backend sending its body a byte per read costs a byte
+ * of memory per byte, not a Buffer object (about a hundred bytes) per byte that the memory
+ * bound, which counts body bytes, would not see.
  */
 import type { CachedResponse } from "./cached-response.js";
 import type { DiskWriter } from "./disk-writer.js";
@@ -36,10 +41,16 @@ export interface FillSink {
   storeFromDisk(key: string, head: StorableHead, writer: DiskWriter): Promise<boolean>;
 }
 
+/** Bytes of the blocks that the pieces of a body after its first are copied into. */
+const BLOCK = 16 * 1024;
+
 /** One response being stored under one key. */
 export class CacheFill {
   private head: StorableHead | undefined;
+  /** The body so far: the first piece, then full blocks; `block` holds the bytes after. */
   private chunks: Buffer[] = [];
+  private block: Buffer | undefined;
+  private blockUsed = 0;
   private length = 0;
   /** Set when the body goes to a file. */
   private disk: DiskWriter | undefined;
@@ -92,7 +103,7 @@ export class CacheFill {
       if (!this.disk.write(chunk)) this.abandon("pass");
       return;
     }
-    this.chunks.push(Buffer.from(chunk));
+    this.keep(chunk);
     if (this.sink.wantsDisk(this.length)) this.toDisk();
     else if (this.length > this.sink.memoryLimit) this.abandon("pass");
   }
@@ -116,9 +127,8 @@ export class CacheFill {
       );
       return;
     }
-    const body =
-      this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
-    this.chunks = [];
+    const chunks = this.held();
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.length);
     this.sink.store(this.key, completeResponse(head, body));
     this.settle("stored");
   }
@@ -138,7 +148,7 @@ export class CacheFill {
     // A complete file being placed is no longer the exchange's to give up.
     if (this.committing) return;
     this.head = undefined;
-    this.chunks = [];
+    this.held();
     this.disk?.discard();
     this.disk = undefined;
     this.settle(outcome);
@@ -151,8 +161,44 @@ export class CacheFill {
     const writer = this.sink.startDiskWrite(this.key);
     if (writer === undefined) return;
     this.disk = writer;
-    for (const chunk of this.chunks) writer.write(chunk);
+    for (const chunk of this.held()) writer.write(chunk);
+  }
+
+  /**
+   * Copies a piece of the body (its memory belongs to the socket's read buffer): the first
+   * as it is (a body in one read stays one Buffer), later ones into blocks.
+   */
+  private keep(chunk: Buffer): void {
+    if (this.chunks.length === 0) {
+      this.chunks.push(Buffer.from(chunk));
+      return;
+    }
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.block === undefined) {
+        this.block = Buffer.allocUnsafe(BLOCK);
+        this.blockUsed = 0;
+      }
+      const copied = chunk.copy(this.block, this.blockUsed, at);
+      at += copied;
+      this.blockUsed += copied;
+      if (this.blockUsed === BLOCK) {
+        this.chunks.push(this.block);
+        this.block = undefined;
+      }
+    }
+  }
+
+  /** The pieces of the body kept so far, in order; they are no longer the fill's. */
+  private held(): Buffer[] {
+    const chunks = this.chunks;
+    if (this.block !== undefined && this.blockUsed > 0) {
+      chunks.push(this.block.subarray(0, this.blockUsed));
+    }
     this.chunks = [];
+    this.block = undefined;
+    this.blockUsed = 0;
+    return chunks;
   }
 
   /** Waits for the outcome; returns a function that stops waiting (the client left). */

@@ -18,6 +18,7 @@ import type { Logger } from "../log.js";
 import { BackendConnector } from "../net/backend-connector.js";
 import type { Lease } from "../pool/lease.js";
 import type { Pool } from "../pool/pool.js";
+import { HeadBytes } from "./head-bytes.js";
 import { ResponseParser, type ResponseSink } from "./upstream/response-parser.js";
 
 /** What an upgrade needs from its listener. */
@@ -77,9 +78,8 @@ class UpgradeAttempt implements ResponseSink {
   private readonly startedAt = performance.now();
   private ended = false;
   private tunnelOpen = false;
-  /** The backend's answer until its head is complete. */
-  private answer: Buffer[] = [];
-  private answerLength = 0;
+  /** The backend's answer until its head is complete (one copy per byte of a slow head). */
+  private answer: HeadBytes | undefined;
   /** Set once the answer is known not to be a 101: it is parsed as a response. */
   private parser: ResponseParser | undefined;
   private responseChunked = false;
@@ -177,14 +177,18 @@ class UpgradeAttempt implements ResponseSink {
       this.parse(chunk);
       return;
     }
-    this.answer.push(chunk);
-    this.answerLength += chunk.length;
-    const buffered = this.answer.length === 1 ? chunk : Buffer.concat(this.answer);
-    if (buffered.indexOf(CRLF_CRLF) < 0) {
-      if (this.answerLength > this.ctx.maxHeaderSize) this.badAnswer("response head too large");
+    if (this.answer === undefined) this.answer = new HeadBytes(this.ctx.maxHeaderSize + 4);
+    const answer = this.answer;
+    const held = answer.length;
+    const head = held === 0 ? chunk : answer.append(chunk, 0);
+    if (head.indexOf(CRLF_CRLF, Math.max(0, held - 3)) < 0) {
+      if (head.length > this.ctx.maxHeaderSize) this.badAnswer("response head too large");
+      else answer.keep(head, 0);
       return;
     }
-    this.answer = [];
+    // The head and whatever followed it in this read (the first bytes of the tunnel).
+    const buffered = held === 0 ? chunk : Buffer.concat([head.subarray(0, held), chunk]);
+    answer.clear();
     if (SWITCHING.test(buffered.toString("latin1", 0, 16))) this.openTunnel(buffered);
     else {
       this.parser = new ResponseParser(this, this.ctx.maxHeaderSize);

@@ -2,8 +2,10 @@
  * The chunked transfer coding of a request body (RFC 9112 7.1), byte by byte for the framing
  * and in slices for the data: hex sizes with an overflow bound, chunk extensions of visible
  * characters only (no bare CR or LF, the 2023 smuggling family), CRLF after every chunk's
- * data, and a trailer section that is read, bounded and dropped.
+ * data, and a trailer section that is read, bounded and dropped. The data of one execute()
+ * goes on in one slice (body-pieces.ts), whatever the number of chunks it held.
  */
+import { BodyPieces } from "../body-pieces.js";
 
 /** Where a byte of a chunk extension is (RFC 9112 7.1.1: `;name[=token|"quoted"]`, with BWS). */
 enum Ext {
@@ -54,6 +56,7 @@ export class ChunkedDecoder {
   /** Length of the current trailer field's name, and whether its colon was seen. */
   private trailerName = 0;
   private trailerColon = false;
+  private readonly pieces = new BodyPieces();
   /** Why decoding failed. */
   error = "";
 
@@ -65,28 +68,32 @@ export class ChunkedDecoder {
   }
 
   /**
-   * Decodes from `chunk[at]` on, handing payload slices to `data`; returns the index after
-   * the body's end (or `chunk.length`), or -1 when the framing is malformed.
+   * Decodes from `chunk[at]` on, handing the payload to `data` in one slice (a view of
+   * `chunk` when it was one piece); returns the index after the body's end (or
+   * `chunk.length`), or -1 when the framing is malformed (the payload before it still goes).
    */
   execute(chunk: Buffer, at: number, data: (slice: Buffer) => void): number {
     const end = chunk.length;
+    const pieces = this.pieces;
     while (at < end) {
       const state = this.state;
       if (state === State.Data) {
         const take = Math.min(this.remaining, end - at);
         this.remaining -= take;
-        data(chunk.subarray(at, at + take));
+        pieces.add(at, at + take);
         at += take;
         if (this.remaining === 0) this.state = State.DataCr;
         continue;
       }
-      if (state === State.Done) return at;
+      if (state === State.Done) break;
       if (!this.byte(chunk[at])) {
         this.state = State.Error;
-        return -1;
+        at = -1;
+        break;
       }
       at++;
     }
+    if (!pieces.empty) data(pieces.take(chunk)!);
     return at;
   }
 

@@ -22,6 +22,7 @@
  * a time) and after the head of an upgrade or CONNECT request (the bytes after it belong to
  * whatever the connection becomes).
  */
+import { HeadBytes } from "../head-bytes.js";
 import { ChunkedDecoder } from "./chunked-decoder.js";
 
 /** Where the parts of a request go; the sink reads the head's fields off the parser. */
@@ -113,9 +114,8 @@ export const INVALID = "HPE_INVALID";
 /** Parses the requests of one client connection, one at a time. */
 export class RequestParser {
   private state = State.Idle;
-  /** Bytes of the head seen so far when it spans several chunks (`pendingLength` of them). */
-  private pending: Buffer | undefined;
-  private pendingLength = 0;
+  /** Bytes of the head seen so far when it spans several chunks. */
+  private readonly pending: HeadBytes;
   /** The request line of the head being received was found whole and checked. */
   private lineChecked = false;
   private remaining = 0;
@@ -155,6 +155,8 @@ export class RequestParser {
     private readonly maxHeaderSize: number,
   ) {
     this.onData = (slice) => sink.onRequestData(slice);
+    // Room for the largest head allowed plus its blank line, so a full store means too large.
+    this.pending = new HeadBytes(maxHeaderSize + 4);
   }
 
   /** True before the first byte of the next request (an idle keep-alive connection). */
@@ -244,8 +246,7 @@ export class RequestParser {
     this.status = status;
     this.code = code;
     this.error = reason;
-    this.pending = undefined;
-    this.pendingLength = 0;
+    this.pending.clear();
     return -1;
   }
 
@@ -257,15 +258,10 @@ export class RequestParser {
     let fresh = at;
     /** chunk index = buffer index + shift. */
     let shift = 0;
-    const held = this.pendingLength;
+    const held = this.pending.length;
     if (held > 0) {
-      // The head so far, in one buffer of fixed room: a client sending a byte at a time
-      // costs one copy per byte, not one copy of everything held per byte.
-      const pending = this.pending!;
-      const take = Math.min(pending.length - held, chunk.length - at);
-      chunk.copy(pending, held, at, at + take);
-      this.pendingLength = held + take;
-      buffer = pending.subarray(0, held + take);
+      // The head so far (head-bytes.ts: one copy per byte of a slow client's head).
+      buffer = this.pending.append(chunk, at);
       start = 0;
       fresh = Math.max(0, held - 3);
       shift = at - held;
@@ -274,8 +270,8 @@ export class RequestParser {
     // after a body).
     while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
     if (start >= buffer.length || (buffer[start] === 13 && start + 1 === buffer.length)) {
-      this.hold(buffer, start);
-      this.state = this.pendingLength === 0 ? State.Idle : State.Head;
+      this.pending.keep(buffer, start);
+      this.state = this.pending.length === 0 ? State.Idle : State.Head;
       return -1;
     }
     this.state = State.Head;
@@ -285,8 +281,7 @@ export class RequestParser {
     if (blank >= 0 && headEnd - start <= this.maxHeaderSize) {
       // A whole head of allowed size, the usual case: its line ends are checked on the
       // string, with no call into the Buffer per line.
-      this.pending = undefined;
-      this.pendingLength = 0;
+      this.pending.clear();
       this.lineChecked = false;
       const text = buffer.toString("latin1", start, headEnd);
       if (!this.lineEndsAreCrlfIn(text) || !this.parseHead(text)) return -1;
@@ -318,27 +313,8 @@ export class RequestParser {
         this.lineChecked = true;
       }
     }
-    this.hold(buffer, start);
+    this.pending.keep(buffer, start);
     return -1;
-  }
-
-  /** Keeps `buffer[start..]`, the part of a head received so far, for the next bytes. */
-  private hold(buffer: Buffer, start: number): void {
-    const length = buffer.length - start;
-    if (length === 0) {
-      this.pending = undefined;
-      this.pendingLength = 0;
-      return;
-    }
-    let pending = this.pending;
-    // Room for the largest head allowed plus its blank line, so a full store means too large.
-    if (pending === undefined) pending = Buffer.allocUnsafe(this.maxHeaderSize + 4);
-    // Bytes already in the store at its start stay where they are.
-    if (buffer.buffer !== pending.buffer || buffer.byteOffset !== pending.byteOffset || start > 0) {
-      buffer.copy(pending, 0, start);
-    }
-    this.pending = pending;
-    this.pendingLength = length;
   }
 
   /** Every LF in the head `text` follows a CR (as lineEndsAreCrlf, on a whole head). */

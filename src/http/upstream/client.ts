@@ -274,9 +274,10 @@ export class UpstreamConnection implements ResponseSink, Deadlined {
     if (handler === undefined) return;
     // `chunk` is a view of the read buffer, which the next read overwrites: a small one is
     // copied (from node's shared pool), a large one is lent and the next read gets a new
-    // buffer.
+    // buffer. The data of several chunks joined by the parser is already a copy of its own.
     let data: Buffer;
-    if (chunk.length <= COPY_BELOW) data = Buffer.from(chunk);
+    if (chunk.buffer !== this.readBuffer?.buffer) data = chunk;
+    else if (chunk.length <= COPY_BELOW) data = Buffer.from(chunk);
     else {
       data = chunk;
       this.readBufferLent = true;

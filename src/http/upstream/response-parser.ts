@@ -2,10 +2,13 @@
  * A small strict HTTP/1.1 response parser for the upstream side: the status line and
  * fields of the head, then the body framed by Content-Length, chunked coding (chunk
  * boundaries tracked to know where the response ends; the data is passed on without the
- * chunk framing) or the closing of the connection. 1xx heads are skipped; HEAD answers,
+ * chunk framing; the data of one read goes on in one piece, however many chunks it held) or
+ * the closing of the connection. 1xx heads are skipped; HEAD answers,
  * 204 and 304 have no body. Anything malformed is an error: the caller answers 502.
  */
+import { BodyPieces } from "../body-pieces.js";
 import { dropConnectionOptions } from "../forward-headers.js";
+import { HeadBytes } from "../head-bytes.js";
 
 /** Where a parsed response goes. */
 export interface ResponseSink {
@@ -81,11 +84,13 @@ export class ResponseParser {
   private state = State.Done;
   private noBody = false;
   /** Bytes of the head seen so far when it spans several chunks. */
-  private pending: Buffer | undefined;
+  private readonly pending: HeadBytes;
   /** Bytes left of a Content-Length body or of the current chunk. */
   private remaining = 0;
   private lineLength = 0;
   private sawDigit = false;
+  /** The chunk data of the current execute(), handed on at its end (body-pieces.ts). */
+  private readonly pieces = new BodyPieces();
   /** Why the last execute() failed. */
   error = "";
   /** The connection may carry another request after this response. */
@@ -96,13 +101,17 @@ export class ResponseParser {
   constructor(
     private readonly sink: ResponseSink,
     private readonly maxHeaderSize: number,
-  ) {}
+  ) {
+    // Room for the largest head allowed plus its blank line, so a full store means too large.
+    this.pending = new HeadBytes(maxHeaderSize + 4);
+  }
 
   /** Prepares for the response to the next request (`head`: a HEAD request, no body). */
   reset(head: boolean): void {
     this.state = State.Head;
     this.noBody = head;
-    this.pending = undefined;
+    this.pending.clear();
+    this.pieces.clear();
     this.error = "";
     this.keepAlive = false;
     this.keepAliveHintMs = 0;
@@ -121,7 +130,7 @@ export class ResponseParser {
   /** Stops the parse: bytes after this are ignored (the sink gave up on the response). */
   stop(): void {
     this.state = State.Stopped;
-    this.pending = undefined;
+    this.pending.clear();
   }
 
   /** Feeds bytes from the socket; false when they are malformed (`error` says why). */
@@ -150,12 +159,11 @@ export class ResponseParser {
           break;
         }
         case State.ChunkData: {
+          // Gathered, not handed on: tiny chunks must not cost a client write each.
           const take = Math.min(this.remaining, end - at);
           this.remaining -= take;
-          const data = chunk.subarray(at, at + take);
+          this.pieces.add(at, at + take);
           at += take;
-          this.sink.onResponseData(data, false);
-          if (this.state !== State.ChunkData) return true;
           if (this.remaining === 0) this.state = State.ChunkDataCr;
           break;
         }
@@ -167,16 +175,29 @@ export class ResponseParser {
           if (this.keepAlive) this.keepAlive = false;
           return true;
         case State.Stopped:
+          this.pieces.clear();
           return true;
         case State.Error:
           return false;
         default:
-          if (!this.chunkByte(chunk[at])) return this.fail(this.error);
+          if (!this.chunkByte(chunk[at])) {
+            // The data before the bad byte still goes, as it would have in its own read.
+            return this.handOn(chunk) ? this.fail(this.error) : true;
+          }
           at++;
-          if ((this.state as State) === State.Done) this.finish();
+          if ((this.state as State) === State.Done && this.handOn(chunk)) this.finish();
       }
     }
+    this.handOn(chunk);
     return true;
+  }
+
+  /** Hands the gathered chunk data on; false when the sink stopped the parse. */
+  private handOn(chunk: Buffer): boolean {
+    const data = this.pieces.take(chunk);
+    if (data === undefined) return true;
+    this.sink.onResponseData(data, false);
+    return (this.state as State) !== State.Stopped;
   }
 
   /**
@@ -200,7 +221,7 @@ export class ResponseParser {
   private fail(reason: string): false {
     this.state = State.Error;
     this.error = reason;
-    this.pending = undefined;
+    this.pending.clear();
     return false;
   }
 
@@ -209,11 +230,15 @@ export class ResponseParser {
     let buffer = chunk;
     let start = at;
     let searchFrom = at;
-    const pending = this.pending;
-    if (pending !== undefined) {
-      buffer = Buffer.concat([pending, chunk.subarray(at)]);
+    /** chunk index = buffer index + shift. */
+    let shift = 0;
+    const held = this.pending.length;
+    if (held > 0) {
+      // The head so far (head-bytes.ts: one copy per byte of a slow backend's head).
+      buffer = this.pending.append(chunk, at);
       start = 0;
-      searchFrom = Math.max(0, pending.length - 3);
+      searchFrom = Math.max(0, held - 3);
+      shift = at - held;
     }
     const blank = buffer.indexOf(CRLF_CRLF, searchFrom);
     if (blank < 0 || blank - start > this.maxHeaderSize) {
@@ -221,16 +246,12 @@ export class ResponseParser {
         this.fail("response head too large");
         return -1;
       }
-      // A copy: the caller's chunk may be a read buffer that the next read overwrites.
-      this.pending = pending === undefined ? Buffer.from(chunk.subarray(at)) : buffer;
+      this.pending.keep(buffer, start);
       return -1;
     }
-    this.pending = undefined;
-    const consumed = blank + 4 - (pending === undefined ? 0 : pending.length);
-    // In a joined buffer the head ends at `blank + 4`; in the caller's chunk at `consumed`.
-    const after = pending === undefined ? blank + 4 : at + consumed;
+    this.pending.clear();
     if (!this.parseHead(buffer.toString("latin1", start, blank + 2))) return -1;
-    return after;
+    return blank + 4 + shift;
   }
 
   /** Parses the text of a head (status line and fields, each ending in CRLF). */
