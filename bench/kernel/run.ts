@@ -30,7 +30,8 @@
  * TUN's figure is what the encapsulation costs, not a router (tun.test.ts has the routed lab).
  *
  * Knobs: BENCH_SECONDS (3) per measurement, BENCH_ROUNDS (3), BENCH_CONNECTIONS (8) for new
- * connections, BENCH_BULK_CONNECTIONS (4).
+ * connections, BENCH_BULK_CONNECTIONS (4), BENCH_DIRECTOR_SYSCTL (`key=value,...` set in the
+ * director's namespace, e.g. net.netfilter.nf_conntrack_tcp_timeout_time_wait=10).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,6 +48,11 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const bulkConnections = Number(process.env.BENCH_BULK_CONNECTIONS ?? 4);
+/** Director sysctls to try, as `key=value` pairs (masquerade's ports: see docs/kernel.md). */
+const directorSysctls = (process.env.BENCH_DIRECTOR_SYSCTL ?? "")
+  .split(",")
+  .filter((pair) => pair.includes("="))
+  .map((pair) => pair.split("=", 2) as [string, string]);
 /** The NAT service's address: a second address of the director (DR has the VIP). */
 const NAT_VIP = "10.77.0.101";
 /**
@@ -267,6 +273,8 @@ try {
   await lvs.director.ip("addr", "add", `${TUN_VIP}/32`, "dev", "eth0");
   await lvs.servers[0].ns.ip("addr", "add", `${TUN_VIP}/32`, "dev", "tun0");
   ballast = await lvs.startBallast(config(lvs));
+  // After the start: conntrack's sysctls exist in a namespace once its rules use conntrack.
+  for (const [key, value] of directorSysctls) await lvs.director.sysctl(key.trim(), value.trim());
   userSpace = await startUserSpace(lvs, dir.path);
   const paths: Path[] = [
     { name: "direct", base: `http://${lvs.servers[0].address}` },
