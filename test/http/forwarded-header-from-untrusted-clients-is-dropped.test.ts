@@ -6,51 +6,9 @@
  * the line is known to be cut out of the passthrough of the client's field lines too.
  */
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { httpListenerSchema } from "../../src/config/schema/index.js";
-import { startProxy, type TestProxy } from "./helpers.js";
-
-/** A backend on 127.0.0.1 that keeps the raw bytes of each request head and answers "ok". */
-async function startRawBackend(): Promise<{ server: Server; port: number; heads: string[] }> {
-  const heads: string[] = [];
-  const server = createServer((socket: Socket) => {
-    let buffered = "";
-    socket.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("latin1");
-      for (let end = buffered.indexOf("\r\n\r\n"); end >= 0; end = buffered.indexOf("\r\n\r\n")) {
-        heads.push(buffered.slice(0, end + 4));
-        buffered = buffered.slice(end + 4);
-        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-      }
-    });
-    socket.on("error", () => {});
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, port: (server.address() as AddressInfo).port, heads };
-}
-
-/** Sends `request` from `host` and resolves with the reply once "ok" has arrived. */
-function exchange(host: string, port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, host, () => socket.write(request, "latin1"));
-    let received = "";
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(received);
-    };
-    const timer = setTimeout(done, 5000);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString("latin1");
-      if (/\r\n\r\nok$/.test(received)) done();
-    });
-    socket.on("close", done);
-    socket.on("error", reject);
-  });
-}
+import { exchangeUntilOk, startProxy, startRawHeadBackend, type TestProxy } from "./helpers.js";
 
 /** The values of every `Forwarded` line of a raw head, in order. */
 function forwardedLines(head: string): string[] {
@@ -58,7 +16,7 @@ function forwardedLines(head: string): string[] {
 }
 
 describe("Forwarded (RFC 7239) from clients", () => {
-  let backend: Awaited<ReturnType<typeof startRawBackend>>;
+  let backend: Awaited<ReturnType<typeof startRawHeadBackend>>;
   const proxies: TestProxy[] = [];
   const proxy = async (forwarded: Record<string, unknown>, bind = "127.0.0.1:0") => {
     const started = await startProxy(
@@ -71,7 +29,7 @@ describe("Forwarded (RFC 7239) from clients", () => {
   /** The raw head the backend got for `fields` sent from `from` to `target`. */
   const upstreamHead = async (target: TestProxy, fields: string, from = "127.0.0.1") => {
     const before = backend.heads.length;
-    const reply = await exchange(from, target.port, `GET /p HTTP/1.1\r\n${fields}\r\n`);
+    const reply = await exchangeUntilOk(target.port, `GET /p HTTP/1.1\r\n${fields}\r\n`, from);
     assert.match(reply, /^HTTP\/1\.1 200 /);
     assert.equal(backend.heads.length, before + 1);
     return backend.heads[before];
@@ -79,7 +37,7 @@ describe("Forwarded (RFC 7239) from clients", () => {
   const forged = "Host: shop.example\r\nForwarded: for=6.6.6.6;proto=https;host=evil\r\nX-A: 1\r\n";
 
   before(async () => {
-    backend = await startRawBackend();
+    backend = await startRawHeadBackend();
   });
 
   after(async () => {

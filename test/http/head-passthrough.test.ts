@@ -6,55 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { rawExchange, startProxy, type TestProxy } from "./helpers.js";
-
-/** A backend that keeps the raw bytes of each request head and answers 200 "ok". */
-async function startRawBackend(): Promise<{ server: Server; port: number; heads: string[] }> {
-  const heads: string[] = [];
-  const server = createServer((socket: Socket) => {
-    let buffered = "";
-    socket.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("latin1");
-      for (;;) {
-        const end = buffered.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = buffered.slice(0, end + 4);
-        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-        const bodyLength = length === null ? 0 : Number(length[1]);
-        if (buffered.length < end + 4 + bodyLength) return;
-        heads.push(buffered.slice(0, end + 4 + bodyLength));
-        buffered = buffered.slice(end + 4 + bodyLength);
-        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-      }
-    });
-    socket.on("error", () => {});
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, port: (server.address() as AddressInfo).port, heads };
-}
-
-/** Sends `request` on a keep-alive connection; resolves with the answer once it is whole. */
-function exchange(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(request, "latin1"));
-    let received = "";
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(received);
-    };
-    const timer = setTimeout(done, 5000);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString("latin1");
-      if (/\r\n\r\nok$/.test(received)) done();
-    });
-    socket.on("close", done);
-    socket.on("error", reject);
-  });
-}
+import {
+  exchangeUntilOk,
+  rawExchange,
+  startProxy,
+  startRawHeadBackend,
+  type TestProxy,
+} from "./helpers.js";
 
 /** What ballast adds after the client's fields, for a client on 127.0.0.1 and `host`. */
 function added(host: string): string {
@@ -69,18 +29,18 @@ function literally(text: string): string {
 }
 
 describe("http request head passthrough", () => {
-  let backend: Awaited<ReturnType<typeof startRawBackend>>;
+  let backend: Awaited<ReturnType<typeof startRawHeadBackend>>;
   let proxy: TestProxy;
   const upstreamHeadOf = async (request: string): Promise<string> => {
     const before = backend.heads.length;
-    const reply = await exchange(proxy.port, request);
+    const reply = await exchangeUntilOk(proxy.port, request);
     assert.match(reply, /^HTTP\/1\.1 200 /);
     assert.equal(backend.heads.length, before + 1);
     return backend.heads[before];
   };
 
   before(async () => {
-    backend = await startRawBackend();
+    backend = await startRawHeadBackend();
     proxy = await startProxy(
       { default_pool: "p", forwarded: { trusted_proxies: ["10.0.0.0/8"] } },
       { p: { backends: [{ address: `127.0.0.1:${backend.port}` }] } },
@@ -227,7 +187,7 @@ describe("http response head passthrough", () => {
 
   /** The head the client gets for `path`, the Date line ballast adds (if any) cut out. */
   const headFor = async (path: string): Promise<string> => {
-    const reply = await exchange(proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    const reply = await exchangeUntilOk(proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
     assert.match(reply, /\r\n\r\nok$/);
     return reply.slice(0, -2);
   };

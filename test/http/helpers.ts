@@ -10,7 +10,13 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { type AddressInfo, connect } from "node:net";
+import {
+  type AddressInfo,
+  connect,
+  createServer as createTcpServer,
+  type Socket,
+  type Server as TcpServer,
+} from "node:net";
 import { httpListenerSchema, poolSchema } from "../../src/config/schema/index.js";
 import { createHttpListener } from "../../src/http/listener.js";
 import { createLogger, silentLogger } from "../../src/log.js";
@@ -185,6 +191,63 @@ export function rawExchange(
     socket.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code !== "ECONNRESET") reject(error);
     });
+  });
+}
+
+/** A backend that keeps the raw bytes of each request (head and body) and answers 200 "ok". */
+export async function startRawHeadBackend(): Promise<{
+  server: TcpServer;
+  port: number;
+  heads: string[];
+}> {
+  const heads: string[] = [];
+  const server = createTcpServer((socket: Socket) => {
+    let buffered = "";
+    socket.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("latin1");
+      for (;;) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buffered.slice(0, end + 4);
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        const bodyLength = length === null ? 0 : Number(length[1]);
+        if (buffered.length < end + 4 + bodyLength) return;
+        heads.push(buffered.slice(0, end + 4 + bodyLength));
+        buffered = buffered.slice(end + 4 + bodyLength);
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+    socket.on("error", () => {});
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as AddressInfo).port, heads };
+}
+
+/**
+ * Sends `request` from `host` on a connection kept open; resolves with what came back once an
+ * answer ending in "ok" is whole (or at close, or after 5 s).
+ */
+export function exchangeUntilOk(
+  port: number,
+  request: string,
+  host = "127.0.0.1",
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => socket.write(request, "latin1"));
+    let received = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    };
+    const timer = setTimeout(done, 5000);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (/\r\n\r\nok$/.test(received)) done();
+    });
+    socket.on("close", done);
+    socket.on("error", reject);
   });
 }
 
