@@ -3,17 +3,11 @@
  * server's from the neighbour table. An unknown neighbour is provoked with one datagram, so
  * the kernel resolves it by ARP and the next sync finds it.
  */
-import { execFile } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { runCommand } from "./command.js";
 
 function ip(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile("ip", args, { timeout: 5000 }, (error, stdout, stderr) => {
-      if (error)
-        reject(new Error(`ip ${args.join(" ")} failed: ${stderr.trim() || error.message}`));
-      else resolve(stdout);
-    });
-  });
+  return runCommand("ip", args);
 }
 
 /** The MAC of `device` in this namespace; rejects when there is no such device. */

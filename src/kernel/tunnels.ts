@@ -6,8 +6,8 @@
  * alias, adopts its own after a crash, refuses to use a device it did not create, and deletes
  * only its own.
  */
-import { execFile } from "node:child_process";
 import { TUNNEL_DEVICE_PREFIX } from "../config/schema/index.js";
+import { runCommand as run } from "./command.js";
 
 /** The alias that marks a VXLAN device as ballast's (so a later start adopts it, stop deletes it). */
 export const TUNNEL_ALIAS = "ballast kernel tun";
@@ -36,16 +36,6 @@ export function tunnelDevice(vni: number): string {
 export function tunnelMac(address: string): string {
   const octets = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
   return `02:00:${octets.join(":")}`;
-}
-
-function run(program: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(program, args, { timeout: 5000 }, (error, stdout, stderr) => {
-      if (error)
-        reject(new Error(`${program} ${args.join(" ")} failed: ${stderr.trim() || error.message}`));
-      else resolve(stdout);
-    });
-  });
 }
 
 interface LinkInfo {
