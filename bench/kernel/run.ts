@@ -61,6 +61,18 @@ const NAT_VIP = "10.77.0.101";
  * frames arrive; arp_ignore keeps it from answering ARP for it on the LAN.
  */
 const TUN_VIP = "10.77.0.102";
+/**
+ * A second address of the real server, for the user-space listener's pool only. That listener
+ * and NAT's masquerade both connect from the director's address to the real server's port 80,
+ * and the real server keeps each closed connection's 4-tuple in TIME_WAIT for 60 s. The
+ * director's conntrack lets masquerade reuse a source port whose last connection is in
+ * TIME_WAIT when the new SYN's sequence is ahead, but the real server then compares TCP
+ * timestamps, and the two sources' timestamp clocks are unrelated: about half of those SYNs
+ * are dropped as old duplicates and cost the client a 1 s retransmission. A real director
+ * does not open its own connections to its real servers by the thousand; the bench must not
+ * either, or it measures that collision instead of the NAT path.
+ */
+const RS_USERSPACE_ADDRESS = "10.77.0.111";
 const WRK_CPU = fileURLToPath(new URL("./wrk-cpu.js", import.meta.url));
 const TICKS_PER_SECOND = 100;
 
@@ -150,8 +162,8 @@ async function directorPackets(lvs: LvsLab): Promise<number> {
   return link?.stats64?.rx?.packets ?? 0;
 }
 
-/** The pool of the bench: rs1 alone. */
-function pool(lvs: LvsLab): string {
+/** The pool of the bench: rs1 alone, at `address` (its own by default). */
+function pool(lvs: LvsLab, address = lvs.servers[0].address): string {
   const rs = lvs.servers[0];
   // Passive detection off: with one backend, a single failed connection under load would
   // suspend it for 10 s and measure the suspension instead of the listener.
@@ -160,7 +172,7 @@ function pool(lvs: LvsLab): string {
     algorithm: wrr
     passive: { max_fails: 0 }
     backends:
-      - { name: ${rs.name}, address: "${rs.address}:80", weight: 1 }
+      - { name: ${rs.name}, address: "${address}:80", weight: 1 }
 `;
 }
 
@@ -172,7 +184,7 @@ async function startUserSpace(lvs: LvsLab, dir: string): Promise<Daemon> {
   const path = join(dir, "userspace.yaml");
   writeFileSync(
     path,
-    `listeners:\n  - name: userspace\n    protocol: tcp\n    bind: ${DIRECTOR}:8080\n    pool: web\n${pool(lvs)}`,
+    `listeners:\n  - name: userspace\n    protocol: tcp\n    bind: ${DIRECTOR}:8080\n    pool: web\n${pool(lvs, RS_USERSPACE_ADDRESS)}`,
   );
   const daemon = lvs.lab.nodeDaemon(lvs.director, BALLAST_CLI, ["start", "--config", path]);
   await waitFor(
@@ -272,6 +284,7 @@ try {
   await lvs.director.ip("addr", "add", `${NAT_VIP}/32`, "dev", "eth0");
   await lvs.director.ip("addr", "add", `${TUN_VIP}/32`, "dev", "eth0");
   await lvs.servers[0].ns.ip("addr", "add", `${TUN_VIP}/32`, "dev", "tun0");
+  await lvs.servers[0].ns.ip("addr", "add", `${RS_USERSPACE_ADDRESS}/24`, "dev", "eth0");
   ballast = await lvs.startBallast(config(lvs));
   // After the start: conntrack's sysctls exist in a namespace once its rules use conntrack.
   for (const [key, value] of directorSysctls) await lvs.director.sysctl(key.trim(), value.trim());
