@@ -10,7 +10,7 @@
  *     replies bypass the director too).
  * All paths are up at once (one ballast with DR on the VIP, NAT on a second address of the
  * director and TUN on a third; the tcp listener in a ballast of its own on the director's
- * address), so they are
+ * address, its pool on a second address of the real server), so they are
  * measured in turns within each round (new connections on every path, then bulk on every
  * path), in a rotated order, and every ratio is taken within a round: the table gives the
  * median over the rounds of the rates and of the same-round ratios. It also counts the packets
@@ -64,11 +64,11 @@ const TUN_VIP = "10.77.0.102";
 /**
  * A second address of the real server, for the user-space listener's pool only. That listener
  * and NAT's masquerade both connect from the director's address to the real server's port 80,
- * and the real server keeps each closed connection's 4-tuple in TIME_WAIT for 60 s. The
- * director's conntrack lets masquerade reuse a source port whose last connection is in
- * TIME_WAIT when the new SYN's sequence is ahead, but the real server then compares TCP
- * timestamps, and the two sources' timestamp clocks are unrelated: about half of those SYNs
- * are dropped as old duplicates and cost the client a 1 s retransmission. A real director
+ * and the real server keeps each closed connection's 4-tuple in TIME_WAIT for 60 s. A
+ * masqueraded SYN that reuses a 4-tuple the listener used last meets the real server's
+ * timestamp check with an unrelated clock, is often dropped as an old duplicate and costs the
+ * client a 1 s retransmission (NAT fell to a third of its rate after its first round; see
+ * docs/kernel.md). A real director
  * does not open its own connections to its real servers by the thousand; the bench must not
  * either, or it measures that collision instead of the NAT path.
  */
