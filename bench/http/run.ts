@@ -1,7 +1,8 @@
 /**
  * The HTTP benchmark: one fast loopback backend (nginx, fixed small answer), then wrk for a
  * fixed time against the backend itself, ballast, nginx, HAProxy, node http-proxy and
- * @fastify/http-proxy, each proxy alone on its own core with keep-alive to the backend.
+ * @fastify/http-proxy, and the "node floor" (a byte relay: the least a Node.js proxy on `net`
+ * does per request), each proxy alone on its own core with keep-alive to the backend.
  * Prints requests/s, p50 and p99, each as a ratio to nginx, and requests per CPU second (and
  * CPU-µs per request) of each target (its throughput on a core of its own, which other load
  * hardly moves).
@@ -88,6 +89,16 @@ const targets: Target[] = [
         join(dist, "bench/peers/http-proxy.js"),
         String(port),
         String(backendPort),
+      ]),
+  },
+  {
+    // Not an HTTP proxy: the floor under any Node.js one (see the script).
+    name: "node floor",
+    launch: async (_dir, port, backendPort) =>
+      start("node floor", PROXY_CORE, [
+        process.execPath,
+        join(dist, "bench/peers/node-floor-proxy.js"),
+        `${port}:${backendPort}`,
       ]),
   },
   {

@@ -77,7 +77,7 @@ export const ballast: ProxySpec = {
 export const nodeFloor: ProxySpec = {
   name: "node floor",
   command(_dir, routes) {
-    const script = new URL("./node-floor-proxy.js", import.meta.url).pathname;
+    const script = new URL("../peers/node-floor-proxy.js", import.meta.url).pathname;
     return [process.execPath, script, ...routes.map((route) => `${route.listen}:${route.backend}`)];
   },
 };

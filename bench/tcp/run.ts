@@ -11,7 +11,7 @@
  *     every rate, but much less what each connection costs, so this is the figure to compare
  *     on a shared machine.
  * each also as a ratio to HAProxy. "node floor" is the least a Node.js proxy does per
- * connection (node-floor-proxy.ts), measured for new connections only: ballast above it is
+ * connection (bench/peers/node-floor-proxy.ts), measured for new connections only: ballast above it is
  * ballast's own cost, it above HAProxy is Node's. Every run is bounded (request counts, wrk -d) and every
  * process is stopped at the end, also on failure.
  *

@@ -5,6 +5,9 @@
  * pause on a full socket, FINs passed on. No pool, limits, connection table or timeouts:
  * whatever ballast costs above this is ballast's own code, and what this costs above HAProxy
  * is Node's two `net.Socket`s per connection.
+ * The HTTP benchmark runs it too: in front of keep-alive connections it relays requests and
+ * answers as bytes, one backend connection per client connection, with no parsing at all, so
+ * it is what no Node.js HTTP proxy built on `net` can go below.
  * Arguments: "listenPort:backendPort" pairs. Prints "ready" once every port is bound.
  */
 import { connect, createServer, type Server } from "node:net";
