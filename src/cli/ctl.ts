@@ -322,6 +322,8 @@ interface TableRow {
   bytesOut?: number;
   connections?: number;
   expiresInMs?: number;
+  /** A persistence binding another worker made (`workers: N`). */
+  learned?: boolean;
 }
 
 /** GETs one listener's table, or every listener's, as a list either way. */
@@ -381,12 +383,21 @@ export function formatConnectionTable(views: readonly TableView[]): string {
   );
 }
 
-/** The `ipvsadm -L --persistent-conn`-like table: one line per client bound to a backend. */
+/**
+ * The `ipvsadm -L --persistent-conn`-like table: one line per client bound to a backend. With
+ * `workers: N` every worker holds a copy of each binding; a copy another worker made is shown
+ * only while connections through this worker hold it, and the footer counts the rest.
+ */
 export function formatPersistenceTable(views: readonly TableView[]): string {
   const header = ["Pro", "Listener", "Pool", "Client", "Backend", "Conns", "Expires"];
   const rows: string[][] = [];
+  let copies = 0;
   for (const view of views) {
     for (const row of view.rows) {
+      if (row.learned && (row.connections ?? 0) === 0) {
+        copies++;
+        continue;
+      }
       const expires = row.expiresInMs ?? 0;
       rows.push([
         view.protocol.toUpperCase(),
@@ -400,9 +411,17 @@ export function formatPersistenceTable(views: readonly TableView[]): string {
       ]);
     }
   }
-  return [...alignColumns([header, ...rows], [0, 1, 2, 3, 4]), ...footer(views, "binding")].join(
-    "\n",
-  );
+  const shared =
+    copies > 0
+      ? [
+          `${copies} idle ${copies === 1 ? "copy" : "copies"} of bindings other workers made, not shown`,
+        ]
+      : [];
+  return [
+    ...alignColumns([header, ...rows], [0, 1, 2, 3, 4]),
+    ...footer(views, "binding"),
+    ...shared,
+  ].join("\n");
 }
 
 /** "web-1 (127.0.0.1:8081)", or the address alone when the id is the address. */

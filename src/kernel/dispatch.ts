@@ -174,7 +174,7 @@ function pickByCounts(
 ): number {
   if (algorithm === "nq") {
     // ip_vs_nq: a server with no active connection at all is taken at once.
-    const idle = active.findIndex((a) => a === 0);
+    const idle = active.indexOf(0);
     if (idle !== -1) return idle;
   }
   let best = 0;

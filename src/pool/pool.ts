@@ -9,7 +9,7 @@ import { isSchedulable } from "../balancer/index.js";
 import type { BalancerOptions, PickContext } from "../balancer/types.js";
 import { type BackendRole, type BackendSpec, BackendState } from "./backend.js";
 import { Lease, type LeaseOwner, type LeaseState, type Outcome } from "./lease.js";
-import { PersistenceTable } from "./persistence.js";
+import { PersistenceTable, type SharedBinding } from "./persistence.js";
 import {
   type NoBackendReason,
   Selection,
@@ -136,6 +136,9 @@ export class Pool implements LeaseOwner, SelectionSource {
   /** LVS persistence bindings, while `persistenceMs` > 0; they live across reloads. */
   private persistenceTable: PersistenceTable | undefined;
   private persistenceTimer: NodeJS.Timeout | undefined;
+  private persistenceSweepMs = 0;
+  /** With `workers: N`: where the persistence table's bindings go for the other workers. */
+  private persistenceAnnounce: ((binding: SharedBinding) => void) | undefined;
   /** Sticky cookie tokens of the members. */
   private readonly stickyTokens = new StickyTokens();
   /** Backends to remove once their last connection ends. */
@@ -288,6 +291,22 @@ export class Pool implements LeaseOwner, SelectionSource {
   /** @internal */
   unpersist(client: string): void {
     this.persistenceTable?.detach(client);
+  }
+
+  /** Where this pool's persistence bindings are announced (`workers: N`; see persistence.ts). */
+  sharePersistence(announce: ((binding: SharedBinding) => void) | undefined): void {
+    this.persistenceAnnounce = announce;
+    if (this.persistenceTable !== undefined) this.persistenceTable.onAnnounce = announce;
+  }
+
+  /** Bindings another worker announced, for members this pool has. */
+  learnPersistence(bindings: readonly SharedBinding[]): void {
+    const table = this.persistenceTable;
+    if (table === undefined) return;
+    for (const [client, id, since] of bindings) {
+      const backend = this.byId.get(id);
+      if (backend !== undefined) table.learn(client, backend, since);
+    }
   }
 
   /** Takes a given backend (sticky sessions, persistence tables) for one connection. */
@@ -594,11 +613,14 @@ export class Pool implements LeaseOwner, SelectionSource {
       return;
     }
     this.persistenceTable ??= new PersistenceTable(this);
-    if (this.persistenceTimer === undefined) {
-      this.persistenceTimer = setInterval(
-        () => this.persistenceTable?.sweep(),
-        PERSISTENCE_SWEEP_MS,
-      );
+    this.persistenceTable.onAnnounce = this.persistenceAnnounce;
+    // Often enough for the sweep's re-announcements (every half timeout) to reach the other
+    // workers before their copies lapse, even with a timeout of seconds.
+    const every = Math.max(250, Math.min(PERSISTENCE_SWEEP_MS, this.options.persistenceMs / 4));
+    if (this.persistenceTimer === undefined || this.persistenceSweepMs !== every) {
+      if (this.persistenceTimer) clearInterval(this.persistenceTimer);
+      this.persistenceSweepMs = every;
+      this.persistenceTimer = setInterval(() => this.persistenceTable?.sweep(), every);
       this.persistenceTimer.unref();
     }
   }

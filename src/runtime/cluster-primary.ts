@@ -7,7 +7,8 @@
  * `ctl`, the metrics and the dashboard show the whole balancer) and sends each worker the
  * connections the others hold, which its connection-count algorithms add to their own.
  * Every TABLE_REPORT_MS the workers also send their connection and persistence tables and
- * their dns zones, which the primary's listeners show.
+ * their dns zones, which the primary's listeners show. The persistence bindings a worker
+ * makes pass through the primary to every other worker (see pool/persistence.ts).
  */
 import cluster, { type Worker } from "node:cluster";
 import type { ListenerConfig } from "../config/schema/index.js";
@@ -177,6 +178,10 @@ export class ClusterHub {
         for (const table of REPORTED_TABLES) report[table] ??= last?.[table];
       }
       entry.listeners = listeners;
+    } else if (message.type === "ballast:bindings") {
+      for (const other of this.workers.values()) {
+        if (other.joined && other !== entry) send(other.worker, message);
+      }
     } else if (message.type === "ballast:reloaded") {
       const pending = this.pending.get(message.seq);
       if (!message.ok) this.logger.error({ worker: worker.id }, "a worker refused the reload");

@@ -5,10 +5,14 @@
  */
 import type { Listener } from "../net/listener.js";
 import type { BackendRole, BackendSpec, BackendState, Health } from "../pool/backend.js";
+import type { SharedBinding } from "../pool/persistence.js";
 import type { Pool } from "../pool/pool.js";
 
 /** How often workers report their counts and the primary answers with everyone else's (ms). */
 export const COUNT_EXCHANGE_MS = 100;
+
+/** A worker sends its new persistence bindings at most this long after it made them (ms). */
+export const BINDINGS_FLUSH_MS = 10;
 
 /** Connection tables travel at most this often, since they can be long (ms). */
 export const TABLE_REPORT_MS = 1000;
@@ -72,7 +76,18 @@ export type ToWorker =
   | { type: "ballast:removed"; pool: string; id: string }
   | { type: "ballast:counts"; pools: Record<string, Record<string, [number, number]>> }
   | { type: "ballast:reload"; seq: number; origin: ReloadOrigin }
-  | { type: "ballast:close"; pool: string; id: string };
+  | { type: "ballast:close"; pool: string; id: string }
+  | PersistenceBindings;
+
+/**
+ * Persistence bindings one worker made (to the primary), which the primary passes to every
+ * other worker.
+ */
+export interface PersistenceBindings {
+  type: "ballast:bindings";
+  pool: string;
+  bindings: SharedBinding[];
+}
 
 /** From a worker to the primary. */
 export type FromWorker =
@@ -82,7 +97,8 @@ export type FromWorker =
       pools: Record<string, Record<string, BackendReport>>;
       listeners: Record<string, ListenerReport>;
     }
-  | { type: "ballast:reloaded"; seq: number; ok: boolean; notApplied: string[] };
+  | { type: "ballast:reloaded"; seq: number; ok: boolean; notApplied: string[] }
+  | PersistenceBindings;
 
 /** Where a reload's config came from, so each worker reads and checks it the same way. */
 export type ReloadOrigin = { file: string } | { text: string; sourceName: string };

@@ -2,13 +2,17 @@
  * A worker's side of `workers: N` (see cluster-primary.ts): it takes the primary's control
  * state (health verdicts, weights, drains, members, reloads) into its pools, reports its
  * counts every COUNT_EXCHANGE_MS, and adds the connections the other workers hold to its
- * own, so connection-count algorithms and `max_connections` see the whole balancer.
+ * own, so connection-count algorithms and `max_connections` see the whole balancer. Its
+ * pools' persistence bindings go to the other workers through the primary, and theirs come
+ * back, so a client keeps its backend whichever worker takes its connection.
  */
 import { loadConfigFile, parseConfigText } from "../config/load.js";
 import type { Config } from "../config/schema/index.js";
+import type { SharedBinding } from "../pool/persistence.js";
 import {
   applyBackendControl,
   type BackendReport,
+  BINDINGS_FLUSH_MS,
   COUNT_EXCHANGE_MS,
   type FromWorker,
   isBallastMessage,
@@ -73,6 +77,8 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
           pool.setSharedCounts(id, active, inactive);
         }
       }
+    } else if (m.type === "ballast:bindings") {
+      runtime.pools.get(m.pool)?.learnPersistence(m.bindings);
     } else if (m.type === "ballast:close") {
       for (const listener of runtime.listeners.values()) {
         listener.closeConnectionsTo?.(m.pool, m.id);
@@ -85,10 +91,13 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
             ? await reloadFromFile(runtime, m.origin.file)
             : await reloadFromText(runtime, m.origin.text, m.origin.sourceName);
         const notApplied = outcome.ok ? outcome.notApplied : outcome.errors;
+        bindings.share(); // a reload may have added pools
         send({ type: "ballast:reloaded", seq: m.seq, ok: outcome.ok, notApplied });
       });
     }
   };
+  const bindings = new BindingsOutbox(runtime);
+  bindings.share();
   process.on("message", onMessage);
   send({ type: "ballast:hello" });
   let waited: NodeJS.Timeout | undefined;
@@ -114,9 +123,43 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
   return {
     close() {
       clearInterval(timer);
+      bindings.close();
       process.off("message", onMessage);
     },
   };
+}
+
+/** Gathers the pools' new persistence bindings and sends them within BINDINGS_FLUSH_MS. */
+class BindingsOutbox {
+  private readonly waiting = new Map<string, SharedBinding[]>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly runtime: Runtime) {}
+
+  /** Has every pool of the runtime announce here. */
+  share(): void {
+    for (const [name, pool] of this.runtime.pools) {
+      pool.sharePersistence((binding) => this.add(name, binding));
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    for (const pool of this.runtime.pools.values()) pool.sharePersistence(undefined);
+  }
+
+  private add(pool: string, binding: SharedBinding): void {
+    const list = this.waiting.get(pool);
+    if (list === undefined) this.waiting.set(pool, [binding]);
+    else list.push(binding);
+    this.timer ??= setTimeout(() => this.flush(), BINDINGS_FLUSH_MS);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    for (const [pool, bindings] of this.waiting) send({ type: "ballast:bindings", pool, bindings });
+    this.waiting.clear();
+  }
 }
 
 /** Makes the pools' members and their state what the primary says. */

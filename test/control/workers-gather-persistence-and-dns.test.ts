@@ -1,6 +1,7 @@
 /**
  * `workers: 2` shows the whole balancer's persistence tables and dns answers: the admin API
- * and `ctl` list the bindings made through either worker (each tagged with its worker), and
+ * and `ctl` list the bindings made through either worker (each tagged with its worker; the
+ * API also lists each worker's copy of the other's, which `ctl` counts but does not show), and
  * `/api/dns` lists the zones with answer counts summed over both workers. A dns listener's
  * TCP port is shared by both workers, as every other listener's.
  */
@@ -50,7 +51,7 @@ function echoOnce(port: number, localAddress: string): Promise<void> {
 
 interface PersistenceView {
   listener: string;
-  rows: { client: string; backend: string; worker: number }[];
+  rows: { client: string; backend: string; worker: number; learned?: boolean }[];
 }
 
 interface DnsView {
@@ -139,19 +140,32 @@ pools:
     const clients = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
     for (const client of clients) await echoOnce(tcpPort, client);
     let views: PersistenceView[] = [];
-    await waitFor("every binding reported", async () => {
+    // Each worker reports its own bindings and its copies of the other's (`learned`).
+    await waitFor("every binding and its copy reported", async () => {
       views = await api<PersistenceView[]>("/api/persistence");
-      return views[0]?.rows.length === clients.length;
+      return views[0]?.rows.length === 2 * clients.length;
     });
-    const [db] = views;
+    const own = views[0].rows.filter((row) => !row.learned);
+    const copies = views[0].rows.filter((row) => row.learned);
+    for (const client of clients) {
+      const made = own.find((row) => row.client === client);
+      const copy = copies.find((row) => row.client === client);
+      assert.ok(made !== undefined && copy !== undefined, `${client}: one binding, one copy`);
+      assert.notEqual(made.worker, copy.worker, `${client}: the copy is in the other worker`);
+    }
+    const db = { ...views[0], rows: own };
     assert.equal(db.listener, "db");
     assert.deepEqual(db.rows.map((row) => row.client).sort(), clients);
     assert.ok(db.rows.every((row) => row.backend === "echo"));
     assert.equal(new Set(db.rows.map((row) => row.worker)).size, 2, JSON.stringify(db.rows));
     const one = await api<PersistenceView>("/api/listeners/db/persistence");
-    assert.equal(one.rows.length, clients.length);
+    assert.equal(one.rows.length, 2 * clients.length);
     const printed = await ctl("persistence");
-    for (const client of clients) assert.match(printed, new RegExp(client.replaceAll(".", "\\.")));
+    for (const client of clients) {
+      const lines = printed.split("\n").filter((line) => line.includes(` ${client} `));
+      assert.equal(lines.length, 1, `ctl shows ${client}'s binding once:\n${printed}`);
+    }
+    assert.match(printed, /4 idle copies of bindings other workers made, not shown/);
   });
 
   it("lists the zones in /api/dns and ctl dns, with answers summed over both workers", async () => {
