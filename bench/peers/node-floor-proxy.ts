@@ -8,15 +8,26 @@
  * The HTTP benchmark runs it too: in front of keep-alive connections it relays requests and
  * answers as bytes, one backend connection per client connection, with no parsing at all, so
  * it is what no Node.js HTTP proxy built on `net` can go below.
+ * With `--tls CERT_FILE KEY_FILE` first, the client side is TLS (node's defaults: session
+ * tickets for resumption), the floor of the TLS benchmark.
  * Arguments: "listenPort:backendPort" pairs. Prints "ready" once every port is bound.
  */
-import { connect, createServer, type Server } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 
 /** Shared by every connection: each read is copied out before it is written. */
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
+const args = process.argv.slice(2);
+const tls =
+  args[0] === "--tls"
+    ? { cert: readFileSync(args[1]), key: readFileSync(args[2]), pairs: args.slice(3) }
+    : undefined;
+const pairs = tls?.pairs ?? args;
+
 function proxy(listenPort: number, backendPort: number): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+  const relay = (client: Socket) => {
     const upstream = connect({
       host: "127.0.0.1",
       port: backendPort,
@@ -38,12 +49,17 @@ function proxy(listenPort: number, backendPort: number): Promise<Server> {
     upstream.on("end", () => client.end());
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());
-  });
+  };
+  const options = { allowHalfOpen: true, noDelay: true };
+  const server =
+    tls === undefined
+      ? createServer(options, relay)
+      : createTlsServer({ ...options, cert: tls.cert, key: tls.key }, relay);
   return new Promise((resolve) => server.listen(listenPort, "127.0.0.1", () => resolve(server)));
 }
 
 const servers = await Promise.all(
-  process.argv.slice(2).map((pair) => {
+  pairs.map((pair) => {
     const [listenPort, backendPort] = pair.split(":").map(Number);
     return proxy(listenPort, backendPort);
   }),

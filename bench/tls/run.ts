@@ -5,6 +5,8 @@
  *   - keep-alive: wrk over 64 TLS connections (handshakes only at the start);
  *   - new handshakes: `openssl s_time -new`, a full handshake and one GET per connection;
  *   - resumed handshakes: `openssl s_time -reuse`, the session resumed every time.
+ * The "node floor" is a TLS byte relay (bench/peers/node-floor-proxy.ts): what any Node.js
+ * proxy terminating TLS costs at least.
  *
  * Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS
  * (default 1, medians over rounds), BENCH_ONLY (comma-separated target names).
@@ -75,6 +77,19 @@ const targets: { name: string; launch: Launch }[] = [
       await writeFile(file, ballastTlsConfig(port, backendPort, tls));
       return start("ballast", PROXY_CORE, ballastCommand(file));
     },
+  },
+  {
+    // Not an HTTP proxy: a TLS byte relay, the floor under any Node.js TLS proxy.
+    name: "node floor",
+    launch: async (_dir, port, backendPort, tls) =>
+      start("node floor", PROXY_CORE, [
+        process.execPath,
+        new URL("../peers/node-floor-proxy.js", import.meta.url).pathname,
+        "--tls",
+        tls.cert,
+        tls.key,
+        `${port}:${backendPort}`,
+      ]),
   },
 ];
 
