@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dig } from "../dns/helpers.js";
 import { ballastCtl } from "../support/ballast-cli.js";
 import { type BallastProcess, startBallast } from "../support/ballast-start.js";
 import { runCleanups } from "../support/cleanups.js";
+import { loopbackTcpServer } from "../support/loopback-tcp-server.js";
 import { freePort } from "../support/ports.js";
 import { tempDir } from "../support/temp-dir.js";
 import { waitFor } from "../support/wait.js";
@@ -21,15 +22,7 @@ import { waitFor } from "../support/wait.js";
 const TOKEN = "workers-gather-token";
 
 /** A TCP backend that echoes what it reads. */
-async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((socket) => {
-    socket.on("error", () => {});
-    socket.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const echoServer = () => loopbackTcpServer((socket) => socket.pipe(socket));
 
 /**
  * One connection from `localAddress` that echoes a line, then closes: a new connection, so

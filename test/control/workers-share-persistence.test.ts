@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BallastProcess, startBallast } from "../support/ballast-start.js";
 import { runCleanups } from "../support/cleanups.js";
+import { loopbackTcpServer } from "../support/loopback-tcp-server.js";
 import { freePort } from "../support/ports.js";
 import { tempDir } from "../support/temp-dir.js";
 import { waitFor } from "../support/wait.js";
@@ -18,15 +19,7 @@ import { waitFor } from "../support/wait.js";
 const TOKEN = "workers-share-persistence-token";
 
 /** A TCP backend that answers every connection with its name, then closes it. */
-async function namedServer(name: string): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((socket) => {
-    socket.on("error", () => {});
-    socket.end(`${name}\n`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const namedServer = (name: string) => loopbackTcpServer((socket) => socket.end(`${name}\n`));
 
 /** The name of the backend one new connection from `localAddress` reaches. */
 function backendOf(port: number, localAddress: string): Promise<string> {
