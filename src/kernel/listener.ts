@@ -28,7 +28,7 @@ import {
 } from "./dispatch.js";
 import { deviceMac, neighbourMacs, provokeArp } from "./neighbours.js";
 import { listSet, readCounter } from "./nft.js";
-import { counterName, flowSet, type ServiceRules, serviceKey } from "./ruleset.js";
+import { closingSet, counterName, flowSet, type ServiceRules, serviceKey } from "./ruleset.js";
 import { tunnelDevice, tunnelMac } from "./tunnels.js";
 
 /** ipvsadm's Forward column by mode. */
@@ -371,17 +371,25 @@ class KernelListener implements Listener, KernelService {
           { key: this.key, flowTimeoutSeconds: this.flowTimeoutSeconds() },
           server,
         );
-        for (const element of await listSet("netdev", set)) {
-          // The director sees only the client's half of a DR/TUN flow: every flow counts as active.
-          count(server.id, true);
-          const concat = (element.key as { concat?: unknown[] }).concat ?? [];
-          rows.push({
-            transport: this.config.transport,
-            client: `${concat[0]}:${concat[1]}`,
-            backend: server.id,
-            state: "FLOW",
-            expiresInMs: element.expiresMs,
-          });
+        // The director sees only the client's half of a DR/TUN flow, as IPVS's input-only
+        // states do: an open flow counts as active; one whose client sent a FIN or RST (TCP:
+        // the closing set) as inactive.
+        const tables: [string, boolean, string][] = [[set, true, "FLOW"]];
+        if (this.config.transport === "tcp") {
+          tables.push([closingSet({ key: this.key }, server), false, "FIN_WAIT"]);
+        }
+        for (const [name, active, state] of tables) {
+          for (const element of await listSet("netdev", name)) {
+            count(server.id, active);
+            const concat = (element.key as { concat?: unknown[] }).concat ?? [];
+            rows.push({
+              transport: this.config.transport,
+              client: `${concat[0]}:${concat[1]}`,
+              backend: server.id,
+              state,
+              expiresInMs: element.expiresMs,
+            });
+          }
         }
       }
     }

@@ -131,7 +131,10 @@ function serviceObjects(service: ServiceRules): { chains: string[]; sets: string
   for (const server of service.servers) chains.push(`rs_${service.key}_${serverKey(server)}`);
   if (service.mode !== "nat") {
     chains.push(`out_${service.key}`);
-    for (const server of service.flowServers ?? []) sets.push(flowSet(service, server));
+    for (const server of service.flowServers ?? []) {
+      sets.push(flowSet(service, server));
+      if (service.transport === "tcp") sets.push(closingSet(service, server));
+    }
   }
   if (service.persistenceSeconds > 0) {
     for (const server of service.servers) sets.push(persistSet(service, server));
@@ -154,6 +157,21 @@ export function flowSet(
   server: RealServer,
 ): string {
   return `f_${service.key}_${serverKey(server)}_${service.flowTimeoutSeconds}`;
+}
+
+/**
+ * Seconds a DR/TUN flow stays in its server's closing set after the client's FIN or RST:
+ * IPVS's FIN_WAIT timeout, the state its input-only table (the director sees only the client's
+ * packets) moves an established connection to on a FIN.
+ */
+export const CLOSING_TIMEOUT_SECONDS = 120;
+
+/**
+ * The name of a DR server's closing set: flows whose client sent a FIN or RST, counted as
+ * inactive (IPVS's InActConn) and still forwarded until they expire.
+ */
+export function closingSet(service: Pick<ServiceRules, "key">, server: RealServer): string {
+  return `c_${service.key}_${serverKey(server)}`;
 }
 
 const NAT_BASE_CHAINS: Record<string, string> = {
@@ -295,7 +313,9 @@ function persistenceAndDispatch(family: Family, service: ServiceRules): string[]
 /**
  * DR and TUN: in the ingress hook, before the director's own stack: a packet of a flow some
  * server already has (its flow set) goes on to it; a new one is scheduled and joins the flow
- * set of the server chosen. Then only the MACs change and the frame leaves (`outRules`).
+ * set of the server chosen. Then only the MACs change and the frame leaves (`outRules`). For
+ * TCP the client's FIN or RST moves a flow to its server's closing set, where it is forwarded
+ * until CLOSING_TIMEOUT_SECONDS pass and counted as inactive.
  */
 function directRoutingRules(service: ServiceRules): string[] {
   const { key, transport, vip, port } = service;
@@ -325,15 +345,54 @@ function directRoutingRules(service: ServiceRules): string[] {
   lines.push(
     rule("netdev", ingressChain(device), `ip daddr ${vip} ${transport} dport ${port} jump ${svc}`),
   );
+  const tcp = transport === "tcp";
+  if (tcp) {
+    for (const server of flowServers) {
+      lines.push(
+        dynamicSet(
+          "netdev",
+          closingSet(service, server),
+          "ipv4_addr . inet_service",
+          CLOSING_TIMEOUT_SECONDS,
+        ),
+      );
+    }
+  }
   for (const server of flowServers) {
     const set = flowSet(service, server);
+    const mac = service.macs?.get(server.id);
+    if (tcp) {
+      // The client's FIN or RST moves its flow to the closing set (ESTABLISHED to FIN_WAIT).
+      const closing = closingSet(service, server);
+      lines.push(
+        rule(
+          "netdev",
+          svc,
+          `tcp flags & (fin | rst) != 0 ${flow} @${set} delete @${set} { ${flow} } add @${closing} { ${flow} } ether daddr set ${mac} goto ${out}`,
+        ),
+      );
+    }
     lines.push(
       rule(
         "netdev",
         svc,
-        `${flow} @${set} update @${set} { ${flow} } ether daddr set ${service.macs?.get(server.id)} goto ${out}`,
+        `${flow} @${set} update @${set} { ${flow} } ether daddr set ${mac} goto ${out}`,
       ),
     );
+  }
+  if (tcp) {
+    // After every open flow: a SYN that reuses a closing flow's port is a new connection and
+    // is scheduled anew, and its later packets find it among the open flows first.
+    for (const server of flowServers) {
+      const closing = closingSet(service, server);
+      lines.push(
+        rule(
+          "netdev",
+          svc,
+          `tcp flags & syn == 0 ${flow} @${closing} update @${closing} { ${flow} } ether daddr set ${service.macs?.get(server.id)} goto ${out}`,
+        ),
+      );
+    }
   }
   lines.push(...persistenceAndDispatch("netdev", service));
   for (const server of service.servers) {

@@ -54,7 +54,7 @@ describe("kernel DR", { skip: asRoot ? false : "needs root" }, () => {
     drainLetsEstablishedConnectionsFinish(suite));
 
   it("ctl list shows the virtual service like ipvsadm -L -n; ctl connections like -L -c", () =>
-    ctlListsTheServiceLikeIpvsadm(suite, "Route", "FLOW"));
+    ctlListsTheServiceLikeIpvsadm(suite, "Route", "FIN_WAIT"));
 
   it("stop removes exactly ballast's table; a crash leaves the rules forwarding", () =>
     crashKeepsForwardingAndStopRemovesOnlyBallast(suite, "table netdev ballast"));

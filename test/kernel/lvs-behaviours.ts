@@ -183,7 +183,8 @@ export async function drainLetsEstablishedConnectionsFinish(
 /**
  * `ctl list` prints the service as `ipvsadm -L -n` does, rs1 with its `forward` method
  * (Masq, Route, Tunnel); `ctl connections` as `ipvsadm -L -c`, the client's connections in
- * `state` (a conntrack state in NAT, FLOW in DR and TUN).
+ * `state` (a conntrack state in NAT; in DR and TUN FLOW while open, FIN_WAIT once the client
+ * closed).
  */
 export async function ctlListsTheServiceLikeIpvsadm(
   suite: KernelSuite,
@@ -200,6 +201,18 @@ export async function ctlListsTheServiceLikeIpvsadm(
     list,
     new RegExp(`-> ${literally(lvs.servers[0].address)}:80\\s+${forward}\\s+\\d+\\s+\\d+\\s+\\d+`),
   );
+  // The burst's connections are closed: IPVS counts them in InActConn (NAT: TIME_WAIT in
+  // conntrack; DR and TUN: the client's FIN moved each flow to the closing set).
+  let active = 0;
+  let inactive = 0;
+  for (const match of list.matchAll(
+    new RegExp(`-> \\S+\\s+${forward}\\s+\\d+\\s+(\\d+)\\s+(\\d+)`, "g"),
+  )) {
+    active += Number(match[1]);
+    inactive += Number(match[2]);
+  }
+  assert.ok(inactive >= 20, `the closed connections are inactive:\n${list}`);
+  if (forward !== "Masq") assert.equal(active, 0, `no flow of the burst is open:\n${list}`);
   const connections = await lvs.ctl("connections");
   assert.ok(connections.includes(state), connections);
   assert.match(connections, new RegExp(`${literally(CLIENT)}:\\d+`));

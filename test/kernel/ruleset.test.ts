@@ -123,6 +123,19 @@ describe("kernel ruleset", () => {
       script,
       /counter name n_\w+ update @f_\w+_0a00000b0050_300 \{ ip saddr \. tcp sport \} ether daddr set 02:00:00:00:00:11 goto out_/,
     );
+    // the client's FIN or RST moves the flow to the closing set, which is looked up after
+    // every open flow (a SYN reusing a closing flow's port is scheduled anew) and forwards
+    assert.match(
+      script,
+      /add set netdev ballast c_\w+_0a00000b0050 \{ type ipv4_addr \. inet_service; size \d+; flags dynamic,timeout; timeout 120s; \}/,
+    );
+    assert.match(
+      script,
+      /tcp flags & \(fin \| rst\) != 0 ip saddr \. tcp sport @f_\w+_0a00000b0050_300 delete @f_\w+_0a00000b0050_300 \{ ip saddr \. tcp sport \} add @c_\w+_0a00000b0050 \{ ip saddr \. tcp sport \} ether daddr set 02:00:00:00:00:11 goto out_/,
+    );
+    const closingLookup = script.indexOf("tcp flags & syn == 0");
+    assert.ok(closingLookup > script.lastIndexOf("tcp sport @f_"), "after every open flow");
+    assert.ok(closingLookup < script.indexOf("jhash"));
     // established flows are looked up before any new scheduling
     assert.ok(script.indexOf("@f_") < script.indexOf("jhash"));
     assert.match(script, /jhash ip saddr mod 256 seed 0x1 vmap/);
@@ -156,7 +169,7 @@ describe("kernel ruleset", () => {
     assert.doesNotMatch(udp, /maxseg/);
   });
 
-  it("flow and persistence sets hold far more than nftables' default 65535 elements, so a busy service's new flows are never refused by a full set", () => {
+  it("flow, closing and persistence sets hold far more than nftables' default 65535 elements, so a busy service's new flows are never refused by a full set", () => {
     const macs = new Map([
       ["rs1", "02:00:00:00:00:11"],
       ["rs2", "02:00:00:00:00:12"],
@@ -171,8 +184,8 @@ describe("kernel ruleset", () => {
     });
     const script = renderTransaction([dr, nat({ persistenceSeconds: 300 })], {});
     const sizes = [...script.matchAll(/^add set .* size (\d+);/gm)].map((m) => Number(m[1]));
-    // two persistence sets per family, two flow sets
-    assert.equal(sizes.length, 6);
+    // two persistence sets per family, two flow sets and two closing sets (tcp)
+    assert.equal(sizes.length, 8);
     // 5 minutes of flows at 3000 new connections/s
     for (const size of sizes) assert.ok(size >= 300 * 3000, `set size ${size}`);
   });

@@ -107,7 +107,7 @@ describe("kernel TUN", { skip: asRoot ? false : "needs root" }, () => {
     }));
 
   it("ctl list shows the service with Forward Tunnel, like ipvsadm -L -n", () =>
-    ctlListsTheServiceLikeIpvsadm(suite, "Tunnel", "FLOW"));
+    ctlListsTheServiceLikeIpvsadm(suite, "Tunnel", "FIN_WAIT"));
 
   it("stop removes exactly ballast's table and VXLAN device; a crash leaves them forwarding", async () => {
     const { lvs } = suite;
