@@ -137,6 +137,8 @@ export class Pool implements LeaseOwner, SelectionSource {
   private persistenceTable: PersistenceTable | undefined;
   private persistenceTimer: NodeJS.Timeout | undefined;
   private persistenceSweepMs = 0;
+  /** With `workers: N`: where this pool's suspensions go for the other workers. */
+  private suspensionAnnounce: ((id: string, forMs: number) => void) | undefined;
   /** With `workers: N`: where the persistence table's bindings go for the other workers. */
   private persistenceAnnounce: ((binding: SharedBinding) => void) | undefined;
   /** Sticky cookie tokens of the members. */
@@ -461,14 +463,41 @@ export class Pool implements LeaseOwner, SelectionSource {
     return true;
   }
 
-  /** Keeps a backend out of new picks until `until` (clock ms): nginx's fail_timeout. */
+  /**
+   * Keeps a backend out of new picks until `until` (clock ms): nginx's fail_timeout. With
+   * `workers: N` the other workers are told (`shareSuspensions`), as nginx's `zone` shares
+   * its workers' failure state.
+   */
   suspend(id: string, until: number): boolean {
     const backend = this.get(id);
     if (!backend) return false;
     backend.suspendedUntil = until;
     this.changed(backend);
     this.refresh();
+    const forMs = until - this.clock();
+    if (forMs > 0) this.suspensionAnnounce?.(id, forMs);
     return true;
+  }
+
+  /** Where this pool's suspensions are announced (`workers: N`). */
+  shareSuspensions(announce: ((id: string, forMs: number) => void) | undefined): void {
+    this.suspensionAnnounce = announce;
+  }
+
+  /**
+   * Another worker suspended a backend for `forMs`: it is suspended here too, unless that
+   * would leave no backend serving (the rule passive detection follows in each worker).
+   */
+  learnSuspension(id: string, forMs: number): void {
+    const backend = this.get(id);
+    if (!backend || forMs <= 0) return;
+    const others = this.backends.some((b) => b !== backend && b.available && b.weight > 0);
+    if (!others) return;
+    const until = this.clock() + forMs;
+    if (until <= backend.suspendedUntil) return;
+    backend.suspendedUntil = until;
+    this.changed(backend);
+    this.refresh();
   }
 
   /** Sets the multiplier that dynamic weights apply on top of the configured weight. */

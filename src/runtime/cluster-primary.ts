@@ -8,7 +8,8 @@
  * connections the others hold, which its connection-count algorithms add to their own.
  * Every TABLE_REPORT_MS the workers also send their connection and persistence tables and
  * their dns zones, which the primary's listeners show. The persistence bindings a worker
- * makes pass through the primary to every other worker (see pool/persistence.ts).
+ * makes and the backends its passive detection suspends pass through the primary to every
+ * other worker.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { ListenerConfig } from "../config/schema/index.js";
@@ -178,7 +179,7 @@ export class ClusterHub {
         for (const table of REPORTED_TABLES) report[table] ??= last?.[table];
       }
       entry.listeners = listeners;
-    } else if (message.type === "ballast:bindings") {
+    } else if (message.type === "ballast:bindings" || message.type === "ballast:suspended") {
       for (const other of this.workers.values()) {
         if (other.joined && other !== entry) send(other.worker, message);
       }

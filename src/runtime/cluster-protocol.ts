@@ -77,7 +77,19 @@ export type ToWorker =
   | { type: "ballast:counts"; pools: Record<string, Record<string, [number, number]>> }
   | { type: "ballast:reload"; seq: number; origin: ReloadOrigin }
   | { type: "ballast:close"; pool: string; id: string }
-  | PersistenceBindings;
+  | PersistenceBindings
+  | Suspension;
+
+/**
+ * A backend one worker's passive detection suspended, for how long (ms): the primary passes
+ * it to every other worker.
+ */
+export interface Suspension {
+  type: "ballast:suspended";
+  pool: string;
+  id: string;
+  forMs: number;
+}
 
 /**
  * Persistence bindings one worker made (to the primary), which the primary passes to every
@@ -98,7 +110,8 @@ export type FromWorker =
       listeners: Record<string, ListenerReport>;
     }
   | { type: "ballast:reloaded"; seq: number; ok: boolean; notApplied: string[] }
-  | PersistenceBindings;
+  | PersistenceBindings
+  | Suspension;
 
 /** Where a reload's config came from, so each worker reads and checks it the same way. */
 export type ReloadOrigin = { file: string } | { text: string; sourceName: string };

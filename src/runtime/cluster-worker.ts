@@ -4,7 +4,8 @@
  * counts every COUNT_EXCHANGE_MS, and adds the connections the other workers hold to its
  * own, so connection-count algorithms and `max_connections` see the whole balancer. Its
  * pools' persistence bindings go to the other workers through the primary, and theirs come
- * back, so a client keeps its backend whichever worker takes its connection.
+ * back, so a client keeps its backend whichever worker takes its connection; a backend its
+ * passive detection suspends is suspended in every worker.
  */
 import { loadConfigFile, parseConfigText } from "../config/load.js";
 import type { Config } from "../config/schema/index.js";
@@ -79,6 +80,8 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
       }
     } else if (m.type === "ballast:bindings") {
       runtime.pools.get(m.pool)?.learnPersistence(m.bindings);
+    } else if (m.type === "ballast:suspended") {
+      runtime.pools.get(m.pool)?.learnSuspension(m.id, m.forMs);
     } else if (m.type === "ballast:close") {
       for (const listener of runtime.listeners.values()) {
         listener.closeConnectionsTo?.(m.pool, m.id);
@@ -91,13 +94,13 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
             ? await reloadFromFile(runtime, m.origin.file)
             : await reloadFromText(runtime, m.origin.text, m.origin.sourceName);
         const notApplied = outcome.ok ? outcome.notApplied : outcome.errors;
-        bindings.share(); // a reload may have added pools
+        peers.share(); // a reload may have added pools
         send({ type: "ballast:reloaded", seq: m.seq, ok: outcome.ok, notApplied });
       });
     }
   };
-  const bindings = new BindingsOutbox(runtime);
-  bindings.share();
+  const peers = new PeerOutbox(runtime);
+  peers.share();
   process.on("message", onMessage);
   send({ type: "ballast:hello" });
   let waited: NodeJS.Timeout | undefined;
@@ -123,29 +126,38 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
   return {
     close() {
       clearInterval(timer);
-      bindings.close();
+      peers.close();
       process.off("message", onMessage);
     },
   };
 }
 
-/** Gathers the pools' new persistence bindings and sends them within BINDINGS_FLUSH_MS. */
-class BindingsOutbox {
+/**
+ * Gathers the pools' new persistence bindings and sends them within BINDINGS_FLUSH_MS; passes
+ * their suspensions on as they happen.
+ */
+class PeerOutbox {
   private readonly waiting = new Map<string, SharedBinding[]>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly runtime: Runtime) {}
 
-  /** Has every pool of the runtime announce here. */
+  /** Has every pool of the runtime announce here; suspensions go at once (they are rare). */
   share(): void {
     for (const [name, pool] of this.runtime.pools) {
       pool.sharePersistence((binding) => this.add(name, binding));
+      pool.shareSuspensions((id, forMs) =>
+        send({ type: "ballast:suspended", pool: name, id, forMs }),
+      );
     }
   }
 
   close(): void {
     clearTimeout(this.timer);
-    for (const pool of this.runtime.pools.values()) pool.sharePersistence(undefined);
+    for (const pool of this.runtime.pools.values()) {
+      pool.sharePersistence(undefined);
+      pool.shareSuspensions(undefined);
+    }
   }
 
   private add(pool: string, binding: SharedBinding): void {

@@ -38,6 +38,38 @@ describe("suspend and resume", () => {
     pool.close();
   });
 
+  it("workers: a suspension is announced, and one learned from another worker applies here", () => {
+    const a = scriptedPool(specs([1, 1]), { algorithm: "rr" });
+    const b = scriptedPool(specs([1, 1]), { algorithm: "rr" });
+    const announced: [string, number][] = [];
+    a.pool.shareSuspensions((id, forMs) => announced.push([id, forMs]));
+    b.pool.shareSuspensions((id, forMs) => announced.push([`echo of ${id}`, forMs]));
+    a.pool.suspend("a", a.clock.now + 10_000);
+    assert.deepEqual(announced, [["a", 10_000]]);
+    for (const [id, forMs] of announced.splice(0)) b.pool.learnSuspension(id, forMs);
+    assert.deepEqual(announced, [], "a learned suspension is not announced again");
+    assert.deepEqual(pickIds(b.pool, 3), ["b", "b", "b"]);
+    // A shorter one learned later does not cut a longer one short.
+    b.pool.learnSuspension("a", 5_000);
+    b.clock.advance(9_999);
+    b.pool.refresh();
+    assert.equal(b.pool.get("a")!.available, false);
+    b.clock.advance(1);
+    b.pool.refresh();
+    assert.equal(b.pool.get("a")!.available, true);
+    a.pool.close();
+    b.pool.close();
+  });
+
+  it("workers: a learned suspension never takes out the last backend that serves", () => {
+    const { pool } = scriptedPool(specs([1, 1]), { algorithm: "rr" });
+    pool.setHealth("b", "down");
+    pool.learnSuspension("a", 10_000);
+    assert.equal(pool.get("a")!.available, true);
+    assert.deepEqual(pickIds(pool, 2), ["a", "a"]);
+    pool.close();
+  });
+
   it("unknown backends are reported, not invented", () => {
     const { pool } = scriptedPool(specs([1]));
     assert.equal(pool.suspend("nope", 5), false);

@@ -1,8 +1,11 @@
 /**
- * `workers: 2` with LVS persistence (`persistence: 1m`) over two backends: once a client is
- * bound, every later connection of it goes to the same backend, whichever worker the cluster
- * deals it to. Without shared bindings each worker's round robin binds the client on its own,
- * and the two workers disagree.
+ * `workers: 2` share what each worker learns from its own traffic:
+ *   - LVS persistence (`persistence: 1m`) over two backends: once a client is bound, every
+ *     later connection of it goes to the same backend, whichever worker the cluster deals it
+ *     to. Without shared bindings each worker's round robin binds the client on its own.
+ *   - passive detection: a backend one worker found dead is suspended in the other too, so
+ *     the balancer as a whole tries it once per `fail_timeout` (nginx with `zone`), not once
+ *     per worker.
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -48,6 +51,7 @@ describe("workers: 2 share persistence bindings", { timeout: 120_000 }, () => {
   cleanups.push(dir.cleanup);
   let ballast: BallastProcess;
   let port: number;
+  let passivePort: number;
   let adminUrl: string;
 
   before(async () => {
@@ -55,6 +59,9 @@ describe("workers: 2 share persistence bindings", { timeout: 120_000 }, () => {
     const two = await namedServer("two");
     cleanups.push(one.close, two.close);
     port = await freePort();
+    passivePort = await freePort();
+    // Nothing listens there: every connection to it is refused.
+    const deadPort = await freePort();
     adminUrl = `http://127.0.0.1:${await freePort()}`;
     const configPath = join(dir.path, "ballast.yaml");
     writeFileSync(
@@ -65,6 +72,7 @@ log: { level: info }
 admin: { bind: "127.0.0.1:${new URL(adminUrl).port}", token: "${TOKEN}" }
 listeners:
   - { name: db, protocol: tcp, bind: "127.0.0.1:${port}", pool: db }
+  - { name: flaky, protocol: tcp, bind: "127.0.0.1:${passivePort}", pool: flaky }
 pools:
   db:
     algorithm: rr
@@ -72,11 +80,17 @@ pools:
     backends:
       - { name: one, address: "127.0.0.1:${one.port}" }
       - { name: two, address: "127.0.0.1:${two.port}" }
+  flaky:
+    algorithm: rr
+    passive: { max_fails: 1, fail_timeout: 60s }
+    backends:
+      - { name: one, address: "127.0.0.1:${one.port}" }
+      - { name: dead, address: "127.0.0.1:${deadPort}" }
 `,
     );
     ballast = startBallast(configPath);
     cleanups.push(() => ballast.kill());
-    await waitFor("both workers listening", () => ballast.count("listening") === 2, 20_000, 50);
+    await waitFor("both workers listening", () => ballast.count("listening") === 4, 20_000, 50);
   });
 
   after(() => runCleanups(cleanups));
@@ -108,5 +122,31 @@ pools:
     const reached: string[] = [];
     for (let i = 0; i < 12; i++) reached.push(await backendOf(port, client));
     assert.deepEqual(reached, Array(12).fill(first));
+  });
+
+  it("suspends a backend in both workers when one worker's passive detection finds it dead", async () => {
+    const refusedConnects = async () => {
+      const response = await fetch(`${adminUrl}/api/pools/flaky`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const view = (await response.json()) as {
+        backends: { id: string; errors: { connect: number } }[];
+      };
+      return view.backends.find((b) => b.id === "dead")?.errors.connect ?? -1;
+    };
+    // Until one worker has met the dead backend (a failed connect costs the client nothing:
+    // its connection goes on to the other backend).
+    const client = "127.0.0.40";
+    for (let i = 0; i < 10 && (await refusedConnects()) < 1; i++) {
+      assert.equal(await backendOf(passivePort, client), "one");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.equal(await refusedConnects(), 1, "one worker met the dead backend");
+    // The suspension reaches the other worker through the primary at once; allow for a slow
+    // machine, then deal a dozen connections to both workers.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let i = 0; i < 12; i++) assert.equal(await backendOf(passivePort, client), "one");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await refusedConnects(), 1, "the other worker never tried the dead backend");
   });
 });
