@@ -66,24 +66,30 @@ describe("persistence shared between workers", () => {
     b.pool.close();
   });
 
-  it("two workers that bound a client at once end on the same backend", () => {
-    const { a, b, fromA, fromB, deliver } = twoWorkers();
-    connect(b.pool, "198.51.100.1");
-    const onA = open(a.pool, CLIENT).id;
-    const onB = open(b.pool, CLIENT).id;
-    assert.notEqual(onA, onB, "the race this test is about");
-    // Whichever was made later (at the same millisecond, the smaller id) wins on both sides.
-    const [, , sinceA] = fromA[0];
-    const [, , sinceB] = fromB[0];
-    const winner = sinceA === sinceB ? [onA, onB].sort()[0] : sinceA > sinceB ? onA : onB;
-    deliver();
-    assert.equal(boundTo(a.pool, CLIENT), winner);
-    assert.equal(boundTo(b.pool, CLIENT), winner);
-    assert.equal(connect(a.pool, CLIENT), winner);
-    assert.equal(connect(b.pool, CLIENT), winner);
-    a.pool.close();
-    b.pool.close();
-  });
+  // The wall clock that stamps each binding is mocked, so both orders are tested every run.
+  for (const laterMs of [0, 5]) {
+    const title =
+      laterMs === 0
+        ? "two workers that bound a client in the same millisecond end on the smaller backend id"
+        : "two workers that bound a client at once end on the later binding";
+    it(title, (t) => {
+      t.mock.timers.enable({ apis: ["Date"], now: 1_700_000_000_000 });
+      const { a, b, deliver } = twoWorkers();
+      connect(b.pool, "198.51.100.1");
+      const onA = open(a.pool, CLIENT).id;
+      t.mock.timers.tick(laterMs);
+      const onB = open(b.pool, CLIENT).id;
+      assert.deepEqual([onA, onB], ["a", "b"], "the race this test is about");
+      const winner = laterMs === 0 ? "a" : "b";
+      deliver();
+      assert.equal(boundTo(a.pool, CLIENT), winner);
+      assert.equal(boundTo(b.pool, CLIENT), winner);
+      assert.equal(connect(a.pool, CLIENT), winner);
+      assert.equal(connect(b.pool, CLIENT), winner);
+      a.pool.close();
+      b.pool.close();
+    });
+  }
 
   it("an older binding never replaces a newer one", () => {
     const { a } = twoWorkers();
