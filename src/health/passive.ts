@@ -36,7 +36,7 @@ export function attachPassiveDetection(pool: Pool, options: PassiveOptions): () 
     window.fails = 0;
     // The last backend still serving stays: suspending it would turn failing requests
     // into refused ones (nginx, too, tries its servers again once all have failed).
-    if (!anotherServes(pool, backend)) return;
+    if (!pool.anotherServes(backend)) return;
     window.onTrial = true;
     pool.suspend(backend.id, now + failTimeoutMs);
   };
@@ -66,12 +66,4 @@ export function attachPassiveDetection(pool: Pool, options: PassiveOptions): () 
     window.fails++;
     if (window.fails >= maxFails) suspend(backend, window, now);
   });
-}
-
-/** True when a backend other than `backend` can take requests. */
-function anotherServes(pool: Pool, backend: BackendState): boolean {
-  for (const other of pool.backends) {
-    if (other !== backend && other.available && other.weight > 0) return true;
-  }
-  return false;
 }

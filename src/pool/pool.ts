@@ -479,6 +479,20 @@ export class Pool implements LeaseOwner, SelectionSource {
     return true;
   }
 
+  /**
+   * True when a backend other than `backend` can take work: passive detection never suspends
+   * the last one that serves (nginx, too, tries its servers again once all have failed).
+   */
+  anotherServes(backend: BackendState): boolean {
+    for (const other of this.primaries) {
+      if (other !== backend && other.available && other.weight > 0) return true;
+    }
+    for (const other of this.backups) {
+      if (other !== backend && other.available && other.weight > 0) return true;
+    }
+    return false;
+  }
+
   /** Where this pool's suspensions are announced (`workers: N`). */
   shareSuspensions(announce: ((id: string, forMs: number) => void) | undefined): void {
     this.suspensionAnnounce = announce;
@@ -491,8 +505,7 @@ export class Pool implements LeaseOwner, SelectionSource {
   learnSuspension(id: string, forMs: number): void {
     const backend = this.get(id);
     if (!backend || forMs <= 0) return;
-    const others = this.backends.some((b) => b !== backend && b.available && b.weight > 0);
-    if (!others) return;
+    if (!this.anotherServes(backend)) return;
     const until = this.clock() + forMs;
     if (until <= backend.suspendedUntil) return;
     backend.suspendedUntil = until;
