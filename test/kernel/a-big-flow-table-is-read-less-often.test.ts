@@ -48,16 +48,11 @@ describe("kernel DR connection snapshot", { skip: asRoot ? false : "needs root" 
       { id: "rs1", address: rs1.address, port: 80, weight: 1 },
     );
     // 10000 flows from made-up clients, as a busy service would have.
-    const lines: string[] = [];
-    for (let chunk = 0; chunk < FLOWS / 10_000; chunk++) {
-      const flows: string[] = [];
-      for (let i = chunk * 10_000; i < (chunk + 1) * 10_000; i++) {
-        flows.push(
-          `10.200.${Math.floor(i / 250) % 250}.${(i % 250) + 1} . ${1024 + Math.floor(i / 62_500)}`,
-        );
-      }
-      lines.push(`add element netdev ballast ${set} { ${flows.join(", ")} }`);
+    const flows: string[] = [];
+    for (let i = 0; i < FLOWS; i++) {
+      flows.push(`10.200.${Math.floor(i / 250) % 250}.${(i % 250) + 1} . 1024`);
     }
+    const lines = [`add element netdev ballast ${set} { ${flows.join(", ")} }`];
     const script = join(dir.path, "flows.nft");
     writeFileSync(script, `${lines.join("\n")}\n`);
     await lvs.director.exec(realNft, ["-f", script], 60_000);
@@ -72,7 +67,8 @@ describe("kernel DR connection snapshot", { skip: asRoot ? false : "needs root" 
     );
     log.clear();
     await sleep(10_000);
-    const reads = log.lines().filter((line) => line.includes("list set"));
+    // Only the flow set's listings: each snapshot also lists the server's closing set.
+    const reads = log.lines().filter((line) => line.includes(`list set netdev ballast ${set}`));
     assert.ok(reads.length <= 1, `${reads.length} reads of the flow set in 10 s`);
   });
 });
