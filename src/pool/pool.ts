@@ -504,7 +504,7 @@ export class Pool implements LeaseOwner, SelectionSource {
    */
   learnSuspension(id: string, forMs: number): void {
     const backend = this.get(id);
-    if (!backend || forMs <= 0) return;
+    if (!backend || !Number.isFinite(forMs) || forMs <= 0) return;
     if (!this.anotherServes(backend)) return;
     const until = this.clock() + forMs;
     if (until <= backend.suspendedUntil) return;

@@ -23,6 +23,7 @@ import {
   type DnsAnswerCounts,
   type FromWorker,
   isBallastMessage,
+  isWellFormedPeerMessage,
   type ListenerReport,
   REPORTED_COUNTERS,
   REPORTED_TABLES,
@@ -180,6 +181,13 @@ export class ClusterHub {
       }
       entry.listeners = listeners;
     } else if (message.type === "ballast:bindings" || message.type === "ballast:suspended") {
+      if (!isWellFormedPeerMessage(message)) {
+        this.logger.error(
+          { worker: worker.id, type: message.type },
+          "a malformed worker message was dropped",
+        );
+        return;
+      }
       for (const other of this.workers.values()) {
         if (other.joined && other !== entry) send(other.worker, message);
       }

@@ -132,6 +132,28 @@ export function isBallastMessage(message: unknown): message is { type: string } 
   );
 }
 
+/**
+ * True for a well-formed binding or suspension message. The primary passes these from one
+ * worker to the others as they are, so each is checked before it is relayed and again where
+ * it is applied: a worker's bug must not crash its peers.
+ */
+export function isWellFormedPeerMessage(m: PersistenceBindings | Suspension): boolean {
+  if (typeof m.pool !== "string") return false;
+  if (m.type === "ballast:suspended") {
+    return typeof m.id === "string" && Number.isFinite(m.forMs) && m.forMs > 0;
+  }
+  return (
+    Array.isArray(m.bindings) &&
+    m.bindings.every(
+      (b) =>
+        Array.isArray(b) &&
+        typeof b[0] === "string" &&
+        typeof b[1] === "string" &&
+        Number.isFinite(b[2]),
+    )
+  );
+}
+
 /** The control state of a backend, for a worker. */
 export function backendControl(backend: BackendState): BackendControl {
   return {

@@ -17,6 +17,7 @@ import {
   COUNT_EXCHANGE_MS,
   type FromWorker,
   isBallastMessage,
+  isWellFormedPeerMessage,
   type ListenerReport,
   REPORTED_COUNTERS,
   type ReloadOrigin,
@@ -78,10 +79,11 @@ export async function followPrimary(runtime: Runtime): Promise<ClusterFollower> 
           pool.setSharedCounts(id, active, inactive);
         }
       }
-    } else if (m.type === "ballast:bindings") {
-      runtime.pools.get(m.pool)?.learnPersistence(m.bindings);
-    } else if (m.type === "ballast:suspended") {
-      runtime.pools.get(m.pool)?.learnSuspension(m.id, m.forMs);
+    } else if (m.type === "ballast:bindings" || m.type === "ballast:suspended") {
+      if (!isWellFormedPeerMessage(m)) return;
+      const pool = runtime.pools.get(m.pool);
+      if (m.type === "ballast:bindings") pool?.learnPersistence(m.bindings);
+      else pool?.learnSuspension(m.id, m.forMs);
     } else if (m.type === "ballast:close") {
       for (const listener of runtime.listeners.values()) {
         listener.closeConnectionsTo?.(m.pool, m.id);
