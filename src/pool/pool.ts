@@ -298,7 +298,7 @@ export class Pool implements LeaseOwner, SelectionSource {
   /** Where this pool's persistence bindings are announced (`workers: N`; see persistence.ts). */
   sharePersistence(announce: ((binding: SharedBinding) => void) | undefined): void {
     this.persistenceAnnounce = announce;
-    if (this.persistenceTable !== undefined) this.persistenceTable.onAnnounce = announce;
+    if (this.options.persistenceMs > 0) this.applyPersistence();
   }
 
   /** Bindings another worker announced, for members this pool has. */
@@ -656,9 +656,12 @@ export class Pool implements LeaseOwner, SelectionSource {
     }
     this.persistenceTable ??= new PersistenceTable(this);
     this.persistenceTable.onAnnounce = this.persistenceAnnounce;
-    // Often enough for the sweep's re-announcements (every half timeout) to reach the other
-    // workers before their copies lapse, even with a timeout of seconds.
-    const every = Math.max(250, Math.min(PERSISTENCE_SWEEP_MS, this.options.persistenceMs / 4));
+    // With workers sharing bindings, often enough for the sweep's re-announcements (every half
+    // timeout) to reach the others before their copies lapse, even with a timeout of seconds.
+    const every =
+      this.persistenceAnnounce === undefined
+        ? PERSISTENCE_SWEEP_MS
+        : Math.max(250, Math.min(PERSISTENCE_SWEEP_MS, this.options.persistenceMs / 4));
     if (this.persistenceTimer === undefined || this.persistenceSweepMs !== every) {
       if (this.persistenceTimer) clearInterval(this.persistenceTimer);
       this.persistenceSweepMs = every;
