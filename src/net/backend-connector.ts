@@ -89,7 +89,7 @@ export class BackendConnector {
     this.lease = lease;
     this.startedAt = this.clock();
     // One object literal: options given properties after their literal slowed down every
-    // net.Socket built from them (about 10% more CPU per connection in bench/tcp).
+    // net.Socket built from them (4–8% more CPU per connection in a same-run bench/tcp A/B, docs/l4.md).
     const socket = connect({
       ...this.plan.socketOptions?.(backend),
       host: backend.host,

@@ -185,7 +185,7 @@ describe("http response head passthrough", () => {
     server.close();
   });
 
-  /** The head the client gets for `path`, the Date line ballast adds (if any) cut out. */
+  /** The head the client gets for `path`: the answer with its body, `ok`, cut off. */
   const headFor = async (path: string): Promise<string> => {
     const reply = await exchangeUntilOk(proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
     assert.match(reply, /\r\n\r\nok$/);

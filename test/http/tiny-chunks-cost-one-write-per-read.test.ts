@@ -63,7 +63,9 @@ describe("tiny chunks cost one write per read", () => {
     let at = parser.execute(bytes.subarray(0, third), 0);
     assert.equal(at, third);
     at = parser.execute(bytes.subarray(third, 2 * third), 0);
+    assert.equal(at, third);
     at = parser.execute(bytes.subarray(2 * third), 0);
+    assert.equal(at, bytes.length - 2 * third);
     assert.ok(parser.done);
     assert.ok(pieces.length <= 3, `${pieces.length} pieces`);
     assert.equal(pieces.join(""), "x".repeat(CHUNKS));
