@@ -33,7 +33,7 @@
  * connections, BENCH_BULK_CONNECTIONS (4), BENCH_DIRECTOR_SYSCTL (`key=value,...` set in the
  * director's namespace, e.g. net.netfilter.nf_conntrack_tcp_timeout_time_wait=10).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildLvsLab, DIRECTOR, LAB_VNI, type LvsLab, VIP } from "../../test/kernel/lvs-lab.js";
@@ -43,6 +43,7 @@ import type { Namespace } from "../../test/support/netns.js";
 import { requireProgram } from "../../test/support/programs.js";
 import { tempDir } from "../../test/support/temp-dir.js";
 import { waitFor } from "../../test/support/wait.js";
+import { OWN_AND_CHILDREN, statCpuMs } from "./proc-stat.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -74,7 +75,6 @@ const TUN_VIP = "10.77.0.102";
  */
 const RS_USERSPACE_ADDRESS = "10.77.0.111";
 const WRK_CPU = fileURLToPath(new URL("./wrk-cpu.js", import.meta.url));
-const TICKS_PER_SECOND = 100;
 
 interface Path {
   name: string;
@@ -97,19 +97,18 @@ interface PathFigures {
 /** CPU ms (user + system, with reaped children) of every process in the namespaces. */
 async function namespaceCpuMs(namespaces: readonly Namespace[]): Promise<number> {
   const ip = requireProgram("ip");
-  let ticks = 0;
+  let ms = 0;
   for (const ns of namespaces) {
     const pids = (await ns.exec(ip, ["netns", "pids", ns.name]).catch(() => undefined))?.stdout;
     for (const pid of (pids ?? "").split("\n").filter((line) => line.trim() !== "")) {
       try {
-        const fields = readFileSync(`/proc/${pid.trim()}/stat`, "utf8").split(") ")[1].split(" ");
-        ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+        ms += statCpuMs(pid.trim(), OWN_AND_CHILDREN);
       } catch {
         // the process ended meanwhile
       }
     }
   }
-  return (ticks * 1000) / TICKS_PER_SECOND;
+  return ms;
 }
 
 /** Runs wrk in the client namespace; returns requests/s, MB/s (10^6 bytes) and its CPU ms. */
