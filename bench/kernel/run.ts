@@ -36,7 +36,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildLvsLab, DIRECTOR, LAB_VNI, type LvsLab, VIP } from "../../test/kernel/lvs-lab.js";
+import {
+  buildLvsLab,
+  DIRECTOR,
+  LAB_VNI,
+  type LvsLab,
+  linkCounters,
+  VIP,
+} from "../../test/kernel/lvs-lab.js";
 import { BALLAST_CLI } from "../../test/support/ballast-cli.js";
 import type { Daemon } from "../../test/support/daemon.js";
 import type { Namespace } from "../../test/support/netns.js";
@@ -156,9 +163,7 @@ async function sample(lvs: LvsLab, url: string, args: string[], bulk: boolean): 
 
 /** Packets received by the director's interface so far. */
 async function directorPackets(lvs: LvsLab): Promise<number> {
-  const out = (await lvs.director.ip("-s", "-j", "link", "show", "dev", "eth0")).stdout;
-  const [link] = JSON.parse(out) as { stats64?: { rx?: { packets?: number } } }[];
-  return link?.stats64?.rx?.packets ?? 0;
+  return (await linkCounters(lvs.director, "eth0")).rx.packets;
 }
 
 /** The pool of the bench: rs1 alone, at `address` (its own by default). */

@@ -243,6 +243,14 @@ async function startEveryConnectionAfresh(ns: Namespace): Promise<void> {
 /** The kernel data plane's forwarding modes. */
 export type KernelMode = "nat" | "dr" | "tun";
 
+/** A device's byte and packet counters, as `ip -s link` shows them. */
+export async function linkCounters(ns: Namespace, device: string) {
+  const [link] = JSON.parse((await ns.ip("-s", "-j", "link", "show", "dev", device)).stdout) as {
+    stats64: { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } };
+  }[];
+  return link.stats64;
+}
+
 /** A pool of the lab's servers with these weights, and a kernel listener in front of it. */
 export function kernelConfig(
   servers: readonly LabServer[],

@@ -10,7 +10,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Namespace } from "../support/netns.js";
 import { requireProgram } from "../support/programs.js";
 import {
   crashKeepsForwardingAndStopRemovesOnlyBallast,
@@ -21,18 +20,10 @@ import {
   persistenceKeepsAClientOnOneServer,
   spreadsNewConnectionsByWeight,
 } from "./lvs-behaviours.js";
-import { CLIENT, LAB_VNI, VIP } from "./lvs-lab.js";
+import { CLIENT, LAB_VNI, linkCounters, VIP } from "./lvs-lab.js";
 
 const asRoot = process.getuid?.() === 0;
 const TUNNEL = `bltun${LAB_VNI}`;
-
-/** A device's byte and packet counters, as `ip -s link` shows them. */
-async function counters(ns: Namespace, device: string) {
-  const [link] = JSON.parse((await ns.ip("-s", "-j", "link", "show", "dev", device)).stdout) as {
-    stats64: { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } };
-  }[];
-  return link.stats64;
-}
 
 describe("kernel TUN", { skip: asRoot ? false : "needs root" }, () => {
   const suite = new KernelSuite("tun", { routed: true });
@@ -59,20 +50,20 @@ describe("kernel TUN", { skip: asRoot ? false : "needs root" }, () => {
   it("packets reach the real servers encapsulated and the replies bypass the director", async () => {
     const { lvs } = suite;
     const rs1 = lvs.servers[0];
-    const directorBefore = await counters(lvs.director, "eth0");
-    const tunnelBefore = await counters(lvs.director, TUNNEL);
-    const clientBefore = await counters(lvs.client, "eth0");
-    const rsTunnelBefore = await counters(rs1.ns, "tun0");
+    const directorBefore = await linkCounters(lvs.director, "eth0");
+    const tunnelBefore = await linkCounters(lvs.director, TUNNEL);
+    const clientBefore = await linkCounters(lvs.client, "eth0");
+    const rsTunnelBefore = await linkCounters(rs1.ns, "tun0");
     // 1 MB answers over keep-alive connections: the replies dwarf the requests.
     await lvs.client.exec(
       requireProgram("wrk"),
       ["-t", "1", "-c", "2", "-d", "2s", "--timeout", "5s", `http://${VIP}/bulk`],
       60_000,
     );
-    const director = await counters(lvs.director, "eth0");
-    const tunnel = await counters(lvs.director, TUNNEL);
-    const client = await counters(lvs.client, "eth0");
-    const rsTunnel = await counters(rs1.ns, "tun0");
+    const director = await linkCounters(lvs.director, "eth0");
+    const tunnel = await linkCounters(lvs.director, TUNNEL);
+    const client = await linkCounters(lvs.client, "eth0");
+    const rsTunnel = await linkCounters(rs1.ns, "tun0");
     const received = client.rx.bytes - clientBefore.rx.bytes;
     const directorSent = director.tx.bytes - directorBefore.tx.bytes;
     const directorReceived = director.rx.bytes - directorBefore.rx.bytes;
